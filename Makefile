@@ -1,0 +1,40 @@
+# Two commands do everything: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint format test-sqlite test-postgres bench demo-data
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Start the bot (migrations are applied first). Needs TELEGRAM_BOT_TOKEN in .env.
+run: $(STAMP)
+	$(PY) -m bot
+
+## Lint, then the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set or in CI.
+test: lint test-sqlite test-postgres
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test-sqlite: $(STAMP)
+	env -u TEST_DATABASE_URL $(VENV)/bin/pytest
+
+test-postgres: $(STAMP)
+	@if [ -n "$$TEST_DATABASE_URL" ] || [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL lane: $${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; \
+		TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}" $(VENV)/bin/pytest; \
+	else \
+		echo "PostgreSQL lane skipped: set TEST_DATABASE_URL=$(PG_TEST_URL) to run it."; \
+	fi
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .

@@ -1,0 +1,1 @@
+"""Composition of the AVEQ field assistant: settings, database, access, texts, application."""

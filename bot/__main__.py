@@ -1,0 +1,144 @@
+"""Command line: `python -m bot` runs the bot; sub-commands share the same settings.
+
+python -m bot                      run the bot (polling), after applying migrations
+python -m bot invite --role coordinator --name "Nom"
+python -m bot migrate              apply migrations and reference data only
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+from telegram import Update
+
+from bot import texts
+from bot.app import build_application
+from bot.db import create_engine, make_sessions, upgrade_database
+from bot.formatting import day
+from bot.settings import Settings
+from models import botstate, reference, team
+from models.base import utcnow
+from models.team import Role
+
+logger = logging.getLogger("bot")
+
+
+def configure_logging(level: str) -> None:
+    """Configure logging once. httpx logs request URLs, which hold the token: WARNING only."""
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    for noisy in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def load_reference(settings: Settings) -> None:
+    """Bring the reference tables in line with the versioned file."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with make_sessions(engine).begin() as session:
+            await reference.load_reference_data(session=session)
+    finally:
+        await engine.dispose()
+
+
+def prepare_database(settings: Settings) -> None:
+    """Migrations, then reference data: what every command needs first."""
+    upgrade_database(settings.database_url)
+    asyncio.run(load_reference(settings))
+
+
+def run(settings: Settings) -> int:
+    """Run the bot until interrupted."""
+    if settings.telegram_bot_token is None:
+        print(texts.CLI_NO_TOKEN, file=sys.stderr)
+        return 2
+    prepare_database(settings)
+    engine = create_engine(settings.database_url)
+    application = build_application(settings, make_sessions(engine))
+    logger.info("Starting the bot (polling)")
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+async def invite(settings: Settings, role: Role, name: str, neighbourhood: str | None) -> int:
+    """Create an invitation from the command line (bootstrap: no Telegram needed)."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with make_sessions(engine).begin() as session:
+            neighbourhood_id = None
+            if neighbourhood is not None:
+                known = {n.code: n for n in await reference.neighbourhoods(session=session)}
+                if neighbourhood not in known:
+                    print(
+                        texts.CLI_UNKNOWN_NEIGHBOURHOOD.format(
+                            code=neighbourhood, known=", ".join(sorted(known))
+                        ),
+                        file=sys.stderr,
+                    )
+                    return 2
+                neighbourhood_id = known[neighbourhood].id
+            elif role == Role.MEDIATOR:
+                print(texts.CLI_NEIGHBOURHOOD_REQUIRED, file=sys.stderr)
+                return 2
+            issued = await team.create_invitation(
+                session=session,
+                role=role,
+                display_name=name,
+                neighbourhood_id=neighbourhood_id,
+                now=utcnow(),
+                ttl=settings.invitation_ttl,
+            )
+            username = await botstate.get_setting(session=session, key="bot_username")
+    finally:
+        await engine.dispose()
+    print(
+        texts.CLI_INVITE_CREATED.format(
+            role=texts.ROLE_LABELS[role.value],
+            name=issued.invitation.display_name,
+            expires=day(issued.invitation.expires_at, settings.tz),
+            code=issued.code,
+        )
+    )
+    if username:
+        link = f"https://t.me/{username}?start={issued.code}"
+        print(texts.CLI_INVITE_LINK.format(link=link))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    cli = argparse.ArgumentParser(prog="python -m bot", description="Assistant AVEQ")
+    commands = cli.add_subparsers(dest="command")
+    commands.add_parser("run", help="lancer le bot (par défaut)")
+    commands.add_parser("migrate", help="appliquer les migrations et les données de référence")
+    inv = commands.add_parser("invite", help="créer une invitation à usage unique")
+    inv.add_argument("--role", required=True, choices=[r.value for r in Role])
+    inv.add_argument("--name", required=True, help="nom affiché dans l'équipe")
+    inv.add_argument("--quartier", dest="neighbourhood", help="code du quartier (médiateur·rice)")
+    return cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    if args.command in (None, "run"):
+        return run(settings)
+    prepare_database(settings)
+    if args.command == "invite":
+        return asyncio.run(invite(settings, Role(args.role), args.name, args.neighbourhood))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The application factory: one place where handlers, jobs and services are put together."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import warnings
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    TypeHandler,
+)
+from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
+
+from bot import access, texts
+from bot.context import SERVICES_KEY, BotContext, Clock, Services
+from bot.db import Sessions
+from bot.persistence import DatabasePersistence
+from bot.processor import PerChatUpdateProcessor
+from bot.settings import Settings
+from handlers import outreach, people, start, team
+from jobs import schedule
+from models import botstate
+from models import team as team_model
+from models.base import utcnow
+from models.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+ACCESS_GROUP = -1
+FEATURES_GROUP = 0
+PERSIST_GROUP = 100
+
+BotApplication = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+def build_application(
+    settings: Settings,
+    sessions: Sessions,
+    *,
+    request: BaseRequest | None = None,
+    clock: Clock = utcnow,
+) -> BotApplication:
+    """Build the bot. `request` replaces the HTTP layer (tests pass a recording one)."""
+    if settings.telegram_bot_token is None:
+        raise ValueError(texts.CLI_NO_TOKEN)
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot")
+        .context_types(ContextTypes(context=BotContext))
+        .persistence(DatabasePersistence(sessions, clock))
+        .concurrent_updates(PerChatUpdateProcessor())
+        .defaults(Defaults(tzinfo=settings.tz, protect_content=True))
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .post_init(on_startup)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application: BotApplication = builder.build()
+    application.bot_data[SERVICES_KEY] = Services(
+        settings=settings, sessions=sessions, clock=clock
+    )
+    register_handlers(application)
+    schedule.register(application)
+    return application
+
+
+def register_handlers(application: BotApplication) -> None:
+    """Every handler, in one place, ordered by group."""
+    application.add_handler(TypeHandler(Update, access.guard), group=ACCESS_GROUP)
+    with warnings.catch_warnings():
+        # Our conversations mix buttons and typed answers on purpose and track them per user,
+        # which is what PTB's per_message warning is about.
+        warnings.filterwarnings("ignore", message=".*per_message", category=PTBUserWarning)
+        for module in (start, people, outreach, team):
+            application.add_handlers(module.handlers(), group=FEATURES_GROUP)
+    application.add_handlers(start.last_resort(), group=FEATURES_GROUP)
+    application.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)
+    application.add_error_handler(on_error)
+
+
+async def persist_now(update: Update, context: BotContext) -> None:
+    """Write drafts and conversation states after every update, not once a minute."""
+    if update.effective_user is not None and context.has_member:
+        context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
+        await context.application.update_persistence()
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """The one error handler: a domain refusal is explained, anything else is apologised for."""
+    error = context.error
+    if isinstance(error, DomainError):
+        text = texts.domain_error(error.key, error.params)
+    else:
+        reference = secrets.token_hex(4)
+        update_id = update.update_id if isinstance(update, Update) else None
+        logger.error("Error %s while handling update %s", reference, update_id, exc_info=error)
+        text = texts.ERROR.format(reference=reference)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_chat is not None:
+            await update.effective_chat.send_message(text)
+    except TelegramError:  # the error path must never raise
+        logger.warning("Could not tell the user about error on update %s", update.update_id)
+
+
+async def on_startup(application: BotApplication) -> None:
+    """Learn the bot's username (for invitation links) and show each member their menu."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    async with services.sessions.begin() as session:
+        if application.bot.username:
+            await botstate.set_setting(
+                session=session, key="bot_username", value=application.bot.username
+            )
+        members = await team_model.list_members(session=session)
+    await application.bot.set_my_commands(access.default_commands())
+    for member in members:
+        await start.set_member_commands(application.bot, member)

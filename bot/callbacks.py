@@ -1,0 +1,110 @@
+"""Typed callback data: a short prefix plus fields, packed and parsed by one pair of methods.
+
+`Pick("nv", "sex", "female").pack()` → `"pk:nv:sex:female"`; `Pick.unpack(...)` gives it back, or
+None for anything forged, truncated or stale. Telegram allows 64 bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from typing import ClassVar, Self
+
+MAX_CALLBACK_BYTES = 64
+_SEPARATOR = ":"
+_SAFE = re.compile(r"^[A-Za-z0-9_\-.]*$")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallbackData:
+    """Base of every callback payload. Subclasses set `prefix` and declare int/str fields."""
+
+    prefix: ClassVar[str] = ""
+
+    def pack(self) -> str:
+        """The string sent to Telegram."""
+        parts = [self.prefix]
+        for f in dataclasses.fields(self):
+            value = str(getattr(self, f.name))
+            if not _SAFE.match(value):
+                raise ValueError(f"unsafe callback value for {f.name}")
+            parts.append(value)
+        data = _SEPARATOR.join(parts)
+        if len(data.encode()) > MAX_CALLBACK_BYTES:
+            raise ValueError("callback data over 64 bytes")
+        return data
+
+    @classmethod
+    def unpack(cls, data: object) -> Self | None:
+        """Parse `data`, or None when it is not a well-formed payload of this kind."""
+        if not isinstance(data, str):
+            return None
+        parts = data.split(_SEPARATOR)
+        fields = dataclasses.fields(cls)
+        if len(parts) != len(fields) + 1 or parts[0] != cls.prefix:
+            return None
+        hints = typing.get_type_hints(cls)
+        values: dict[str, object] = {}
+        for f, raw in zip(fields, parts[1:], strict=True):
+            if not _SAFE.match(raw) or not raw:
+                return None
+            if hints[f.name] is int:
+                if not raw.isdigit() or len(raw) > 12:
+                    return None
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = raw
+        return cls(**values)
+
+    @classmethod
+    def pattern(cls, *leading: str) -> str:
+        """A regex for CallbackQueryHandler matching this kind (and optional leading fields)."""
+        head = _SEPARATOR.join([cls.prefix, *leading])
+        return f"^{re.escape(head)}{_SEPARATOR}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Pick(CallbackData):
+    """A choice in a form step: form, step, chosen code."""
+
+    prefix: ClassVar[str] = "pk"
+    form: str
+    step: str
+    value: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Nav(CallbackData):
+    """A navigation button in a form: back, skip, done, save, edit, cancel..."""
+
+    prefix: ClassVar[str] = "nv"
+    form: str
+    action: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Page(CallbackData):
+    """A page of a list."""
+
+    prefix: ClassVar[str] = "pg"
+    listing: str
+    page: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PersonRef(CallbackData):
+    """Open a person's card."""
+
+    prefix: ClassVar[str] = "ps"
+    action: str
+    person_id: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MemberRef(CallbackData):
+    """An action on a team member (deactivate, confirm)."""
+
+    prefix: ClassVar[str] = "tm"
+    action: str
+    member_id: int

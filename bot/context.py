@@ -1,0 +1,72 @@
+"""The typed callback context and the long-lived services every callback may use."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.db import Sessions
+from bot.settings import Settings
+from models.team import Member
+
+SERVICES_KEY = "services"
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(slots=True)
+class Services:
+    """Created once by the application factory, held in `bot_data` (never persisted)."""
+
+    settings: Settings
+    sessions: Sessions
+    clock: Clock
+
+    def today(self) -> dt.date:
+        """Today's date where the team works."""
+        return self.clock().astimezone(self.settings.tz).date()
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Callback context carrying the services and the member the access check found."""
+
+    __slots__ = ("_member",)
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self._member: Member | None = None
+
+    @property
+    def services(self) -> Services:
+        """Settings, database sessions and clock."""
+        return services_of(self.application)
+
+    @property
+    def member(self) -> Member:
+        """The active member who sent this update (set by the access check)."""
+        if self._member is None:
+            raise RuntimeError("no member on this context: the access check did not run")
+        return self._member
+
+    @member.setter
+    def member(self, value: Member) -> None:
+        self._member = value
+
+    @property
+    def has_member(self) -> bool:
+        """True once the access check has found an active member."""
+        return self._member is not None
+
+
+def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    """The services of an application built by `bot.app.build_application`."""
+    return application.bot_data[SERVICES_KEY]

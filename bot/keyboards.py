@@ -1,0 +1,79 @@
+"""Shared button builders (handlers and jobs both use them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import texts
+from bot.callbacks import Nav, Page, Pick
+
+Option = tuple[str, str]  # (code, label)
+
+
+def rows(
+    buttons: Sequence[InlineKeyboardButton], columns: int
+) -> list[list[InlineKeyboardButton]]:
+    """Lay buttons out `columns` per row."""
+    return [list(buttons[i : i + columns]) for i in range(0, len(buttons), columns)]
+
+
+def nav_row(
+    form: str, *, back: bool = True, skip: bool = False, cancel: bool = True
+) -> list[InlineKeyboardButton]:
+    """The Retour / Passer / Annuler row of a form step."""
+    row = []
+    if back:
+        row.append(InlineKeyboardButton(texts.BACK, callback_data=Nav(form, "back").pack()))
+    if skip:
+        row.append(InlineKeyboardButton(texts.SKIP, callback_data=Nav(form, "skip").pack()))
+    if cancel:
+        row.append(InlineKeyboardButton(texts.CANCEL, callback_data=Nav(form, "cancel").pack()))
+    return row
+
+
+def choices(
+    form: str,
+    step: str,
+    options: Iterable[Option],
+    *,
+    columns: int = 2,
+    selected: set[str] | None = None,
+    back: bool = True,
+    validate: bool = False,
+) -> InlineKeyboardMarkup:
+    """One button per option; with `selected`, a toggle list closed by « Valider »."""
+    buttons = []
+    for code, label in options:
+        shown = f"✅ {label}" if selected is not None and code in selected else label
+        buttons.append(InlineKeyboardButton(shown, callback_data=Pick(form, step, code).pack()))
+    keyboard = rows(buttons, columns)
+    if validate:
+        count = len(selected or ())
+        keyboard.append(
+            [
+                InlineKeyboardButton(
+                    texts.VALIDATE.format(count=count), callback_data=Nav(form, "done").pack()
+                )
+            ]
+        )
+    keyboard.append(nav_row(form, back=back))
+    return InlineKeyboardMarkup(keyboard)
+
+
+def nav_only(form: str, *, back: bool = True, skip: bool = False) -> InlineKeyboardMarkup:
+    """A text step's keyboard: only navigation."""
+    return InlineKeyboardMarkup([nav_row(form, back=back, skip=skip)])
+
+
+def pager(listing: str, page: int, pages: int) -> list[InlineKeyboardButton]:
+    """Précédent / Suivant buttons for page `page` (1-based) of `pages`."""
+    row = []
+    if page > 1:
+        row.append(
+            InlineKeyboardButton(texts.PREVIOUS, callback_data=Page(listing, page - 1).pack())
+        )
+    if page < pages:
+        row.append(InlineKeyboardButton(texts.NEXT, callback_data=Page(listing, page + 1).pack()))
+    return row

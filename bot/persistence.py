@@ -1,0 +1,99 @@
+"""PTB persistence over the bot's own database: conversation states and drafts survive restarts.
+
+Only `user_data` (drafts) and conversation states are stored; chat data, bot data and callback
+data are not used. Writes go through after every update (see `bot.processor`), so a process
+killed mid-conversation loses nothing that was answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+from bot.context import Clock
+from bot.db import Sessions
+from models import botstate
+
+
+class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Stores drafts and conversation states in `user_state` and `conversation_state`."""
+
+    def __init__(self, sessions: Sessions, clock: Clock, update_interval: float = 60) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
+            update_interval=update_interval,
+        )
+        self._sessions = sessions
+        self._clock = clock
+
+    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
+        """Every member's drafts."""
+        async with self._sessions() as session:
+            return await botstate.load_user_data(session=session)
+
+    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        """Store one member's drafts (an empty dict leaves no row)."""
+        async with self._sessions.begin() as session:
+            await botstate.save_user_data(
+                session=session, user_id=user_id, data=data, now=self._clock()
+            )
+
+    async def drop_user_data(self, user_id: int) -> None:
+        """Forget a member's drafts."""
+        async with self._sessions.begin() as session:
+            await botstate.drop_user_data(session=session, user_id=user_id)
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+        """Nothing to refresh: this process is the only writer of its members' drafts."""
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        """The stored states of one conversation handler."""
+        async with self._sessions() as session:
+            return await botstate.load_conversations(session=session, name=name)
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        """Store (or delete, when ended) one conversation state."""
+        async with self._sessions.begin() as session:
+            await botstate.save_conversation(
+                session=session, name=name, key=key, state=new_state, now=self._clock()
+            )
+
+    # Chat data, bot data and callback data are not stored.
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        """Not stored."""
+        return {}
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        """Not stored."""
+
+    async def get_bot_data(self) -> dict[Any, Any]:
+        """Not stored."""
+        return {}
+
+    async def update_bot_data(self, data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def get_callback_data(self) -> CDCData | None:
+        """Not stored."""
+        return None
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        """Not stored."""
+
+    async def flush(self) -> None:
+        """Every write is already committed."""

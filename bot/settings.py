@@ -1,0 +1,86 @@
+"""Operator settings, read from the environment and from `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR / 'aveq.sqlite3'}"
+TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+_PLACEHOLDER_TOKENS = {"changeme", "change-me", "your-token", "<token>", "xxx"}
+
+
+class Settings(BaseSettings):
+    """Everything an operator may set. Built once, in `bot.__main__`; tests build their own."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_api_base_url: str = TELEGRAM_API_BASE_URL
+    timezone: str = "Europe/Paris"
+    log_level: str = "INFO"
+    conversation_timeout_minutes: float = Field(default=15, gt=0)
+    invitation_ttl_days: int = Field(default=7, ge=1, le=90)
+    people_page_size: int = Field(default=8, ge=1, le=30)
+
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        """An empty or placeholder token counts as missing, so `run` can say so clearly."""
+        if isinstance(value, str) and value.strip().lower() in {"", *_PLACEHOLDER_TOKENS}:
+            return None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        """Refuse an unknown IANA zone at start rather than at the first reminder."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        """Accept the standard logging level names only."""
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        """PTB appends the token directly to the base URL."""
+        return value.rstrip("/")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The operator's time zone, used only when talking to people."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def invitation_ttl(self) -> dt.timedelta:
+        """How long an invitation code stays valid."""
+        return dt.timedelta(days=self.invitation_ttl_days)
+
+    @property
+    def conversation_timeout(self) -> dt.timedelta:
+        """Idle time after which a conversation ends without saving."""
+        return dt.timedelta(minutes=self.conversation_timeout_minutes)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded database."""
+        return self.database_url.startswith("sqlite")

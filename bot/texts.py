@@ -1,0 +1,231 @@
+"""Every sentence the bot says, in French. Placeholders are filled with `str.format` after lookup.
+
+Dates and numbers are formatted with Babel (`bot.formatting`), never by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Access -------------------------------------------------------------------------------
+REFUSAL: Final = (
+    "Bonjour. Cet assistant est réservé à l'équipe AVEQ. Pour y accéder, demandez une "
+    "invitation à votre coordinatrice ou coordinateur, puis ouvrez le lien reçu."
+)
+COMMAND_NOT_FOR_ROLE: Final = "Cette commande n'est pas disponible pour votre rôle. /aide"
+WELCOME: Final = "Bienvenue {name} ! Vous avez rejoint l'équipe AVEQ comme {role}.\n\n{help}"
+WELCOME_BACK: Final = "Bonjour {name}. Que voulez-vous faire ?\n\n{help}"
+INVITATION_INVALID: Final = (
+    "Ce code d'invitation n'est pas valable : il a peut-être déjà servi ou expiré. "
+    "Demandez-en un nouveau à votre coordinatrice ou coordinateur."
+)
+ALREADY_MEMBER: Final = "Vous faites déjà partie de l'équipe. /aide"
+
+ROLE_LABELS: Final = {
+    "mediator": "médiateur·rice emploi",
+    "project_officer": "chargé·e de projet emploi",
+    "coordinator": "coordinateur·rice",
+}
+
+# --- Help and commands --------------------------------------------------------------------
+COMMAND_DESCRIPTIONS: Final = {
+    "nouveau": "Enregistrer une personne accrochée",
+    "informes": "Noter des personnes informées (tour de rue, permanence…)",
+    "personnes": "Voir mes personnes suivies",
+    "equipe": "Voir l'équipe",
+    "inviter": "Inviter un membre de l'équipe",
+    "aide": "Comment utiliser l'assistant",
+    "annuler": "Abandonner la saisie en cours",
+    "start": "Démarrer",
+}
+HELP_HEADER: Final = "Voici ce que vous pouvez faire :"
+HELP_LINE: Final = "/{command} : {description}"
+HELP_FOOTER: Final = "À chaque étape, « Retour » revient en arrière et /annuler abandonne."
+
+# --- Generic ------------------------------------------------------------------------------
+BACK: Final = "◀ Retour"
+CANCEL: Final = "✖ Annuler"
+SKIP: Final = "Passer ▶"
+VALIDATE: Final = "Valider ({count})"
+YES: Final = "Oui"
+NO: Final = "Non"
+CANCELLED: Final = "Saisie abandonnée. Rien n'a été enregistré."
+NOTHING_TO_CANCEL: Final = "Il n'y a rien à annuler."
+EXPIRED: Final = (
+    "La saisie en cours a été abandonnée après {minutes} minutes sans réponse. "
+    "Rien n'a été enregistré. Vous pouvez recommencer quand vous voulez."
+)
+USE_BUTTONS: Final = "Merci de répondre avec les boutons ci-dessous."
+EXPECT_TEXT: Final = "J'attends un message texte."
+STALE_BUTTON: Final = "Ce bouton n'est plus actif."
+ERROR: Final = (
+    "Désolé, un problème est survenu et l'action n'a pas abouti. "
+    "Réessayez ; si cela recommence, transmettez cette référence : {reference}."
+)
+NOT_SAVED: Final = "Désolé, l'enregistrement a échoué : rien n'a été enregistré. Réessayez."
+
+# Domain error keys (models.errors.DomainError.key) → sentence.
+DOMAIN_ERRORS: Final = {
+    "not_allowed": "Vous ne pouvez pas agir sur cette fiche.",
+    "not_found": "Fiche introuvable.",
+    "name_required": "Le nom ne peut pas être vide.",
+    "name_too_long": "Ce nom est trop long ({limit} caractères au plus).",
+    "neighbourhood_required": "Un quartier doit être choisi.",
+    "already_member": ALREADY_MEMBER,
+    "invitation_invalid": INVITATION_INVALID,
+    "cannot_deactivate_self": "Vous ne pouvez pas désactiver votre propre accès.",
+    "first_name_invalid": "Indiquez un prénom ou des initiales (avec au moins une lettre).",
+    "first_name_too_long": "C'est trop long : {limit} caractères au plus, le prénom suffit.",
+    "phone_invalid": (
+        "Ce numéro n'est pas reconnu. Exemples acceptés : 06 12 34 56 78, +33 6 12 34 56 78."
+    ),
+    "note_empty": "La note est vide.",
+    "note_too_long": "La note fait {length} caractères : {limit} au plus. Raccourcissez-la.",
+    "consent_required": "Sans accord de la personne, ni téléphone ni note ne sont gardés.",
+    "choice_invalid": "Ce choix n'est plus proposé. Recommencez l'étape.",
+    "count_invalid": "Indiquez un nombre entre 1 et {limit}.",
+    "date_out_of_range": "Cette date n'est pas possible ici.",
+}
+
+# --- /nouveau -----------------------------------------------------------------------------
+NEW_PROMPTS: Final = {
+    "first_name": "Nouvelle personne accrochée.\nPrénom ou initiales ?",
+    "sex": "Sexe ?",
+    "age_bracket": "Tranche d'âge ?",
+    "residence": "Lieu de résidence ?",
+    "channel": "Comment a-t-elle ou il été repéré·e ?",
+    "referrer": "Quel partenaire l'a orienté·e ?",
+    "barriers": "Freins à l'emploi ? (plusieurs choix possibles, puis « Valider »)",
+    "registered_ft": "Inscrit·e à France Travail ?",
+    "referent_contact": (
+        "En contact avec un·e référent·e du Réseau pour l'emploi dans les 5 derniers mois ?"
+    ),
+    "rsa": "Bénéficiaire du RSA ?",
+    "consent": "La personne accepte-t-elle que l'on garde ses coordonnées ?",
+    "phone": "Numéro de téléphone ? (facultatif)",
+    "note": (
+        "Une note courte ? (facultatif, 280 caractères au plus)\n"
+        "Rappel : la personne peut lire cette note. Restez factuel·le."
+    ),
+}
+NEW_FIELD_NAMES: Final = {
+    "first_name": "Prénom",
+    "sex": "Sexe",
+    "age_bracket": "Âge",
+    "residence": "Résidence",
+    "channel": "Repérage",
+    "referrer": "Orienté·e par",
+    "barriers": "Freins",
+    "registered_ft": "Inscrit·e France Travail",
+    "referent_contact": "Contact référent·e < 5 mois",
+    "rsa": "RSA",
+    "consent": "Accord coordonnées",
+    "phone": "Téléphone",
+    "note": "Note",
+}
+SEX_LABELS: Final = {
+    "female": "Femme",
+    "male": "Homme",
+    "other": "Autre",
+    "unspecified": "Non précisé",
+}
+ANSWER_LABELS: Final = {"yes": "Oui", "no": "Non", "unknown": "Ne sait pas"}
+CONSENT_LABELS: Final = {"yes": "Oui, elle ou il accepte", "no": "Non"}
+NONE_LABEL: Final = "aucun"
+NOT_GIVEN: Final = "non renseigné"
+NEW_SUMMARY_HEADER: Final = "Vérifiez avant d'enregistrer :"
+NEW_SUMMARY_LINE: Final = "• {field} : {value}"
+NEW_SAVE: Final = "✅ Enregistrer"
+NEW_EDIT: Final = "✏️ Modifier"
+NEW_EDIT_PROMPT: Final = "Que voulez-vous modifier ?"
+NEW_SAVED: Final = "Enregistré : {code} ({first_name}), suivi·e par vous à {neighbourhood}."
+NEW_DUPLICATE: Final = (
+    "Attention : vous suivez déjà une personne qui lui ressemble (même prénom, même âge, "
+    "même quartier) :\n{people}\n\nEst-ce la même personne ?"
+)
+NEW_DUPLICATE_LINE: Final = "• {code} {first_name}, accroché·e le {date}"
+NEW_DUPLICATE_OPEN: Final = "Ouvrir {code}"
+NEW_DUPLICATE_SAVE: Final = "Non, c'est une autre personne"
+NEW_NO_NEIGHBOURHOOD: Final = (
+    "Aucun quartier ne vous est rattaché : demandez à votre coordination de vous en attribuer un."
+)
+
+# --- Person card and /personnes -----------------------------------------------------------
+PERSON_CARD: Final = (
+    "{code} · {first_name}\n"
+    "Statut : {status}\n"
+    "Quartier : {neighbourhood}\n"
+    "Accroché·e le {engaged}\n"
+    "Dernier contact : {last_contact}"
+)
+STATUS_LABELS: Final = {
+    "spotted": "repéré·e",
+    "engaged": "accroché·e",
+    "oriented": "orienté·e",
+    "supported": "accompagné·e",
+    "exited": "sorti·e",
+}
+PEOPLE_HEADER: Final = "Personnes suivies ({total}) · page {page}/{pages}"
+PEOPLE_HEADER_ALL: Final = "Toutes les personnes suivies ({total}) · page {page}/{pages}"
+PEOPLE_LINE: Final = "{code} · {first_name} · {status} · dernier contact {last_contact}"
+PEOPLE_EMPTY: Final = "Vous ne suivez encore personne. Commencez avec /nouveau."
+PREVIOUS: Final = "◀ Précédent"
+NEXT: Final = "Suivant ▶"
+
+# --- /informes ----------------------------------------------------------------------------
+INFORMED_KIND: Final = "Personnes informées : lors de quelle action ?"
+INFORMED_COUNT: Final = "Combien de personnes informées ? (touchez un nombre ou écrivez-le)"
+INFORMED_COUNT_INVALID: Final = "Écrivez un nombre entier entre 1 et {limit}, par exemple 12."
+INFORMED_DAY: Final = "Quel jour ?"
+INFORMED_TODAY: Final = "Aujourd'hui"
+INFORMED_YESTERDAY: Final = "Hier"
+INFORMED_BEFORE_YESTERDAY: Final = "Avant-hier"
+INFORMED_SAVED: Final = "Enregistré : {count} informé·es ({kind}), le {date}, à {neighbourhood}."
+
+# --- Team ---------------------------------------------------------------------------------
+INVITE_ROLE: Final = "Inviter qui ? Choisissez le rôle."
+INVITE_NAME: Final = "Nom de la personne invitée (tel qu'il apparaîtra dans l'équipe) ?"
+INVITE_NEIGHBOURHOOD: Final = "Quel quartier lui est rattaché ?"
+INVITE_READY: Final = (
+    "Invitation créée pour {name} ({role}), valable jusqu'au {expires}, une seule fois.\n\n"
+    "Transmettez-lui ce lien :\n{link}\n\nou ce message à envoyer au bot :\n/start {code}"
+)
+INVITE_READY_NO_LINK: Final = (
+    "Invitation créée pour {name} ({role}), valable jusqu'au {expires}, une seule fois.\n\n"
+    "Elle ou il doit envoyer au bot ce message :\n/start {code}"
+)
+TEAM_HEADER: Final = "L'équipe ({count}) :"
+TEAM_LINE: Final = "• {name} : {role}{neighbourhood}"
+TEAM_NEIGHBOURHOOD: Final = ", {name}"
+TEAM_DEACTIVATE: Final = "Désactiver {name}"
+TEAM_CONFIRM: Final = "Désactiver l'accès de {name} ? Ses fiches restent dans la base."
+TEAM_CONFIRM_YES: Final = "Oui, désactiver"
+TEAM_DEACTIVATED: Final = "L'accès de {name} est désactivé."
+
+# --- CLI ----------------------------------------------------------------------------------
+CLI_NO_TOKEN: Final = (
+    "Aucun jeton Telegram : copiez .env.example en .env et renseignez TELEGRAM_BOT_TOKEN "
+    "avec le jeton donné par @BotFather (voir README.md)."
+)
+CLI_INVITE_CREATED: Final = (
+    "Invitation ({role}) pour {name}, valable jusqu'au {expires}, une seule fois.\n"
+    "Message à envoyer au bot depuis Telegram :\n/start {code}"
+)
+CLI_INVITE_LINK: Final = "Ou ce lien :\n{link}"
+CLI_UNKNOWN_NEIGHBOURHOOD: Final = "Quartier inconnu : {code}. Quartiers connus : {known}"
+CLI_NEIGHBOURHOOD_REQUIRED: Final = "Un·e médiateur·rice a besoin d'un quartier : --quartier CODE"
+
+
+SESSION_GONE: Final = (
+    "Cette saisie n'est plus en cours (abandonnée ou expirée) : rien n'a été enregistré. "
+    "Recommencez avec /{command}."
+)
+
+
+NOT_UNDERSTOOD: Final = "Je n'ai pas compris. Tapez /aide pour voir ce que je sais faire."
+
+
+def domain_error(key: str, params: dict[str, object] | None = None) -> str:
+    """The sentence for a domain error key, filled in."""
+    template = DOMAIN_ERRORS.get(key, DOMAIN_ERRORS["choice_invalid"])
+    return template.format(**(params or {}))

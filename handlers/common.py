@@ -1,0 +1,81 @@
+"""Small helpers shared by the conversation modules: answering, drafts, cancelling."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import ConversationHandler
+
+from bot import drafts, texts
+from bot.context import BotContext
+
+logger = logging.getLogger(__name__)
+
+END = ConversationHandler.END
+DraftCallback = Callable[[Update, BotContext, dict[str, Any]], Awaitable[object]]
+Callback = Callable[[Update, BotContext], Awaitable[object]]
+
+
+async def show(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None, *, edit: bool = True
+) -> None:
+    """Edit the message whose button was pressed, or send a new message when the user typed."""
+    query = update.callback_query
+    if query is not None and edit:
+        await query.answer()
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                raise
+        return
+    if query is not None:
+        await query.answer()
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await chat.send_message(text, reply_markup=markup)
+
+
+async def notice(update: Update, text: str) -> None:
+    """A short answer that does not replace the current step (alert on a button, else message)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_chat is not None:
+        await update.effective_chat.send_message(text)
+
+
+def with_draft(form: str, command: str) -> Callable[[DraftCallback], Callback]:
+    """Give a state callback its draft; a conversation whose draft is gone ends politely."""
+
+    def decorate(callback: DraftCallback) -> Callback:
+        @functools.wraps(callback)
+        async def wrapper(update: Update, context: BotContext) -> object:
+            draft = drafts.get(context.user_data or {}, form)
+            if draft is None:
+                await show(update, texts.SESSION_GONE.format(command=command), edit=False)
+                return END
+            drafts.touch(draft, now=context.services.clock())
+            return await callback(update, context, draft)
+
+        return wrapper
+
+    return decorate
+
+
+def cancel_for(form: str) -> Callback:
+    """A /annuler (or « Annuler » button) callback that drops `form`'s draft."""
+
+    async def cancel(update: Update, context: BotContext) -> int:
+        """Abandon the conversation; nothing is saved."""
+        drafts.drop(context.user_data or {}, form)
+        await show(update, texts.CANCELLED)
+        return END
+
+    cancel.__name__ = f"cancel_{form}"
+    return cancel

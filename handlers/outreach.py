@@ -1,0 +1,189 @@
+"""`/informes`: how many people were informed at an outreach action (counts, no identities)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import drafts, keyboards, texts
+from bot.callbacks import Nav, Pick
+from bot.context import BotContext
+from bot.dates import parse_day
+from bot.formatting import day
+from handlers.common import END, cancel_for, notice, show, with_draft
+from models import outreach, reference
+from models.errors import DomainError
+from models.reference import Kind, Neighbourhood
+
+FORM: Final = "inf"
+COMMAND: Final = "informes"
+KIND, COUNT, DAY = "kind", "count", "day"
+QUICK_COUNTS: Final = ("1", "2", "3", "5", "8", "10", "15", "20")
+DAY_OFFSETS: Final = {
+    "0": texts.INFORMED_TODAY,
+    "1": texts.INFORMED_YESTERDAY,
+    "2": texts.INFORMED_BEFORE_YESTERDAY,
+}
+
+
+async def start(update: Update, context: BotContext) -> object:
+    """/informes: which action?"""
+    if context.member.neighbourhood_id is None:
+        await show(update, texts.NEW_NO_NEIGHBOURHOOD)
+        return END
+    chat_id = (
+        update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
+    )
+    draft = drafts.start(
+        context.user_data or {}, FORM, now=context.services.clock(), chat_id=chat_id
+    )
+    draft["step"] = KIND
+    return await ask_kind(update, context)
+
+
+async def ask_kind(update: Update, context: BotContext) -> str:
+    """The outreach kinds as buttons."""
+    async with context.services.sessions() as session:
+        kinds = await reference.choices(session=session, kind=Kind.OUTREACH)
+    markup = keyboards.choices(FORM, KIND, [(k.code, k.label) for k in kinds], back=False)
+    await show(update, texts.INFORMED_KIND, markup)
+    return KIND
+
+
+async def ask_count(update: Update, edit: bool = True) -> str:
+    """How many, with quick buttons."""
+    markup = keyboards.choices(FORM, COUNT, [(n, n) for n in QUICK_COUNTS], columns=4)
+    await show(update, texts.INFORMED_COUNT, markup, edit=edit)
+    return COUNT
+
+
+async def ask_day(update: Update, edit: bool = True) -> str:
+    """Which day: today, yesterday, or a typed date."""
+    markup = keyboards.choices(FORM, DAY, list(DAY_OFFSETS.items()), columns=3)
+    await show(update, texts.INFORMED_DAY, markup, edit=edit)
+    return DAY
+
+
+@with_draft(FORM, COMMAND)
+async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+    """A button of the current step."""
+    pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
+    if pick is None or pick.step != draft["step"]:
+        await notice(update, texts.STALE_BUTTON)
+        return None
+    if pick.step == KIND:
+        draft.update(kind=pick.value, step=COUNT)
+        return await ask_count(update)
+    if pick.step == COUNT and pick.value in QUICK_COUNTS:
+        draft.update(count=int(pick.value), step=DAY)
+        return await ask_day(update)
+    if pick.step == DAY and pick.value in DAY_OFFSETS:
+        return await save(update, context, draft, offset=int(pick.value))
+    await notice(update, texts.STALE_BUTTON)
+    return None
+
+
+@with_draft(FORM, COMMAND)
+async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+    """A typed count or date."""
+    text = (update.effective_message.text or "").strip() if update.effective_message else ""
+    today = context.services.today()
+    if draft["step"] == COUNT:
+        if not text.isdigit() or not 1 <= int(text) <= outreach.MAX_INFORMED_PER_ACTION:
+            limit = outreach.MAX_INFORMED_PER_ACTION
+            await show(update, texts.INFORMED_COUNT_INVALID.format(limit=limit), edit=False)
+            return await ask_count(update, edit=False)
+        draft.update(count=int(text), step=DAY)
+        return await ask_day(update, edit=False)
+    if draft["step"] == DAY:
+        chosen = parse_day(text, today=today, past=True)
+        if chosen is None or chosen > today:
+            await show(update, texts.domain_error("date_out_of_range"), edit=False)
+            return await ask_day(update, edit=False)
+        return await save(update, context, draft, offset=(today - chosen).days)
+    await show(update, texts.USE_BUTTONS, edit=False)
+    return await ask_kind(update, context)
+
+
+@with_draft(FORM, COMMAND)
+async def on_nav(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+    """Retour and Annuler."""
+    nav = Nav.unpack(update.callback_query.data if update.callback_query else None)
+    if nav is not None and nav.action == "cancel":
+        return await cancel(update, context)
+    if nav is not None and nav.action == "back":
+        if draft["step"] == DAY:
+            draft["step"] = COUNT
+            return await ask_count(update)
+        draft["step"] = KIND
+        return await ask_kind(update, context)
+    await notice(update, texts.STALE_BUTTON)
+    return None
+
+
+async def save(
+    update: Update, context: BotContext, draft: dict[str, Any], *, offset: int
+) -> object:
+    """Record the count; confirm once committed."""
+    services = context.services
+    today = services.today()
+    chosen = today - dt.timedelta(days=offset)
+    try:
+        async with services.sessions.begin() as session:
+            action = await outreach.record_informed(
+                session=session,
+                member=context.member,
+                kind=draft["kind"],
+                informed=draft["count"],
+                day=chosen,
+                today=today,
+                now=services.clock(),
+            )
+            neighbourhood = await session.get_one(Neighbourhood, action.neighbourhood_id)
+            kind_label = (await reference.labels(session=session, kind=Kind.OUTREACH))[action.kind]
+    except DomainError as error:
+        await show(update, texts.domain_error(error.key, error.params), edit=False)
+        return await ask_day(update, edit=False)
+    drafts.drop(context.user_data or {}, FORM)
+    await show(
+        update,
+        texts.INFORMED_SAVED.format(
+            count=action.informed,
+            kind=kind_label.lower(),
+            date=day(action.day, services.settings.tz),
+            neighbourhood=neighbourhood.name,
+        ),
+    )
+    return END
+
+
+cancel = cancel_for(FORM)
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
+    """The /informes conversation."""
+    pick = CallbackQueryHandler(on_pick, pattern=Pick.pattern(FORM))
+    typed = MessageHandler(~filters.COMMAND, on_text)
+    return [
+        ConversationHandler(
+            entry_points=[CommandHandler(COMMAND, start)],
+            states={KIND: [pick, typed], COUNT: [pick, typed], DAY: [pick, typed]},
+            fallbacks=[
+                CommandHandler("annuler", cancel),
+                CallbackQueryHandler(on_nav, pattern=Nav.pattern(FORM)),
+            ],
+            name="informes",
+            persistent=True,
+            allow_reentry=True,
+        )
+    ]

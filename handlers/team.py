@@ -1,0 +1,256 @@
+"""The team: `/inviter` (coordinators), `/equipe`, deactivation."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Final
+
+from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import drafts, keyboards, texts
+from bot.callbacks import MemberRef, Nav, Pick
+from bot.context import BotContext
+from bot.formatting import day
+from handlers.common import END, cancel_for, notice, show, with_draft
+from models import botstate, reference, team
+from models.errors import DomainError
+from models.team import Role
+
+FORM: Final = "inv"
+COMMAND: Final = "inviter"
+ROLE, NAME, NEIGHBOURHOOD = "role", "name", "nbh"
+INVITABLE: Final = (Role.MEDIATOR, Role.PROJECT_OFFICER, Role.COORDINATOR)
+
+
+def invitation_link(username: str | None, code: str) -> str | None:
+    """The deep link that opens the bot with the code, when the bot's username is known."""
+    return f"https://t.me/{username}?start={code}" if username else None
+
+
+async def start(update: Update, context: BotContext) -> object:
+    """/inviter: choose the role of the person to invite."""
+    chat_id = (
+        update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
+    )
+    draft = drafts.start(
+        context.user_data or {}, FORM, now=context.services.clock(), chat_id=chat_id
+    )
+    draft["step"] = ROLE
+    return await ask_role(update)
+
+
+async def ask_role(update: Update) -> str:
+    """Role buttons."""
+    options = [(r.value, texts.ROLE_LABELS[r.value]) for r in INVITABLE]
+    await show(
+        update, texts.INVITE_ROLE, keyboards.choices(FORM, ROLE, options, columns=1, back=False)
+    )
+    return ROLE
+
+
+async def ask_name(update: Update, edit: bool = True) -> str:
+    """Name prompt."""
+    await show(update, texts.INVITE_NAME, keyboards.nav_only(FORM), edit=edit)
+    return NAME
+
+
+async def ask_neighbourhood(update: Update, context: BotContext, edit: bool = True) -> str:
+    """Neighbourhood buttons (mediators only)."""
+    async with context.services.sessions() as session:
+        found = await reference.neighbourhoods(session=session)
+    options = [(str(n.id), f"{n.name} ({n.arrondissement})") for n in found]
+    markup = keyboards.choices(FORM, NEIGHBOURHOOD, options, columns=1)
+    await show(update, texts.INVITE_NEIGHBOURHOOD, markup, edit=edit)
+    return NEIGHBOURHOOD
+
+
+@with_draft(FORM, COMMAND)
+async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+    """Role or neighbourhood chosen."""
+    pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
+    if pick is None or pick.step != draft["step"]:
+        await notice(update, texts.STALE_BUTTON)
+        return None
+    if pick.step == ROLE and pick.value in {r.value for r in INVITABLE}:
+        draft.update(role=pick.value, step=NAME)
+        return await ask_name(update)
+    if pick.step == NEIGHBOURHOOD and pick.value.isdigit():
+        draft["neighbourhood_id"] = int(pick.value)
+        return await issue(update, context, draft)
+    await notice(update, texts.STALE_BUTTON)
+    return None
+
+
+@with_draft(FORM, COMMAND)
+async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+    """The invitee's name."""
+    text = update.effective_message.text if update.effective_message else None
+    if draft["step"] != NAME:
+        await show(update, texts.USE_BUTTONS, edit=False)
+        return draft["step"]
+    try:
+        draft["name"] = team.clean_name(text or "")
+    except DomainError as error:
+        await show(update, texts.domain_error(error.key, error.params), edit=False)
+        return await ask_name(update, edit=False)
+    if draft["role"] == Role.MEDIATOR:
+        draft["step"] = NEIGHBOURHOOD
+        return await ask_neighbourhood(update, context, edit=False)
+    return await issue(update, context, draft)
+
+
+@with_draft(FORM, COMMAND)
+async def on_nav(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+    """Retour and Annuler."""
+    nav = Nav.unpack(update.callback_query.data if update.callback_query else None)
+    if nav is not None and nav.action == "cancel":
+        return await cancel(update, context)
+    if nav is not None and nav.action == "back":
+        if draft["step"] == NEIGHBOURHOOD:
+            draft["step"] = NAME
+            return await ask_name(update)
+        draft["step"] = ROLE
+        return await ask_role(update)
+    await notice(update, texts.STALE_BUTTON)
+    return None
+
+
+async def issue(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+    """Create the invitation and show the code and link."""
+    services = context.services
+    now = services.clock()
+    async with services.sessions.begin() as session:
+        issued = await team.create_invitation(
+            session=session,
+            role=Role(draft["role"]),
+            display_name=draft["name"],
+            neighbourhood_id=draft.get("neighbourhood_id"),
+            created_by=context.member,
+            now=now,
+            ttl=services.settings.invitation_ttl,
+        )
+        username = await botstate.get_setting(session=session, key="bot_username")
+    drafts.drop(context.user_data or {}, FORM)
+    values = {
+        "name": issued.invitation.display_name,
+        "role": texts.ROLE_LABELS[issued.invitation.role],
+        "expires": day(issued.invitation.expires_at, services.settings.tz),
+        "code": issued.code,
+    }
+    link = invitation_link(username or context.bot.username, issued.code)
+    template = texts.INVITE_READY if link else texts.INVITE_READY_NO_LINK
+    await show(
+        update, template.format(link=link, **values), edit=update.callback_query is not None
+    )
+    return END
+
+
+cancel = cancel_for(FORM)
+
+
+async def list_team(update: Update, context: BotContext) -> None:
+    """/equipe: the active members; a coordinator gets a deactivate button for each."""
+    async with context.services.sessions() as session:
+        members = await team.list_members(session=session)
+        names = {n.id: n.name for n in await reference.neighbourhoods(session=session)}
+    lines = [texts.TEAM_HEADER.format(count=len(members))]
+    buttons = []
+    for member in members:
+        where = names.get(member.neighbourhood_id) if member.neighbourhood_id else None
+        lines.append(
+            texts.TEAM_LINE.format(
+                name=member.display_name,
+                role=texts.ROLE_LABELS[member.role],
+                neighbourhood=texts.TEAM_NEIGHBOURHOOD.format(name=where) if where else "",
+            )
+        )
+        if context.member.is_coordinator and member.id != context.member.id:
+            buttons.append(
+                InlineKeyboardButton(
+                    texts.TEAM_DEACTIVATE.format(name=member.display_name),
+                    callback_data=MemberRef("off", member.id or 0).pack(),
+                )
+            )
+    markup = InlineKeyboardMarkup(keyboards.rows(buttons, 1)) if buttons else None
+    await show(update, "\n".join(lines), markup)
+
+
+async def on_member_action(update: Update, context: BotContext) -> None:
+    """Deactivate a member: ask to confirm, then do it (the role is checked in the domain)."""
+    ref = MemberRef.unpack(update.callback_query.data if update.callback_query else None)
+    if ref is None or not context.member.is_coordinator:
+        await notice(update, texts.domain_error("not_allowed"))
+        return
+    services = context.services
+    if ref.action == "off":
+        async with services.sessions() as session:
+            target = await session.get(team.Member, ref.member_id)
+        if target is None or not target.active:
+            await notice(update, texts.STALE_BUTTON)
+            return
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        texts.TEAM_CONFIRM_YES,
+                        callback_data=MemberRef("offok", ref.member_id).pack(),
+                    ),
+                    InlineKeyboardButton(texts.CANCEL, callback_data=Nav("tm", "cancel").pack()),
+                ]
+            ]
+        )
+        await show(update, texts.TEAM_CONFIRM.format(name=target.display_name), markup)
+        return
+    try:
+        async with services.sessions.begin() as session:
+            target = await team.deactivate_member(
+                session=session,
+                actor=context.member,
+                member_id=ref.member_id,
+                now=services.clock(),
+            )
+    except DomainError as error:
+        await notice(update, texts.domain_error(error.key, error.params))
+        return
+    with contextlib.suppress(TelegramError):  # the menu is cosmetic; access is already refused
+        await context.bot.delete_my_commands(scope=BotCommandScopeChat(target.telegram_user_id))
+    await show(update, texts.TEAM_DEACTIVATED.format(name=target.display_name))
+
+
+async def on_team_cancel(update: Update, context: BotContext) -> None:
+    """The « Annuler » of a confirmation."""
+    await show(update, texts.CANCELLED)
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
+    """/inviter, /equipe and member actions."""
+    pick = CallbackQueryHandler(on_pick, pattern=Pick.pattern(FORM))
+    return [
+        ConversationHandler(
+            entry_points=[CommandHandler(COMMAND, start)],
+            states={
+                ROLE: [pick],
+                NAME: [MessageHandler(~filters.COMMAND, on_text)],
+                NEIGHBOURHOOD: [pick],
+            },
+            fallbacks=[
+                CommandHandler("annuler", cancel),
+                CallbackQueryHandler(on_nav, pattern=Nav.pattern(FORM)),
+            ],
+            name="inviter",
+            persistent=True,
+            allow_reentry=True,
+        ),
+        CommandHandler("equipe", list_team),
+        CallbackQueryHandler(on_member_action, pattern=MemberRef.pattern()),
+        CallbackQueryHandler(on_team_cancel, pattern=Nav.pattern("tm")),
+    ]

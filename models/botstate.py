@@ -1,0 +1,119 @@
+"""Conversation state and drafts, so a restart never loses an answer (PTB persistence rows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Text, delete
+from sqlmodel import Field, SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.base import UTCDateTime
+
+
+class ConversationState(SQLModel, table=True):
+    """The state of one ConversationHandler for one (chat, user) key."""
+
+    __tablename__ = "conversation_state"
+
+    name: str = Field(max_length=40, primary_key=True)
+    key: str = Field(max_length=80, primary_key=True)
+    state: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class UserState(SQLModel, table=True):
+    """A member's in-progress drafts (PTB `user_data`), as JSON."""
+
+    __tablename__ = "user_state"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class AppSetting(SQLModel, table=True):
+    """Small facts the bot learns at run time (e.g. its username, for invitation links)."""
+
+    __tablename__ = "app_setting"
+
+    key: str = Field(max_length=40, primary_key=True)
+    value: str = Field(max_length=200)
+
+
+def encode_key(key: tuple[int | str, ...]) -> str:
+    """A conversation key as a string column."""
+    return json.dumps(list(key))
+
+
+def decode_key(text: str) -> tuple[int | str, ...]:
+    """Back from the string column."""
+    return tuple(json.loads(text))
+
+
+async def load_conversations(*, session: AsyncSession, name: str) -> dict[tuple, Any]:
+    """Every stored state of one conversation."""
+    rows = await session.exec(select(ConversationState).where(ConversationState.name == name))
+    return {decode_key(r.key): json.loads(r.state) for r in rows.all()}
+
+
+async def save_conversation(
+    *, session: AsyncSession, name: str, key: tuple, state: object | None, now: dt.datetime
+) -> None:
+    """Store (or, for a finished conversation, delete) one state."""
+    encoded = encode_key(key)
+    row = await session.get(ConversationState, (name, encoded))
+    if state is None:
+        if row is not None:
+            await session.delete(row)
+    elif row is None:
+        session.add(
+            ConversationState(name=name, key=encoded, state=json.dumps(state), updated_at=now)
+        )
+    else:
+        row.state, row.updated_at = json.dumps(state), now
+    await session.flush()
+
+
+async def load_user_data(*, session: AsyncSession) -> dict[int, dict]:
+    """Every member's drafts."""
+    rows = await session.exec(select(UserState))
+    return {r.user_id: json.loads(r.data) for r in rows.all()}
+
+
+async def save_user_data(
+    *, session: AsyncSession, user_id: int, data: dict, now: dt.datetime
+) -> None:
+    """Store one member's drafts; an empty dict stores nothing (non-members leave no row)."""
+    row = await session.get(UserState, user_id)
+    if not data:
+        if row is not None:
+            await session.delete(row)
+    elif row is None:
+        session.add(UserState(user_id=user_id, data=json.dumps(data), updated_at=now))
+    else:
+        row.data, row.updated_at = json.dumps(data), now
+    await session.flush()
+
+
+async def drop_user_data(*, session: AsyncSession, user_id: int) -> None:
+    """Forget one member's drafts."""
+    await session.execute(delete(UserState).where(UserState.user_id == user_id))
+
+
+async def get_setting(*, session: AsyncSession, key: str) -> str | None:
+    """A learnt fact, or None."""
+    row = await session.get(AppSetting, key)
+    return row.value if row else None
+
+
+async def set_setting(*, session: AsyncSession, key: str, value: str) -> None:
+    """Remember a fact."""
+    row = await session.get(AppSetting, key)
+    if row is None:
+        session.add(AppSetting(key=key, value=value))
+    else:
+        row.value = value
+    await session.flush()

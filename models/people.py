@@ -1,0 +1,281 @@
+"""People engaged by the mediators (accrochage): the minimal profile and who may see it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import phonenumbers
+from sqlalchemy import ColumnElement, Index, func, true
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.base import UTCDateTime
+from models.errors import DomainError, NotAllowed, NotFound
+from models.reference import Kind, Neighbourhood, Partner, active_codes
+from models.team import Member
+
+FIRST_NAME_MAX = 40
+NOTE_MAX = 280
+CODE_PREFIX = "P-"
+
+
+class Sex(StrEnum):
+    """Recorded because the State's O2R call weighs the women/men balance."""
+
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNSPECIFIED = "unspecified"
+
+
+class Answer(StrEnum):
+    """A yes / no / does-not-know answer."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class Status(StrEnum):
+    """Where a person stands on the path (DOMAIN.md)."""
+
+    SPOTTED = "spotted"
+    ENGAGED = "engaged"
+    ORIENTED = "oriented"
+    SUPPORTED = "supported"
+    EXITED = "exited"
+
+
+class Person(SQLModel, table=True):
+    """A person who agreed to be followed. Contact details only with recorded consent."""
+
+    __table_args__ = (
+        Index("ix_person_mediator_last_contact", "mediator_id", "last_contact_at"),
+        Index("ix_person_duplicate_key", "mediator_id", "first_name_key", "age_bracket"),
+        Index("ix_person_neighbourhood_engaged", "neighbourhood_id", "engaged_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    first_name: str = Field(max_length=FIRST_NAME_MAX)
+    first_name_key: str = Field(max_length=FIRST_NAME_MAX)
+    sex: str = Field(max_length=12)
+    age_bracket: str = Field(max_length=20)
+    residence: str = Field(max_length=20)
+    channel: str = Field(max_length=30)
+    referred_by_partner_id: int | None = Field(default=None, foreign_key="partner.id")
+    neighbourhood_id: int = Field(foreign_key="neighbourhood.id")
+    mediator_id: int = Field(foreign_key="member.id")
+    registered_ft: str = Field(max_length=8)
+    referent_contact_5m: str | None = Field(default=None, max_length=8)
+    rsa: str = Field(max_length=8)
+    contact_consent: bool = False
+    contact_consent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    phone: str | None = Field(default=None, max_length=20)
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
+    status: str = Field(default=Status.ENGAGED.value, max_length=12)
+    engaged_at: dt.datetime = Field(sa_type=UTCDateTime)
+    last_contact_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+    @property
+    def code(self) -> str:
+        """The short code shown to the team instead of any identity (e.g. P-0421)."""
+        return person_code(self.id or 0)
+
+
+class PersonBarrier(SQLModel, table=True):
+    """One barrier (frein) of a person; a person has several."""
+
+    __tablename__ = "person_barrier"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE")
+    barrier: str = Field(max_length=40, primary_key=True)
+
+
+@dataclass(slots=True)
+class Profile:
+    """What `/nouveau` collects. Validated by `engage`, not by the form."""
+
+    first_name: str
+    sex: Sex
+    age_bracket: str
+    residence: str
+    channel: str
+    barriers: list[str] = field(default_factory=list)
+    registered_ft: Answer = Answer.UNKNOWN
+    referent_contact_5m: Answer | None = None
+    rsa: Answer = Answer.UNKNOWN
+    contact_consent: bool = False
+    phone: str | None = None
+    note: str | None = None
+    neighbourhood_id: int | None = None
+    referred_by_partner_id: int | None = None
+
+
+def person_code(person_id: int) -> str:
+    """P-0421 for person 421."""
+    return f"{CODE_PREFIX}{person_id:04d}"
+
+
+def parse_person_code(text: str) -> int | None:
+    """Read `P-0421`, `p421` or `421` back into an id; None when it is not a code."""
+    match = re.fullmatch(r"\s*(?:[Pp]\s*-?\s*)?0*(\d{1,9})\s*", text)
+    return int(match.group(1)) if match else None
+
+
+def name_key(name: str) -> str:
+    """Case- and accent-insensitive form of a first name, for duplicate and search lookups."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", letters).split())[:FIRST_NAME_MAX]
+
+
+def clean_first_name(text: str) -> str:
+    """A first name or initials: printable, single-spaced, not empty, not too long."""
+    cleaned = " ".join("".join(c for c in text if c.isprintable()).split())
+    cleaned = "".join(c for c in cleaned if unicodedata.category(c) not in {"Cf", "Co", "Cn"})
+    if not cleaned or not any(c.isalpha() for c in cleaned):
+        raise DomainError("first_name_invalid")
+    if len(cleaned) > FIRST_NAME_MAX:
+        raise DomainError("first_name_too_long", limit=FIRST_NAME_MAX)
+    return cleaned
+
+
+def normalize_phone(text: str) -> str:
+    """A French (or international) phone number in E.164 form, or DomainError."""
+    try:
+        number = phonenumbers.parse(text, "FR")
+    except phonenumbers.NumberParseException as exc:
+        raise DomainError("phone_invalid") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise DomainError("phone_invalid")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clean_note(text: str) -> str:
+    """A short factual note: printable, trimmed, within the limit."""
+    cleaned = "".join(c for c in text if c.isprintable() or c == "\n").strip()
+    if not cleaned:
+        raise DomainError("note_empty")
+    if len(cleaned) > NOTE_MAX:
+        raise DomainError("note_too_long", limit=NOTE_MAX, length=len(cleaned))
+    return cleaned
+
+
+async def _validate(session: AsyncSession, profile: Profile) -> None:
+    checks = (
+        (Kind.AGE_BRACKET, [profile.age_bracket]),
+        (Kind.RESIDENCE, [profile.residence]),
+        (Kind.CHANNEL, [profile.channel]),
+        (Kind.BARRIER, profile.barriers),
+    )
+    for kind, codes in checks:
+        allowed = await active_codes(session=session, kind=kind)
+        if not set(codes) <= allowed:
+            raise DomainError("choice_invalid")
+    if not profile.contact_consent and (profile.phone or profile.note):
+        raise DomainError("consent_required")
+    if profile.registered_ft != Answer.YES and profile.referent_contact_5m is not None:
+        raise DomainError("choice_invalid")
+    if profile.referred_by_partner_id is not None:
+        if profile.channel != "partner_referral":
+            raise DomainError("choice_invalid")
+        if await session.get(Partner, profile.referred_by_partner_id) is None:
+            raise NotFound()
+
+
+async def engage(
+    *, session: AsyncSession, mediator: Member, profile: Profile, now: dt.datetime
+) -> Person:
+    """Record a newly engaged person, followed by `mediator`, in their neighbourhood by default."""
+    neighbourhood_id = profile.neighbourhood_id or mediator.neighbourhood_id
+    if neighbourhood_id is None or await session.get(Neighbourhood, neighbourhood_id) is None:
+        raise DomainError("neighbourhood_required")
+    first_name = clean_first_name(profile.first_name)
+    await _validate(session, profile)
+    person = Person(
+        first_name=first_name,
+        first_name_key=name_key(first_name),
+        sex=Sex(profile.sex).value,
+        age_bracket=profile.age_bracket,
+        residence=profile.residence,
+        channel=profile.channel,
+        referred_by_partner_id=profile.referred_by_partner_id,
+        neighbourhood_id=neighbourhood_id,
+        mediator_id=mediator.id,
+        registered_ft=Answer(profile.registered_ft).value,
+        referent_contact_5m=(
+            Answer(profile.referent_contact_5m).value if profile.referent_contact_5m else None
+        ),
+        rsa=Answer(profile.rsa).value,
+        contact_consent=profile.contact_consent,
+        contact_consent_at=now if profile.contact_consent else None,
+        phone=normalize_phone(profile.phone) if profile.phone else None,
+        note=clean_note(profile.note) if profile.note else None,
+        status=Status.ENGAGED.value,
+        engaged_at=now,
+        last_contact_at=now,
+    )
+    session.add(person)
+    await session.flush()
+    for barrier in dict.fromkeys(profile.barriers):
+        session.add(PersonBarrier(person_id=person.id, barrier=barrier))
+    await session.flush()
+    return person
+
+
+async def likely_duplicates(
+    *, session: AsyncSession, mediator: Member, first_name: str, age_bracket: str
+) -> Sequence[Person]:
+    """The mediator's people with the same first name and age bracket in their neighbourhood."""
+    query = select(Person).where(
+        Person.mediator_id == mediator.id,
+        Person.first_name_key == name_key(first_name),
+        Person.age_bracket == age_bracket,
+    )
+    if mediator.neighbourhood_id is not None:
+        query = query.where(Person.neighbourhood_id == mediator.neighbourhood_id)
+    return (await session.exec(query.order_by(col(Person.id)).limit(3))).all()
+
+
+def _visible_to(viewer: Member) -> ColumnElement[bool]:
+    """Coordinators see everyone; everybody else sees the people they follow."""
+    return true() if viewer.is_coordinator else col(Person.mediator_id) == viewer.id
+
+
+async def visible_people(
+    *, session: AsyncSession, viewer: Member, offset: int = 0, limit: int = 10
+) -> tuple[Sequence[Person], int]:
+    """A page of the people `viewer` may see, most recent contact first, and the total."""
+    where = _visible_to(viewer)
+    total = (await session.exec(select(func.count()).select_from(Person).where(where))).one()
+    rows = await session.exec(
+        select(Person)
+        .where(where)
+        .order_by(col(Person.last_contact_at).desc(), col(Person.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return rows.all(), total
+
+
+async def get_person(*, session: AsyncSession, viewer: Member, person_id: int) -> Person:
+    """One person, if `viewer` follows them (or coordinates). Otherwise NotAllowed."""
+    person = await session.get(Person, person_id)
+    if person is None:
+        raise NotFound()
+    if not viewer.is_coordinator and person.mediator_id != viewer.id:
+        raise NotAllowed()
+    return person
+
+
+async def barriers_of(*, session: AsyncSession, person_id: int) -> list[str]:
+    """The barrier codes of one person."""
+    rows = await session.exec(
+        select(PersonBarrier.barrier).where(PersonBarrier.person_id == person_id)
+    )
+    return list(rows.all())

@@ -1,0 +1,199 @@
+"""The team: members, their roles and neighbourhoods, and single-use invitations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.base import UTCDateTime
+from models.errors import DomainError, NotAllowed, NotFound
+from models.reference import Neighbourhood
+
+INVITATION_CODE_BYTES = 12  # 16 URL-safe characters, valid in a /start deep link
+
+
+class Role(StrEnum):
+    """What a member may do."""
+
+    MEDIATOR = "mediator"
+    PROJECT_OFFICER = "project_officer"
+    COORDINATOR = "coordinator"
+
+
+class Member(SQLModel, table=True):
+    """A member of the team, known by their Telegram user id."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    display_name: str = Field(max_length=80)
+    role: str = Field(max_length=20)
+    neighbourhood_id: int | None = Field(default=None, foreign_key="neighbourhood.id")
+    active: bool = True
+    joined_at: dt.datetime = Field(sa_type=UTCDateTime)
+    deactivated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def is_coordinator(self) -> bool:
+        """Coordinators see and act on everything."""
+        return self.role == Role.COORDINATOR
+
+
+class Invitation(SQLModel, table=True):
+    """A single-use code that lets one person join with a role. Only its hash is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=20)
+    display_name: str = Field(max_length=80)
+    neighbourhood_id: int | None = Field(default=None, foreign_key="neighbourhood.id")
+    created_by_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+    used_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by_id: int | None = Field(default=None, foreign_key="member.id")
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedInvitation:
+    """What the inviter must pass on: the clear code exists only here, never in the database."""
+
+    code: str
+    invitation: Invitation
+
+
+def hash_code(code: str) -> str:
+    """Invitation codes are random and long: a plain SHA-256 is the right hash."""
+    return hashlib.sha256(code.strip().encode()).hexdigest()
+
+
+def clean_name(name: str) -> str:
+    """A member's display name: single-spaced, not empty, 80 characters at most."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise DomainError("name_required")
+    if len(cleaned) > 80:
+        raise DomainError("name_too_long", limit=80)
+    return cleaned
+
+
+async def create_invitation(
+    *,
+    session: AsyncSession,
+    role: Role,
+    display_name: str,
+    now: dt.datetime,
+    ttl: dt.timedelta,
+    neighbourhood_id: int | None = None,
+    created_by: Member | None = None,
+) -> IssuedInvitation:
+    """Issue a single-use invitation. Only coordinators (or the CLI: no member) may invite."""
+    if created_by is not None and not created_by.is_coordinator:
+        raise NotAllowed()
+    if role == Role.MEDIATOR and neighbourhood_id is None:
+        raise DomainError("neighbourhood_required")
+    if neighbourhood_id is not None and await session.get(Neighbourhood, neighbourhood_id) is None:
+        raise NotFound()
+    code = secrets.token_urlsafe(INVITATION_CODE_BYTES)
+    invitation = Invitation(
+        code_hash=hash_code(code),
+        role=role.value,
+        display_name=clean_name(display_name),
+        neighbourhood_id=neighbourhood_id,
+        created_by_id=created_by.id if created_by else None,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(invitation)
+    await session.flush()
+    return IssuedInvitation(code=code, invitation=invitation)
+
+
+async def redeem_invitation(
+    *, session: AsyncSession, code: str, telegram_user_id: int, now: dt.datetime
+) -> Member:
+    """Join the team with an invitation code. The code works once, before it expires."""
+    existing = await member_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
+    if existing is not None and existing.active:
+        raise DomainError("already_member")
+    # Claim the code atomically: of two simultaneous uses, exactly one updates the row.
+    claimed = await session.execute(
+        update(Invitation)
+        .where(
+            col(Invitation.code_hash) == hash_code(code),
+            col(Invitation.used_at).is_(None),
+            col(Invitation.expires_at) > now,
+        )
+        .values(used_at=now)
+        .returning(col(Invitation.id))
+    )
+    invitation_id = claimed.scalar_one_or_none()
+    if invitation_id is None:
+        raise DomainError("invitation_invalid")
+    invitation = await session.get_one(Invitation, invitation_id)
+    if existing is None:
+        member = Member(
+            telegram_user_id=telegram_user_id,
+            display_name=invitation.display_name,
+            role=invitation.role,
+            neighbourhood_id=invitation.neighbourhood_id,
+            joined_at=now,
+        )
+        session.add(member)
+    else:  # a former member comes back with a new invitation
+        member = existing
+        member.display_name = invitation.display_name
+        member.role = invitation.role
+        member.neighbourhood_id = invitation.neighbourhood_id
+        member.active, member.deactivated_at, member.joined_at = True, None, now
+    await session.flush()
+    invitation.used_by_id = member.id
+    await session.flush()
+    return member
+
+
+async def member_by_telegram_id(*, session: AsyncSession, telegram_user_id: int) -> Member | None:
+    """The member with this Telegram id, active or not."""
+    rows = await session.exec(select(Member).where(Member.telegram_user_id == telegram_user_id))
+    return rows.first()
+
+
+async def active_member(*, session: AsyncSession, telegram_user_id: int) -> Member | None:
+    """The active member with this Telegram id, if any: the access check."""
+    member = await member_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
+    return member if member is not None and member.active else None
+
+
+async def list_members(
+    *, session: AsyncSession, include_inactive: bool = False
+) -> Sequence[Member]:
+    """The team, coordinators first, then by name."""
+    query = select(Member)
+    if not include_inactive:
+        query = query.where(col(Member.active))
+    rows = await session.exec(query.order_by(col(Member.role), col(Member.display_name)))
+    return rows.all()
+
+
+async def deactivate_member(
+    *, session: AsyncSession, actor: Member, member_id: int, now: dt.datetime
+) -> Member:
+    """A coordinator removes someone's access. A coordinator cannot lock themself out."""
+    if not actor.is_coordinator:
+        raise NotAllowed()
+    member = await session.get(Member, member_id)
+    if member is None:
+        raise NotFound()
+    if member.id == actor.id:
+        raise DomainError("cannot_deactivate_self")
+    if member.active:
+        member.active, member.deactivated_at = False, now
+        await session.flush()
+    return member
