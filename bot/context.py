@@ -62,6 +62,13 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         self._member = value
 
     @property
+    def member_data(self) -> dict[Any, Any]:
+        """The member's own persisted data (drafts); always present for a user's update."""
+        if self.user_data is None:
+            raise RuntimeError("this update has no user")
+        return self.user_data
+
+    @property
     def has_member(self) -> bool:
         """True once the access check has found an active member."""
         return self._member is not None

@@ -56,7 +56,7 @@ def with_draft(form: str, command: str) -> Callable[[DraftCallback], Callback]:
     def decorate(callback: DraftCallback) -> Callback:
         @functools.wraps(callback)
         async def wrapper(update: Update, context: BotContext) -> object:
-            draft = drafts.get(context.user_data or {}, form)
+            draft = drafts.get(context.member_data, form)
             if draft is None:
                 await show(update, texts.SESSION_GONE.format(command=command), edit=False)
                 return END
@@ -73,7 +73,7 @@ def cancel_for(form: str) -> Callback:
 
     async def cancel(update: Update, context: BotContext) -> int:
         """Abandon the conversation; nothing is saved."""
-        drafts.drop(context.user_data or {}, form)
+        drafts.drop(context.member_data, form)
         await show(update, texts.CANCELLED)
         return END
 

@@ -44,9 +44,7 @@ async def start(update: Update, context: BotContext) -> object:
     chat_id = (
         update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
     )
-    draft = drafts.start(
-        context.user_data or {}, FORM, now=context.services.clock(), chat_id=chat_id
-    )
+    draft = drafts.start(context.member_data, FORM, now=context.services.clock(), chat_id=chat_id)
     draft["step"] = KIND
     return await ask_kind(update, context)
 
@@ -154,7 +152,7 @@ async def save(
     except DomainError as error:
         await show(update, texts.domain_error(error.key, error.params), edit=False)
         return await ask_day(update, edit=False)
-    drafts.drop(context.user_data or {}, FORM)
+    drafts.drop(context.member_data, FORM)
     await show(
         update,
         texts.INFORMED_SAVED.format(

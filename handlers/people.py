@@ -238,9 +238,7 @@ async def start_new(update: Update, context: BotContext) -> object:
     chat_id = (
         update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
     )
-    draft = drafts.start(
-        context.user_data or {}, FORM, now=context.services.clock(), chat_id=chat_id
-    )
+    draft = drafts.start(context.member_data, FORM, now=context.services.clock(), chat_id=chat_id)
     draft.update(values={}, history=[], editing=False)
     return await render(update, context, draft, "first_name")
 
@@ -354,7 +352,7 @@ async def save(
             session=session, mediator=member, profile=profile_from(values), now=services.clock()
         )
         neighbourhood = await session.get_one(Neighbourhood, person.neighbourhood_id)
-    drafts.drop(context.user_data or {}, FORM)
+    drafts.drop(context.member_data, FORM)
     await show(
         update,
         texts.NEW_SAVED.format(
@@ -397,7 +395,7 @@ def duplicate_keyboard(similar: Any) -> InlineKeyboardMarkup:
 @with_draft(FORM, COMMAND)
 async def open_instead(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
     """From the duplicate warning: drop the draft and open the existing person."""
-    drafts.drop(context.user_data or {}, FORM)
+    drafts.drop(context.member_data, FORM)
     await open_person(update, context)
     return END
 

@@ -41,9 +41,7 @@ async def start(update: Update, context: BotContext) -> object:
     chat_id = (
         update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
     )
-    draft = drafts.start(
-        context.user_data or {}, FORM, now=context.services.clock(), chat_id=chat_id
-    )
+    draft = drafts.start(context.member_data, FORM, now=context.services.clock(), chat_id=chat_id)
     draft["step"] = ROLE
     return await ask_role(update)
 
@@ -139,7 +137,7 @@ async def issue(update: Update, context: BotContext, draft: dict[str, Any]) -> o
             ttl=services.settings.invitation_ttl,
         )
         username = await botstate.get_setting(session=session, key="bot_username")
-    drafts.drop(context.user_data or {}, FORM)
+    drafts.drop(context.member_data, FORM)
     values = {
         "name": issued.invitation.display_name,
         "role": texts.ROLE_LABELS[issued.invitation.role],

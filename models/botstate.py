@@ -100,7 +100,7 @@ async def save_user_data(
 
 async def drop_user_data(*, session: AsyncSession, user_id: int) -> None:
     """Forget one member's drafts."""
-    await session.execute(delete(UserState).where(UserState.user_id == user_id))
+    await session.exec(delete(UserState).where(UserState.user_id == user_id))
 
 
 async def get_setting(*, session: AsyncSession, key: str) -> str | None:

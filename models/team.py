@@ -124,7 +124,7 @@ async def redeem_invitation(
     if existing is not None and existing.active:
         raise DomainError("already_member")
     # Claim the code atomically: of two simultaneous uses, exactly one updates the row.
-    claimed = await session.execute(
+    claimed = await session.exec(
         update(Invitation)
         .where(
             col(Invitation.code_hash) == hash_code(code),

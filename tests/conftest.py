@@ -1,0 +1,257 @@
+"""Fixtures: a fresh database per test (SQLite in memory, or PostgreSQL when
+TEST_DATABASE_URL is set), an offline application, a clock the tests move, and users."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+from telegram import Update
+
+import models  # noqa: F401 - every table on the metadata
+from bot.app import BotApplication, build_application
+from bot.db import Sessions, create_engine, make_sessions
+from bot.settings import Settings
+from models import reference, team
+from models.team import Member, Role
+from tests.fakes import FakeBotAPI, RecordingRequest
+
+TOKEN = "123456:TEST-TOKEN-never-logged"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+START = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)  # a Tuesday, 10:30 in Paris
+
+
+class Clock:
+    """A clock the tests move by hand."""
+
+    def __init__(self, now: dt.datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.drop_all)
+            await conn.run_sync(SQLModel.metadata.create_all)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str | None:
+    """On the PostgreSQL lane, the schema is created once per run; in CI, no server fails."""
+    if PG_URL is None:
+        return None
+    try:
+        asyncio.run(_reset_postgres(PG_URL))
+    except Exception as exc:  # any failure to connect fails (CI) or skips the lane
+        message = f"PostgreSQL lane cannot reach {PG_URL}: {exc!r}"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return PG_URL
+
+
+@pytest.fixture
+def database_url(postgres_url: str | None, tmp_path: Path) -> str:
+    """The database of this lane: PostgreSQL, or a fresh SQLite file (WAL, as in production)."""
+    return postgres_url or f"sqlite+aiosqlite:///{tmp_path / 'aveq.sqlite3'}"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A fresh, empty database with its reference data."""
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            await conn.run_sync(SQLModel.metadata.create_all)
+        else:
+            tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    async with make_sessions(engine).begin() as session:
+        await reference.load_reference_data(session=session)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> Sessions:
+    return make_sessions(engine)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=TOKEN,
+        database_url=database_url,
+    )
+
+
+@pytest.fixture
+def api() -> FakeBotAPI:
+    return FakeBotAPI()
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, sessions: Sessions, api: FakeBotAPI, clock: Clock
+) -> AsyncIterator[BotApplication]:
+    """A real Application with an offline bot, initialised (getMe answered by the fake)."""
+    application = build_application(settings, sessions, request=RecordingRequest(api), clock=clock)
+    async with application:
+        yield application
+
+
+_user_ids = itertools.count(100_000_001)
+
+
+class User:
+    """Someone writing to the bot: sends text, taps buttons, reads what the bot answered."""
+
+    def __init__(self, app: BotApplication, api: FakeBotAPI, user_id: int | None = None) -> None:
+        self.app, self.api = app, api
+        self.id = user_id or next(_user_ids)
+        self._callback_ids = itertools.count(1)
+
+    def _user(self) -> dict[str, Any]:
+        return {"id": self.id, "is_bot": False, "first_name": "Test"}
+
+    def message_update(self, text: str, **extra: Any) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self.api._ids),
+            "date": int(START.timestamp()),
+            "chat": {"id": self.id, "type": "private"},
+            "from": self._user(),
+            "text": text,
+            **extra,
+        }
+        if text.startswith("/"):
+            length = len(text.split()[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return self.api.new_update({"message": message})
+
+    def callback_update(self, data: str, message_id: int | None = None) -> dict[str, Any]:
+        message_id = message_id or self.api.last(self.id).message_id
+        return self.api.new_update(
+            {
+                "callback_query": {
+                    "id": f"{self.id}-{next(self._callback_ids)}",
+                    "from": self._user(),
+                    "chat_instance": str(self.id),
+                    "data": data,
+                    "message": {
+                        "message_id": message_id,
+                        "date": int(START.timestamp()),
+                        "chat": {"id": self.id, "type": "private"},
+                        "text": "…",
+                    },
+                }
+            }
+        )
+
+    async def process(self, payload: dict[str, Any]) -> None:
+        await self.app.process_update(Update.de_json(payload, self.app.bot))
+
+    async def send(self, text: str) -> str:
+        """Send a text message; return the text of the bot's latest message."""
+        await self.process(self.message_update(text))
+        return self.last.text
+
+    async def send_photo(self) -> str:
+        update = self.message_update("")
+        message = update["message"]
+        del message["text"]
+        message["photo"] = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
+        await self.process(update)
+        return self.last.text
+
+    async def press(self, data: str, message_id: int | None = None) -> None:
+        await self.process(self.callback_update(data, message_id))
+
+    async def tap(self, label: str) -> str:
+        """Tap the button whose text is (or starts with) `label` on the latest keyboard."""
+        for sent in reversed(self.api.chat(self.id)):
+            for button in sent.buttons():
+                if button["text"] == label or button["text"].startswith(label):
+                    await self.press(button["callback_data"], sent.message_id)
+                    return self.last.text
+            if sent.buttons():
+                labels = [b["text"] for b in sent.buttons()]
+                raise AssertionError(f"no button {label!r} among {labels}")
+        raise AssertionError("no keyboard in this chat")
+
+    @property
+    def last(self) -> Any:
+        return self.api.last(self.id)
+
+    def labels(self) -> list[str]:
+        return [b["text"] for b in self.last.buttons()]
+
+
+async def add_member(
+    sessions: Sessions,
+    clock: Clock,
+    *,
+    role: Role = Role.MEDIATOR,
+    name: str = "Samia Benali",
+    neighbourhood: str | None = "la-chapelle-nord",
+    user_id: int | None = None,
+) -> tuple[Member, int]:
+    """Invite and redeem in one go; returns the member and their Telegram id."""
+    user_id = user_id or next(_user_ids)
+    async with sessions.begin() as session:
+        nbh_id = None
+        if neighbourhood:
+            nbhs = {n.code: n.id for n in await reference.neighbourhoods(session=session)}
+            nbh_id = nbhs[neighbourhood]
+        issued = await team.create_invitation(
+            session=session,
+            role=role,
+            display_name=name,
+            neighbourhood_id=nbh_id,
+            now=clock(),
+            ttl=dt.timedelta(days=7),
+        )
+        member = await team.redeem_invitation(
+            session=session, code=issued.code, telegram_user_id=user_id, now=clock()
+        )
+    return member, user_id
+
+
+@pytest.fixture
+async def mediator(app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock) -> User:
+    _, user_id = await add_member(sessions, clock, role=Role.MEDIATOR)
+    return User(app, api, user_id)
+
+
+@pytest.fixture
+async def coordinator(
+    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock
+) -> User:
+    _, user_id = await add_member(
+        sessions, clock, role=Role.COORDINATOR, name="Claire Martin", neighbourhood=None
+    )
+    return User(app, api, user_id)

@@ -1,0 +1,294 @@
+"""A fake Telegram Bot API: one model of its behaviour, reachable two ways.
+
+- `RecordingRequest`: an offline `BaseRequest` for `Application.process_update` tests.
+- `FakeBotServer`: a real HTTP server on 127.0.0.1 (aiohttp), for polling end-to-end tests.
+
+Both record every call and fail loudly on any Bot API method the fake does not know.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from telegram.request import BaseRequest, RequestData
+
+BOT_ID = 7000001
+BOT_USERNAME = "aveq_test_bot"
+JSON_FIELDS = {
+    "reply_markup",
+    "commands",
+    "scope",
+    "entities",
+    "allowed_updates",
+    "reply_parameters",
+}
+
+
+class UnknownMethod(AssertionError):
+    """The bot called a Bot API method this fake does not implement."""
+
+
+@dataclass
+class Sent:
+    """A message as the chat shows it (edits applied)."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    reply_markup: dict | None = None
+    protect_content: bool = False
+    document: str | None = None
+
+    def buttons(self) -> list[dict]:
+        """Every inline button, row after row."""
+        if not self.reply_markup:
+            return []
+        return [b for row in self.reply_markup.get("inline_keyboard", []) for b in row]
+
+
+@dataclass
+class FakeBotAPI:
+    """The state of the fake Bot API: chats, messages, pending updates, injected faults."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    messages: dict[tuple[int, int], Sent] = field(default_factory=dict)
+    alerts: list[tuple[str, str]] = field(default_factory=list)
+    updates: asyncio.Queue[dict] | None = None
+    faults: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+    _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _changed: asyncio.Condition | None = None
+
+    # --- what tests read -----------------------------------------------------------------
+    def chat(self, chat_id: int) -> list[Sent]:
+        """The messages of a chat, oldest first."""
+        return [m for (c, _), m in sorted(self.messages.items()) if c == chat_id]
+
+    def last(self, chat_id: int) -> Sent:
+        """The latest message of a chat."""
+        found = self.chat(chat_id)
+        if not found:
+            raise AssertionError(f"the bot sent nothing to chat {chat_id}")
+        return found[-1]
+
+    def method_calls(self, method: str) -> list[dict[str, Any]]:
+        """Parameters of every call to `method`."""
+        return [params for name, params in self.calls if name == method]
+
+    def all_text(self) -> str:
+        """Everything the bot ever said (messages, edits, alerts), for leak checks."""
+        parts = [p.get("text", "") for _, p in self.calls]
+        return "\n".join(str(p) for p in parts)
+
+    # --- behaviour -------------------------------------------------------------------------
+    def new_update(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Wrap a message or callback query into an update with a fresh id."""
+        return {"update_id": next(self._update_ids), **payload}
+
+    def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Answer one Bot API call as Telegram would (status, JSON body)."""
+        self.calls.append((method, params))
+        queued = self.faults.get(method)
+        if queued:
+            return queued.pop(0)
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            raise UnknownMethod(method)
+        return 200, {"ok": True, "result": handler(params)}
+
+    def _message(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
+        return {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": self._m_getMe({}),
+            "text": text,
+        }
+
+    def _m_getMe(self, params: dict) -> dict:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "AVEQ",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    def _m_sendMessage(self, params: dict) -> dict:
+        chat_id, message_id = int(params["chat_id"]), next(self._ids)
+        self.messages[(chat_id, message_id)] = Sent(
+            chat_id,
+            message_id,
+            params["text"],
+            params.get("reply_markup"),
+            bool(params.get("protect_content")),
+        )
+        return self._message(chat_id, message_id, params["text"])
+
+    def _m_sendDocument(self, params: dict) -> dict:
+        chat_id, message_id = int(params["chat_id"]), next(self._ids)
+        self.messages[(chat_id, message_id)] = Sent(
+            chat_id, message_id, params.get("caption", ""), document="document"
+        )
+        return self._message(chat_id, message_id, "")
+
+    def _m_editMessageText(self, params: dict) -> dict:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self.messages:
+            raise UnknownMethod("editMessageText on a message that does not exist")
+        sent = self.messages[key]
+        sent.text, sent.reply_markup = params["text"], params.get("reply_markup")
+        return self._message(key[0], key[1], sent.text)
+
+    def _m_editMessageReplyMarkup(self, params: dict) -> dict:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        self.messages[key].reply_markup = params.get("reply_markup")
+        return self._message(key[0], key[1], self.messages[key].text)
+
+    def _m_deleteMessage(self, params: dict) -> bool:
+        self.messages.pop((int(params["chat_id"]), int(params["message_id"])), None)
+        return True
+
+    def _m_answerCallbackQuery(self, params: dict) -> bool:
+        if params.get("text"):
+            self.alerts.append((params["callback_query_id"], params["text"]))
+        return True
+
+    def _m_setMyCommands(self, params: dict) -> bool:
+        return True
+
+    def _m_deleteMyCommands(self, params: dict) -> bool:
+        return True
+
+    def _m_deleteWebhook(self, params: dict) -> bool:
+        return True
+
+    def _m_close(self, params: dict) -> bool:
+        return True
+
+
+class RecordingRequest(BaseRequest):
+    """An offline HTTP layer: every call goes to the FakeBotAPI model, nothing to the network."""
+
+    def __init__(self, api: FakeBotAPI) -> None:
+        self.api = api
+
+    @property
+    def read_timeout(self) -> float:
+        """Irrelevant offline."""
+        return 1.0
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        """Route the call to the model."""
+        params = dict(request_data.parameters) if request_data else {}
+        if request_data and request_data.multipart_data:
+            params.update({k: "<file>" for k in request_data.multipart_data})
+        status, body = self.api.handle(url.rsplit("/", 1)[-1], params)
+        return status, json.dumps(body).encode()
+
+
+class FakeBotServer:
+    """The same model behind a real HTTP server on 127.0.0.1, with long-polling getUpdates."""
+
+    def __init__(self, api: FakeBotAPI, token: str) -> None:
+        self.api = api
+        self.token = token
+        self.api.updates = asyncio.Queue()
+        self.api._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        """What TELEGRAM_API_BASE_URL should be."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> None:
+        """Listen on a free port."""
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._route)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        """Close the server."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def push(self, payload: dict[str, Any]) -> None:
+        """Queue an update for the bot's next getUpdates."""
+        assert self.api.updates is not None
+        self.api.updates.put_nowait(self.api.new_update(payload))
+
+    async def wait_for(self, predicate: Any, within: float = 20) -> Any:
+        """Wait until `predicate(api)` is truthy (woken by each call the bot makes)."""
+        assert self.api._changed is not None
+        async with asyncio.timeout(within), self.api._changed:
+            while not (result := predicate(self.api)):
+                await self.api._changed.wait()
+        return result
+
+    async def _route(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        method = request.match_info["method"]
+        form = await request.post() if request.can_read_body else {}
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            text = value if isinstance(value, str) else "<file>"
+            params[key] = json.loads(text) if key in JSON_FIELDS else text
+        if method == "getUpdates":
+            return web.json_response({"ok": True, "result": await self._updates(params)})
+        try:
+            status, body = self.api.handle(method, params)
+        except UnknownMethod as exc:
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": str(exc)}, status=404
+            )
+        assert self.api._changed is not None
+        async with self.api._changed:
+            self.api._changed.notify_all()
+        return web.json_response(body, status=status)
+
+    async def _updates(self, params: dict[str, Any]) -> list[dict]:
+        assert self.api.updates is not None
+        self.api.calls.append(("getUpdates", params))
+        offset = int(params.get("offset", 0) or 0)
+        timeout = float(params.get("timeout", 0) or 0)
+        batch: list[dict] = []
+        try:
+            first = await asyncio.wait_for(self.api.updates.get(), timeout=max(timeout, 0.01))
+            batch.append(first)
+        except TimeoutError:
+            return []
+        while not self.api.updates.empty():
+            batch.append(self.api.updates.get_nowait())
+        return [u for u in batch if u["update_id"] >= offset]
