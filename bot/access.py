@@ -17,7 +17,7 @@ from models.team import Role
 logger = logging.getLogger(__name__)
 
 COMMANDS_BY_ROLE: Final[dict[Role, tuple[str, ...]]] = {
-    Role.MEDIATOR: ("nouveau", "informes", "personnes", "aide", "annuler"),
+    Role.MEDIATOR: ("nouveau", "informes", "personnes", "equipe", "aide", "annuler"),
     Role.PROJECT_OFFICER: ("personnes", "equipe", "aide", "annuler"),
     Role.COORDINATOR: ("personnes", "equipe", "inviter", "aide", "annuler"),
 }

@@ -1,0 +1,76 @@
+"""Non-members get one refusal, whatever they send, and leave no trace in the database."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import text
+
+from bot.db import Sessions
+from bot.texts import REFUSAL
+from tests.conftest import User
+
+USER_TABLES = ("member", "person", "user_state", "conversation_state", "outreach_action")
+
+
+async def row_counts(sessions: Sessions) -> dict[str, int]:
+    async with sessions() as session:
+        return {
+            t: (await session.exec(text(f"SELECT count(*) FROM {t}"))).one()[0]  # type: ignore[call-overload]
+            for t in USER_TABLES
+        }
+
+
+@pytest.mark.parametrize("message", ["/nouveau", "bonjour", "/personnes", "/start", "/start faux"])
+async def test_text_and_commands_are_refused(app, api, sessions: Sessions, message: str) -> None:
+    stranger = User(app, api)
+    before = await row_counts(sessions)
+    answer = await stranger.send(message)
+    expected = REFUSAL if message != "/start faux" else "n'est pas valable"
+    assert expected in answer
+    assert await row_counts(sessions) == before
+
+
+async def test_photos_buttons_edits_contacts_are_refused(
+    app, api, sessions: Sessions, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    stranger = User(app, api)
+    before = await row_counts(sessions)
+    assert await stranger.send_photo() == REFUSAL
+    contact = stranger.message_update("")
+    del contact["message"]["text"]
+    contact["message"]["contact"] = {"phone_number": "+33612345678", "first_name": "Secret"}
+    await stranger.process(contact)
+    assert stranger.last.text == REFUSAL
+    edited = stranger.message_update("texte modifié très personnel")
+    edited["edited_message"] = edited.pop("message")
+    await stranger.process(edited)
+    assert stranger.last.text == REFUSAL
+    await stranger.press("pk:nv:sex:female", message_id=1)
+    assert api.alerts[-1][1] == REFUSAL
+    assert await row_counts(sessions) == before
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Refused update" in logged
+    for secret in ("+33612345678", "Secret", "très personnel"):
+        assert secret not in logged
+
+
+async def test_group_messages_are_ignored(app, api) -> None:
+    stranger = User(app, api)
+    update = stranger.message_update("/nouveau")
+    update["message"]["chat"] = {"id": -100123, "type": "supergroup", "title": "Coordination"}
+    await stranger.process(update)
+    assert api.method_calls("sendMessage") == []
+
+
+async def test_a_mediator_cannot_use_coordinator_commands(mediator: User) -> None:
+    assert "pas disponible pour votre rôle" in await mediator.send("/inviter")
+
+
+async def test_deactivated_member_is_refused(mediator: User, coordinator: User) -> None:
+    await coordinator.send("/equipe")
+    await coordinator.tap("Désactiver Samia Benali")
+    assert "désactivé" in await coordinator.tap("Oui, désactiver")
+    assert await mediator.send("/nouveau") == REFUSAL
