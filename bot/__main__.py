@@ -27,13 +27,26 @@ from models.team import Role
 logger = logging.getLogger("bot")
 
 
+# Libraries whose debug output carries message texts, SQL parameters or URLs with the token:
+# they never go below these levels, whatever LOG_LEVEL says.
+LIBRARY_FLOORS = {
+    "httpx": logging.WARNING,  # request URLs hold the token
+    "httpcore": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "aiosqlite": logging.WARNING,  # SQL parameters: names, phones, notes
+    "asyncpg": logging.WARNING,
+    "sqlalchemy": logging.WARNING,
+    "telegram": logging.INFO,  # DEBUG dumps every Bot API call with its texts
+}
+
+
 def configure_logging(level: str) -> None:
-    """Configure logging once. httpx logs request URLs, which hold the token: WARNING only."""
+    """Configure logging once, with personal data kept out of every line."""
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
-    for noisy in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name, floor in LIBRARY_FLOORS.items():
+        logging.getLogger(name).setLevel(max(floor, logging.getLevelNamesMapping()[level]))
 
 
 async def load_reference(settings: Settings) -> None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot import drafts, texts
 from bot.context import BotContext
+from models import botstate
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,44 @@ async def notice(update: Update, text: str) -> None:
         await update.effective_chat.send_message(text)
 
 
+async def checkpoint(
+    update: Update,
+    context: BotContext,
+    *,
+    conversation: str,
+    state: object,
+    session: AsyncSession | None = None,
+    without: str | None = None,
+) -> None:
+    """Commit the drafts and the conversation's next state *before* answering.
+
+    PTB writes persistence after the callback returns; a process killed between our answer
+    and that write would forget an answer the user saw accepted. Writing ahead closes that
+    window; PTB's own write afterwards stores the same thing again. With `session`, the
+    write joins the caller's transaction (e.g. the one that saves the record).
+    """
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    now = context.services.clock()
+    data = copy.deepcopy(context.member_data)
+    if without is not None:
+        drafts.drop(data, without)
+    stored_state = None if state == END else state
+
+    async def write(target: AsyncSession) -> None:
+        await botstate.save_user_data(session=target, user_id=user.id, data=data, now=now)
+        await botstate.save_conversation(
+            session=target, name=conversation, key=(chat.id, user.id), state=stored_state, now=now
+        )
+
+    if session is not None:
+        await write(session)
+        return
+    async with context.services.sessions.begin() as own:
+        await write(own)
+
+
 def with_draft(form: str, command: str) -> Callable[[DraftCallback], Callback]:
     """Give a state callback its draft; a conversation whose draft is gone ends politely."""
 
@@ -68,12 +109,13 @@ def with_draft(form: str, command: str) -> Callable[[DraftCallback], Callback]:
     return decorate
 
 
-def cancel_for(form: str) -> Callback:
+def cancel_for(form: str, conversation: str) -> Callback:
     """A /annuler (or « Annuler » button) callback that drops `form`'s draft."""
 
     async def cancel(update: Update, context: BotContext) -> int:
         """Abandon the conversation; nothing is saved."""
         drafts.drop(context.member_data, form)
+        await checkpoint(update, context, conversation=conversation, state=END)
         await show(update, texts.CANCELLED)
         return END
 

@@ -20,13 +20,14 @@ from bot.callbacks import Nav, Pick
 from bot.context import BotContext
 from bot.dates import parse_day
 from bot.formatting import day
-from handlers.common import END, cancel_for, notice, show, with_draft
+from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
 from models import outreach, reference
 from models.errors import DomainError
 from models.reference import Kind, Neighbourhood
 
 FORM: Final = "inf"
 COMMAND: Final = "informes"
+CONVERSATION: Final = "informes"
 KIND, COUNT, DAY = "kind", "count", "day"
 QUICK_COUNTS: Final = ("1", "2", "3", "5", "8", "10", "15", "20")
 DAY_OFFSETS: Final = {
@@ -45,12 +46,13 @@ async def start(update: Update, context: BotContext) -> object:
         update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
     )
     draft = drafts.start(context.member_data, FORM, now=context.services.clock(), chat_id=chat_id)
-    draft["step"] = KIND
-    return await ask_kind(update, context)
+    return await ask_kind(update, context, draft)
 
 
-async def ask_kind(update: Update, context: BotContext) -> str:
+async def ask_kind(update: Update, context: BotContext, draft: dict[str, Any]) -> str:
     """The outreach kinds as buttons."""
+    draft["step"] = KIND
+    await checkpoint(update, context, conversation=CONVERSATION, state=KIND)
     async with context.services.sessions() as session:
         kinds = await reference.choices(session=session, kind=Kind.OUTREACH)
     markup = keyboards.choices(FORM, KIND, [(k.code, k.label) for k in kinds], back=False)
@@ -58,15 +60,23 @@ async def ask_kind(update: Update, context: BotContext) -> str:
     return KIND
 
 
-async def ask_count(update: Update, edit: bool = True) -> str:
+async def ask_count(
+    update: Update, context: BotContext, draft: dict[str, Any], edit: bool = True
+) -> str:
     """How many, with quick buttons."""
+    draft["step"] = COUNT
+    await checkpoint(update, context, conversation=CONVERSATION, state=COUNT)
     markup = keyboards.choices(FORM, COUNT, [(n, n) for n in QUICK_COUNTS], columns=4)
     await show(update, texts.INFORMED_COUNT, markup, edit=edit)
     return COUNT
 
 
-async def ask_day(update: Update, edit: bool = True) -> str:
+async def ask_day(
+    update: Update, context: BotContext, draft: dict[str, Any], edit: bool = True
+) -> str:
     """Which day: today, yesterday, or a typed date."""
+    draft["step"] = DAY
+    await checkpoint(update, context, conversation=CONVERSATION, state=DAY)
     markup = keyboards.choices(FORM, DAY, list(DAY_OFFSETS.items()), columns=3)
     await show(update, texts.INFORMED_DAY, markup, edit=edit)
     return DAY
@@ -80,11 +90,11 @@ async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) ->
         await notice(update, texts.STALE_BUTTON)
         return None
     if pick.step == KIND:
-        draft.update(kind=pick.value, step=COUNT)
-        return await ask_count(update)
+        draft["kind"] = pick.value
+        return await ask_count(update, context, draft)
     if pick.step == COUNT and pick.value in QUICK_COUNTS:
-        draft.update(count=int(pick.value), step=DAY)
-        return await ask_day(update)
+        draft["count"] = int(pick.value)
+        return await ask_day(update, context, draft)
     if pick.step == DAY and pick.value in DAY_OFFSETS:
         return await save(update, context, draft, offset=int(pick.value))
     await notice(update, texts.STALE_BUTTON)
@@ -100,17 +110,17 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
         if not text.isdigit() or not 1 <= int(text) <= outreach.MAX_INFORMED_PER_ACTION:
             limit = outreach.MAX_INFORMED_PER_ACTION
             await show(update, texts.INFORMED_COUNT_INVALID.format(limit=limit), edit=False)
-            return await ask_count(update, edit=False)
-        draft.update(count=int(text), step=DAY)
-        return await ask_day(update, edit=False)
+            return await ask_count(update, context, draft, edit=False)
+        draft["count"] = int(text)
+        return await ask_day(update, context, draft, edit=False)
     if draft["step"] == DAY:
         chosen = parse_day(text, today=today, past=True)
         if chosen is None or chosen > today:
             await show(update, texts.domain_error("date_out_of_range"), edit=False)
-            return await ask_day(update, edit=False)
+            return await ask_day(update, context, draft, edit=False)
         return await save(update, context, draft, offset=(today - chosen).days)
     await show(update, texts.USE_BUTTONS, edit=False)
-    return await ask_kind(update, context)
+    return await ask_kind(update, context, draft)
 
 
 @with_draft(FORM, COMMAND)
@@ -121,10 +131,8 @@ async def on_nav(update: Update, context: BotContext, draft: dict[str, Any]) -> 
         return await cancel(update, context)
     if nav is not None and nav.action == "back":
         if draft["step"] == DAY:
-            draft["step"] = COUNT
-            return await ask_count(update)
-        draft["step"] = KIND
-        return await ask_kind(update, context)
+            return await ask_count(update, context, draft)
+        return await ask_kind(update, context, draft)
     await notice(update, texts.STALE_BUTTON)
     return None
 
@@ -149,9 +157,17 @@ async def save(
             )
             neighbourhood = await session.get_one(Neighbourhood, action.neighbourhood_id)
             kind_label = (await reference.labels(session=session, kind=Kind.OUTREACH))[action.kind]
+            await checkpoint(
+                update,
+                context,
+                conversation=CONVERSATION,
+                state=END,
+                session=session,
+                without=FORM,
+            )
     except DomainError as error:
         await show(update, texts.domain_error(error.key, error.params), edit=False)
-        return await ask_day(update, edit=False)
+        return await ask_day(update, context, draft, edit=False)
     drafts.drop(context.member_data, FORM)
     await show(
         update,
@@ -165,7 +181,7 @@ async def save(
     return END
 
 
-cancel = cancel_for(FORM)
+cancel = cancel_for(FORM, CONVERSATION)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
@@ -180,7 +196,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
                 CommandHandler("annuler", cancel),
                 CallbackQueryHandler(on_nav, pattern=Nav.pattern(FORM)),
             ],
-            name="informes",
+            name=CONVERSATION,
             persistent=True,
             allow_reentry=True,
         )

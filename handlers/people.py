@@ -19,7 +19,7 @@ from bot import drafts, keyboards, texts
 from bot.callbacks import Nav, Page, PersonRef, Pick
 from bot.context import BotContext
 from bot.formatting import day
-from handlers.common import END, cancel_for, notice, show, with_draft
+from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
 from models import people, reference
 from models.errors import DomainError
 from models.people import Answer, Person, Profile, Sex
@@ -147,6 +147,7 @@ async def options(context: BotContext, step: str) -> list[tuple[str, str]]:
 async def render(update: Update, context: BotContext, draft: dict[str, Any], step: str) -> str:
     """Show `step` of the form and return it as the conversation state."""
     draft["step"] = step
+    await checkpoint(update, context, conversation=CONVERSATION, state=step)
     values = draft["values"]
     back = bool(draft["history"]) or draft.get("editing", False)
     edit = update.callback_query is not None
@@ -345,6 +346,7 @@ async def save(
             )
         if similar:
             draft["step"] = DUPLICATE
+            await checkpoint(update, context, conversation=CONVERSATION, state=DUPLICATE)
             await show(update, duplicate_text(context, similar), duplicate_keyboard(similar))
             return DUPLICATE
     async with services.sessions.begin() as session:
@@ -352,6 +354,9 @@ async def save(
             session=session, mediator=member, profile=profile_from(values), now=services.clock()
         )
         neighbourhood = await session.get_one(Neighbourhood, person.neighbourhood_id)
+        await checkpoint(
+            update, context, conversation=CONVERSATION, state=END, session=session, without=FORM
+        )
     drafts.drop(context.member_data, FORM)
     await show(
         update,
@@ -409,7 +414,12 @@ async def reprompt_step(update: Update, context: BotContext, draft: dict[str, An
     return await render(update, context, draft, step)
 
 
-cancel = cancel_for(FORM)
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button of an earlier step (an old message, or a redelivered update): say so only."""
+    await notice(update, texts.STALE_BUTTON)
+
+
+cancel = cancel_for(FORM, CONVERSATION)
 
 
 # --- Person cards and /personnes ----------------------------------------------------------
@@ -497,7 +507,7 @@ def conversation() -> ConversationHandler[BotContext]:
         fallbacks=[
             CommandHandler("annuler", cancel),
             CallbackQueryHandler(on_nav, pattern=Nav.pattern(FORM)),
-            CallbackQueryHandler(reprompt_step, pattern=Pick.pattern(FORM)),
+            CallbackQueryHandler(stale_button, pattern=Pick.pattern(FORM)),
             MessageHandler(~filters.COMMAND, reprompt_step),
         ],
         name=CONVERSATION,

@@ -20,13 +20,14 @@ from bot import drafts, keyboards, texts
 from bot.callbacks import MemberRef, Nav, Pick
 from bot.context import BotContext
 from bot.formatting import day
-from handlers.common import END, cancel_for, notice, show, with_draft
+from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
 from models import botstate, reference, team
 from models.errors import DomainError
 from models.team import Role
 
 FORM: Final = "inv"
 COMMAND: Final = "inviter"
+CONVERSATION: Final = "inviter"
 ROLE, NAME, NEIGHBOURHOOD = "role", "name", "nbh"
 INVITABLE: Final = (Role.MEDIATOR, Role.PROJECT_OFFICER, Role.COORDINATOR)
 
@@ -42,12 +43,13 @@ async def start(update: Update, context: BotContext) -> object:
         update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
     )
     draft = drafts.start(context.member_data, FORM, now=context.services.clock(), chat_id=chat_id)
-    draft["step"] = ROLE
-    return await ask_role(update)
+    return await ask_role(update, context, draft)
 
 
-async def ask_role(update: Update) -> str:
+async def ask_role(update: Update, context: BotContext, draft: dict[str, Any]) -> str:
     """Role buttons."""
+    draft["step"] = ROLE
+    await checkpoint(update, context, conversation=CONVERSATION, state=ROLE)
     options = [(r.value, texts.ROLE_LABELS[r.value]) for r in INVITABLE]
     await show(
         update, texts.INVITE_ROLE, keyboards.choices(FORM, ROLE, options, columns=1, back=False)
@@ -55,14 +57,22 @@ async def ask_role(update: Update) -> str:
     return ROLE
 
 
-async def ask_name(update: Update, edit: bool = True) -> str:
+async def ask_name(
+    update: Update, context: BotContext, draft: dict[str, Any], edit: bool = True
+) -> str:
     """Name prompt."""
+    draft["step"] = NAME
+    await checkpoint(update, context, conversation=CONVERSATION, state=NAME)
     await show(update, texts.INVITE_NAME, keyboards.nav_only(FORM), edit=edit)
     return NAME
 
 
-async def ask_neighbourhood(update: Update, context: BotContext, edit: bool = True) -> str:
+async def ask_neighbourhood(
+    update: Update, context: BotContext, draft: dict[str, Any], edit: bool = True
+) -> str:
     """Neighbourhood buttons (mediators only)."""
+    draft["step"] = NEIGHBOURHOOD
+    await checkpoint(update, context, conversation=CONVERSATION, state=NEIGHBOURHOOD)
     async with context.services.sessions() as session:
         found = await reference.neighbourhoods(session=session)
     options = [(str(n.id), f"{n.name} ({n.arrondissement})") for n in found]
@@ -79,8 +89,8 @@ async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) ->
         await notice(update, texts.STALE_BUTTON)
         return None
     if pick.step == ROLE and pick.value in {r.value for r in INVITABLE}:
-        draft.update(role=pick.value, step=NAME)
-        return await ask_name(update)
+        draft["role"] = pick.value
+        return await ask_name(update, context, draft)
     if pick.step == NEIGHBOURHOOD and pick.value.isdigit():
         draft["neighbourhood_id"] = int(pick.value)
         return await issue(update, context, draft)
@@ -99,10 +109,9 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
         draft["name"] = team.clean_name(text or "")
     except DomainError as error:
         await show(update, texts.domain_error(error.key, error.params), edit=False)
-        return await ask_name(update, edit=False)
+        return await ask_name(update, context, draft, edit=False)
     if draft["role"] == Role.MEDIATOR:
-        draft["step"] = NEIGHBOURHOOD
-        return await ask_neighbourhood(update, context, edit=False)
+        return await ask_neighbourhood(update, context, draft, edit=False)
     return await issue(update, context, draft)
 
 
@@ -114,10 +123,8 @@ async def on_nav(update: Update, context: BotContext, draft: dict[str, Any]) -> 
         return await cancel(update, context)
     if nav is not None and nav.action == "back":
         if draft["step"] == NEIGHBOURHOOD:
-            draft["step"] = NAME
-            return await ask_name(update)
-        draft["step"] = ROLE
-        return await ask_role(update)
+            return await ask_name(update, context, draft)
+        return await ask_role(update, context, draft)
     await notice(update, texts.STALE_BUTTON)
     return None
 
@@ -137,6 +144,9 @@ async def issue(update: Update, context: BotContext, draft: dict[str, Any]) -> o
             ttl=services.settings.invitation_ttl,
         )
         username = await botstate.get_setting(session=session, key="bot_username")
+        await checkpoint(
+            update, context, conversation=CONVERSATION, state=END, session=session, without=FORM
+        )
     drafts.drop(context.member_data, FORM)
     values = {
         "name": issued.invitation.display_name,
@@ -152,7 +162,7 @@ async def issue(update: Update, context: BotContext, draft: dict[str, Any]) -> o
     return END
 
 
-cancel = cancel_for(FORM)
+cancel = cancel_for(FORM, CONVERSATION)
 
 
 async def list_team(update: Update, context: BotContext) -> None:
@@ -244,7 +254,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
                 CommandHandler("annuler", cancel),
                 CallbackQueryHandler(on_nav, pattern=Nav.pattern(FORM)),
             ],
-            name="inviter",
+            name=CONVERSATION,
             persistent=True,
             allow_reentry=True,
         ),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 from telegram import Update
@@ -28,6 +29,7 @@ from tests.fakes import FakeBotAPI, RecordingRequest
 TOKEN = "123456:TEST-TOKEN-never-logged"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+EMPTY_PG_DATABASE = "aveq_empty_test"
 START = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)  # a Tuesday, 10:30 in Paris
 
 
@@ -73,6 +75,21 @@ def postgres_url() -> str | None:
 def database_url(postgres_url: str | None, tmp_path: Path) -> str:
     """The database of this lane: PostgreSQL, or a fresh SQLite file (WAL, as in production)."""
     return postgres_url or f"sqlite+aiosqlite:///{tmp_path / 'aveq.sqlite3'}"
+
+
+@pytest.fixture
+async def empty_database_url(postgres_url: str | None, tmp_path: Path) -> str:
+    """A database with no table at all (for migrations and the real process): a new SQLite
+    file, or a PostgreSQL database created beside the test one."""
+    if postgres_url is None:
+        return f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {EMPTY_PG_DATABASE} WITH (FORCE)"))
+        await conn.execute(text(f"CREATE DATABASE {EMPTY_PG_DATABASE}"))
+    await admin.dispose()
+    url = make_url(postgres_url).set(database=EMPTY_PG_DATABASE)
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture

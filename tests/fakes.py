@@ -59,7 +59,6 @@ class FakeBotAPI:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     messages: dict[tuple[int, int], Sent] = field(default_factory=dict)
     alerts: list[tuple[str, str]] = field(default_factory=list)
-    updates: asyncio.Queue[dict] | None = None
     faults: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -211,12 +210,17 @@ class RecordingRequest(BaseRequest):
 
 
 class FakeBotServer:
-    """The same model behind a real HTTP server on 127.0.0.1, with long-polling getUpdates."""
+    """The same model behind a real HTTP server on 127.0.0.1, with long-polling getUpdates.
+
+    Like Telegram, updates stay pending until a getUpdates with a higher offset confirms them,
+    so a bot killed before confirming gets them again when it restarts.
+    """
 
     def __init__(self, api: FakeBotAPI, token: str) -> None:
         self.api = api
         self.token = token
-        self.api.updates = asyncio.Queue()
+        self.pending: list[dict[str, Any]] = []
+        self._new_update = asyncio.Condition()
         self.api._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -230,23 +234,26 @@ class FakeBotServer:
         """Listen on a free port."""
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._route)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
         """Close the server."""
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def push(self, payload: dict[str, Any]) -> None:
+    async def push(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Queue an update for the bot's next getUpdates."""
-        assert self.api.updates is not None
-        self.api.updates.put_nowait(self.api.new_update(payload))
+        update = self.api.new_update(payload)
+        async with self._new_update:
+            self.pending.append(update)
+            self._new_update.notify_all()
+        return update
 
-    async def wait_for(self, predicate: Any, within: float = 20) -> Any:
+    async def wait_for(self, predicate: Any, within: float = 30) -> Any:
         """Wait until `predicate(api)` is truthy (woken by each call the bot makes)."""
         assert self.api._changed is not None
         async with asyncio.timeout(within), self.api._changed:
@@ -256,9 +263,8 @@ class FakeBotServer:
 
     async def _route(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return web.json_response(
-                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
-            )
+            body = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            return web.json_response(body, status=401)
         method = request.match_info["method"]
         form = await request.post() if request.can_read_body else {}
         params: dict[str, Any] = {}
@@ -266,29 +272,30 @@ class FakeBotServer:
             text = value if isinstance(value, str) else "<file>"
             params[key] = json.loads(text) if key in JSON_FIELDS else text
         if method == "getUpdates":
-            return web.json_response({"ok": True, "result": await self._updates(params)})
-        try:
-            status, body = self.api.handle(method, params)
-        except UnknownMethod as exc:
-            return web.json_response(
-                {"ok": False, "error_code": 404, "description": str(exc)}, status=404
-            )
+            result: Any = {"ok": True, "result": await self._updates(params)}
+            status = 200
+        else:
+            try:
+                status, result = self.api.handle(method, params)
+            except UnknownMethod as exc:
+                status, result = 404, {"ok": False, "error_code": 404, "description": str(exc)}
         assert self.api._changed is not None
         async with self.api._changed:
             self.api._changed.notify_all()
-        return web.json_response(body, status=status)
+        return web.json_response(result, status=status)
 
     async def _updates(self, params: dict[str, Any]) -> list[dict]:
-        assert self.api.updates is not None
         self.api.calls.append(("getUpdates", params))
+        assert self.api._changed is not None
+        async with self.api._changed:
+            self.api._changed.notify_all()
         offset = int(params.get("offset", 0) or 0)
         timeout = float(params.get("timeout", 0) or 0)
-        batch: list[dict] = []
-        try:
-            first = await asyncio.wait_for(self.api.updates.get(), timeout=max(timeout, 0.01))
-            batch.append(first)
-        except TimeoutError:
-            return []
-        while not self.api.updates.empty():
-            batch.append(self.api.updates.get_nowait())
-        return [u for u in batch if u["update_id"] >= offset]
+        async with self._new_update:
+            self.pending = [u for u in self.pending if u["update_id"] >= offset]
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._new_update.wait_for(lambda: bool(self.pending))
+            except TimeoutError:
+                return []
+            return list(self.pending)

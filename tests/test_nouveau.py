@@ -57,7 +57,8 @@ async def test_record_a_person_with_buttons(mediator: User, sessions: Sessions) 
         "no",
         "unknown",
     )
-    assert person.contact_consent and person.contact_consent_at is not None
+    assert person.contact_consent
+    assert person.contact_consent_at is not None
     assert person.phone == "+33612345678"
     assert sorted(barriers) == ["french", "no_qualification"]
 
@@ -70,7 +71,9 @@ async def test_without_consent_no_contact_details_are_asked(
     await mediator.tap("✅ Enregistrer")
     async with sessions() as session:
         person = (await session.exec(select(Person))).one()
-    assert person.phone is None and person.note is None and not person.contact_consent
+    assert person.phone is None
+    assert person.note is None
+    assert not person.contact_consent
 
 
 async def test_invalid_phone_is_asked_again(mediator: User) -> None:
@@ -127,7 +130,8 @@ async def test_modify_from_summary(mediator: User, sessions: Sessions) -> None:
     await mediator.tap("✅ Enregistrer")
     async with sessions() as session:
         person = (await session.exec(select(Person))).one()
-    assert person.age_bracket == "45_54" and person.contact_consent
+    assert person.age_bracket == "45_54"
+    assert person.contact_consent
 
 
 async def test_cancel_saves_nothing(mediator: User, sessions: Sessions) -> None:
@@ -142,7 +146,8 @@ async def test_duplicate_is_shown_before_saving(mediator: User, sessions: Sessio
     await mediator.tap("✅ Enregistrer")
     await walk_to_summary(mediator, name="amina", consent=False)
     warning = await mediator.tap("✅ Enregistrer")
-    assert "ressemble" in warning and "P-0001" in warning
+    assert "ressemble" in warning
+    assert "P-0001" in warning
     assert await count_people(sessions) == 1
     card = await mediator.tap("Ouvrir P-0001")
     assert "P-0001 · Amina" in card

@@ -34,7 +34,8 @@ async def test_restart_mid_conversation_continues_the_same_step(
         for label in ("QPV", "Bouche-à-oreille", "Valider (0)", "Non", "Non", "Non"):
             await again.tap(label)
         summary = again.last.text
-        assert "Prénom : Amina" in summary and "Sexe : Femme" in summary
+        assert "Prénom : Amina" in summary
+        assert "Sexe : Femme" in summary
         await again.tap("✅ Enregistrer")
     async with sessions() as session:
         person = (await session.exec(select(Person))).one()

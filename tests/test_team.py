@@ -34,7 +34,8 @@ async def test_coordinator_invites_a_mediator_who_joins(
 
     newcomer = User(app, api)
     welcome = await newcomer.send(f"/start {code}")
-    assert "Bienvenue Samir Haddad" in welcome and "médiateur·rice emploi" in welcome
+    assert "Bienvenue Samir Haddad" in welcome
+    assert "médiateur·rice emploi" in welcome
     assert "/nouveau" in welcome
     menu = api.method_calls("setMyCommands")[-1]
     assert [c["command"] for c in menu["commands"]] == list(COMMANDS_BY_ROLE[Role.MEDIATOR])
@@ -48,7 +49,8 @@ async def test_coordinator_invites_a_mediator_who_joins(
         invitation = (
             await session.exec(select(Invitation).where(Invitation.role == "mediator"))
         ).one()
-    assert code not in invitation.code_hash and len(invitation.code_hash) == 64
+    assert code not in invitation.code_hash
+    assert len(invitation.code_hash) == 64
 
 
 async def test_project_officer_invitation_skips_neighbourhood(coordinator: User) -> None:
@@ -58,9 +60,7 @@ async def test_project_officer_invitation_skips_neighbourhood(coordinator: User)
     assert "Invitation créée pour Léa Dubois (chargé·e de projet emploi)" in ready
 
 
-async def test_expired_invitation_is_refused(
-    app, api, sessions: Sessions, clock: Clock
-) -> None:
+async def test_expired_invitation_is_refused(app, api, sessions: Sessions, clock: Clock) -> None:
     async with sessions.begin() as session:
         issued = await team.create_invitation(
             session=session,
