@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint format test-sqlite test-postgres bench demo-data
+.PHONY: run test lint format test-sqlite test-postgres migration
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,10 @@ test-postgres: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+## New Alembic revision from the models: make migration m="what changed"
+migration: $(STAMP)
+	rm -f $(VENV)/migration-scratch.sqlite3
+	$(PY) -c "from alembic import command; from bot.db import alembic_config; \
+	c = alembic_config('sqlite+aiosqlite:///$(VENV)/migration-scratch.sqlite3'); \
+	command.upgrade(c, 'head'); command.revision(c, message='$(m)', autogenerate=True)"
