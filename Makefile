@@ -23,6 +23,7 @@ test: lint test-sqlite test-postgres
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test-sqlite: $(STAMP)
 	env -u TEST_DATABASE_URL $(VENV)/bin/pytest

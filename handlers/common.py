@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,8 +20,8 @@ from models import botstate
 logger = logging.getLogger(__name__)
 
 END = ConversationHandler.END
-DraftCallback = Callable[[Update, BotContext, dict[str, Any]], Awaitable[object]]
-Callback = Callable[[Update, BotContext], Awaitable[object]]
+DraftCallback = Callable[[Update, BotContext, dict[str, Any]], Coroutine[Any, Any, Any]]
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
 
 
 async def show(

@@ -250,7 +250,7 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
     step = draft["step"]
     text = update.effective_message.text if update.effective_message else None
     if step not in TEXT_STEPS or not text:
-        return await reprompt_step(update, context, draft)
+        return await reprompt(update, context, draft)
     try:
         if step == "first_name":
             value = people.clean_first_name(text)
@@ -405,13 +405,15 @@ async def open_instead(update: Update, context: BotContext, draft: dict[str, Any
     return END
 
 
-@with_draft(FORM, COMMAND)
-async def reprompt_step(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+async def reprompt(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
     """Something unexpected (free text on a button step, a photo...): ask the step again."""
     step = draft["step"]
     expected_text = step in TEXT_STEPS
     await show(update, texts.EXPECT_TEXT if expected_text else texts.USE_BUTTONS, edit=False)
     return await render(update, context, draft, step)
+
+
+reprompt_step = with_draft(FORM, COMMAND)(reprompt)
 
 
 async def stale_button(update: Update, context: BotContext) -> None:

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 UTC = dt.UTC
+
+
+class HasId(Protocol):
+    """A table row with an integer primary key."""
+
+    id: int | None
+
+
+def pk(row: HasId) -> int:
+    """The id of a row that has been flushed (a domain function's precondition)."""
+    if row.id is None:
+        raise ValueError("row has no id yet: flush it first")
+    return row.id
 
 
 def utcnow() -> dt.datetime:

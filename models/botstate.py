@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Text, delete
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import UTCDateTime
@@ -100,7 +100,7 @@ async def save_user_data(
 
 async def drop_user_data(*, session: AsyncSession, user_id: int) -> None:
     """Forget one member's drafts."""
-    await session.exec(delete(UserState).where(UserState.user_id == user_id))
+    await session.exec(delete(UserState).where(col(UserState.user_id) == user_id))
 
 
 async def get_setting(*, session: AsyncSession, key: str) -> str | None:

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import UTCDateTime
+from models.base import UTCDateTime, pk
 from models.errors import DomainError
 from models.reference import Kind, active_codes
 from models.team import Member
@@ -49,7 +49,7 @@ async def record_informed(
     if member.neighbourhood_id is None:
         raise DomainError("neighbourhood_required")
     action = OutreachAction(
-        member_id=member.id,
+        member_id=pk(member),
         neighbourhood_id=member.neighbourhood_id,
         kind=kind,
         day=day,

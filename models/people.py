@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Index, func, true
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import UTCDateTime
+from models.base import UTCDateTime, pk
 from models.errors import DomainError, NotAllowed, NotFound
 from models.reference import Kind, Neighbourhood, Partner, active_codes
 from models.team import Member
@@ -206,7 +206,7 @@ async def engage(
         channel=profile.channel,
         referred_by_partner_id=profile.referred_by_partner_id,
         neighbourhood_id=neighbourhood_id,
-        mediator_id=mediator.id,
+        mediator_id=pk(mediator),
         registered_ft=Answer(profile.registered_ft).value,
         referent_contact_5m=(
             Answer(profile.referent_contact_5m).value if profile.referent_contact_5m else None
@@ -223,7 +223,7 @@ async def engage(
     session.add(person)
     await session.flush()
     for barrier in dict.fromkeys(profile.barriers):
-        session.add(PersonBarrier(person_id=person.id, barrier=barrier))
+        session.add(PersonBarrier(person_id=pk(person), barrier=barrier))
     await session.flush()
     return person
 

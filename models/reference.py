@@ -118,7 +118,8 @@ async def _sync_items(session: AsyncSession, data: dict[str, Any]) -> None:
 async def _sync_by_code(
     session: AsyncSession, table: type[Neighbourhood] | type[Partner], entries: list[dict]
 ) -> None:
-    existing = {row.code: row for row in (await session.exec(select(table))).all()}
+    rows: Sequence[Any] = (await session.exec(select(table))).all()
+    existing = {row.code: row for row in rows}
     seen = set()
     for entry in entries:
         seen.add(entry["code"])
