@@ -80,6 +80,8 @@ class Person(SQLModel, table=True):
     status: str = Field(default=Status.ENGAGED.value, max_length=12)
     engaged_at: dt.datetime = Field(sa_type=UTCDateTime)
     last_contact_at: dt.datetime = Field(sa_type=UTCDateTime)
+    exit_reason: str | None = Field(default=None, max_length=30)
+    exited_on: dt.date | None = None
 
     @property
     def code(self) -> str:

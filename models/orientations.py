@@ -1,0 +1,449 @@
+"""Orientations to partners, their follow-up checks, contacts and exits (DOMAIN.md, 3 to 5).
+
+The database is the source of truth for every check: an open orientation carries the instant
+its next check is due (`next_check_at`); the reminder sweep reads what is due, sends, and
+records. Answers are idempotent: each reminder carries the orientation's `seq`, and an answer
+is applied only to the latest reminder of an open orientation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Index, case
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.base import UTCDateTime, pk
+from models.calendar import ReminderWindow, add_workdays
+from models.errors import DomainError, NotFound
+from models.people import Person, Status, clean_note, get_person, name_key, parse_person_code
+from models.reference import Partner
+from models.team import Member
+
+APPOINTMENT_MAX_PAST_DAYS = 31
+APPOINTMENT_MAX_FUTURE_DAYS = 366
+
+
+class Purpose(StrEnum):
+    """Why the person is oriented."""
+
+    RPE_REGISTRATION = "rpe_registration"
+    SUPPORT = "support"
+    TRAINING = "training"
+    JOB = "job"
+    PMSMP = "pmsmp"
+    RIGHTS = "rights"
+    OTHER = "other"
+
+
+class Mode(StrEnum):
+    """How the person is put in contact with the partner."""
+
+    INFORMATION = "information"
+    APPOINTMENT = "appointment"
+    ACCOMPANIED = "accompanied"
+    TRIPARTITE = "tripartite"
+
+
+class Outcome(StrEnum):
+    """What the follow-up learnt. Every outcome closes the orientation."""
+
+    STARTED = "started"
+    CAME_NO_FOLLOW = "came_no_follow"
+    NO_SHOW = "no_show"
+    REORIENTED = "reoriented"
+    CLOSED = "closed"
+
+
+class Answer(StrEnum):
+    """The reminder buttons that record something directly."""
+
+    STARTED = "started"
+    CAME_NO_FOLLOW = "came_no_follow"
+    NO_SHOW = "no_show"
+    SNOOZE = "snooze"
+
+
+class ContactKind(StrEnum):
+    """An interaction with a known person."""
+
+    INTERVIEW = "interview"
+    CALL = "call"
+    STREET = "street"
+    DROP_IN = "drop_in"
+    OTHER = "other"
+
+
+class ExitReason(StrEnum):
+    """Why a mediation closed (sortie)."""
+
+    DURABLE_JOB = "durable_job"
+    SHORT_JOB = "short_job"
+    QUALIFYING_TRAINING = "qualifying_training"
+    PARTNER_SUPPORT = "partner_support"
+    BUSINESS_CREATION = "business_creation"
+    MOVED = "moved"
+    LOST_CONTACT = "lost_contact"
+    DECLINED = "declined"
+    OTHER = "other"
+
+
+class Orientation(SQLModel, table=True):
+    """A person put in contact with a partner, followed up until an outcome is known."""
+
+    __table_args__ = (
+        Index("ix_orientation_due", "next_check_at"),
+        Index("ix_orientation_person", "person_id", "created_at"),
+        Index("ix_orientation_mediator_open", "mediator_id", "outcome"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id")
+    mediator_id: int = Field(foreign_key="member.id")
+    partner_id: int = Field(foreign_key="partner.id")
+    purpose: str = Field(max_length=30)
+    mode: str = Field(max_length=20)
+    appointment_on: dt.date | None = None
+    note: str | None = Field(default=None, max_length=280)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    replaces_id: int | None = Field(default=None, foreign_key="orientation.id")
+    outcome: str | None = Field(default=None, max_length=20)
+    outcome_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_check_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminders_sent: int = 0
+    last_reminder_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    overdue: bool = False
+    seq: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        """No outcome yet."""
+        return self.outcome is None
+
+
+class Interaction(SQLModel, table=True):
+    """A contact with a known person (interview, call, met in the street...)."""
+
+    __table_args__ = (
+        Index("ix_interaction_person_at", "person_id", "at"),
+        Index("ix_interaction_at", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id")
+    member_id: int = Field(foreign_key="member.id")
+    kind: str = Field(max_length=20)
+    note: str | None = Field(default=None, max_length=280)
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpPolicy:
+    """When checks fall due and when reminders may be sent (from the operator's settings)."""
+
+    window: ReminderWindow
+    delay_days: int = 7
+    after_appointment_workdays: int = 2
+    resend_workdays: int = 3
+    overdue_after_resends: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerResult:
+    """What an answer to a reminder did."""
+
+    orientation: Orientation
+    person: Person
+    changed: bool
+
+
+def first_check_at(
+    *, created_at: dt.datetime, appointment_on: dt.date | None, policy: FollowUpPolicy
+) -> dt.datetime:
+    """Two working days after the appointment, or `delay_days` after the orientation."""
+    if appointment_on is not None:
+        workdays = policy.window.days
+        day = add_workdays(appointment_on, policy.after_appointment_workdays, workdays)
+        return policy.window.opening_on(day)
+    return created_at + dt.timedelta(days=policy.delay_days)
+
+
+def _require_open_mediation(person: Person) -> None:
+    if person.status == Status.EXITED:
+        raise DomainError("person_exited")
+
+
+def _status_after_orientation_closed(person: Person, outcome: Outcome, still_open: int) -> Status:
+    if outcome == Outcome.STARTED:
+        return Status.SUPPORTED
+    if still_open:
+        return Status.ORIENTED
+    return Status.SUPPORTED if person.status == Status.SUPPORTED else Status.ENGAGED
+
+
+async def _open_count(session: AsyncSession, person_id: int, excluding: int | None) -> int:
+    query = select(Orientation.id).where(
+        Orientation.person_id == person_id, col(Orientation.outcome).is_(None)
+    )
+    if excluding is not None:
+        query = query.where(col(Orientation.id) != excluding)
+    return len((await session.exec(query)).all())
+
+
+async def orient(
+    *,
+    session: AsyncSession,
+    actor: Member,
+    person_id: int,
+    partner_id: int,
+    purpose: Purpose,
+    mode: Mode,
+    appointment_on: dt.date | None,
+    note: str | None,
+    now: dt.datetime,
+    today: dt.date,
+    policy: FollowUpPolicy,
+    replaces_id: int | None = None,
+) -> Orientation:
+    """Orient a person the actor follows; the first check is computed, never asked."""
+    person = await get_person(session=session, viewer=actor, person_id=person_id)
+    _require_open_mediation(person)
+    partner = await session.get(Partner, partner_id)
+    if partner is None or not partner.active:
+        raise NotFound()
+    if appointment_on is not None and not (
+        today - dt.timedelta(days=APPOINTMENT_MAX_PAST_DAYS)
+        <= appointment_on
+        <= today + dt.timedelta(days=APPOINTMENT_MAX_FUTURE_DAYS)
+    ):
+        raise DomainError("date_out_of_range")
+    if note and not person.contact_consent:
+        raise DomainError("consent_required")
+    orientation = Orientation(
+        person_id=pk(person),
+        mediator_id=person.mediator_id,
+        partner_id=partner_id,
+        purpose=Purpose(purpose).value,
+        mode=Mode(mode).value,
+        appointment_on=appointment_on,
+        note=clean_note(note) if note else None,
+        created_at=now,
+        replaces_id=replaces_id,
+        next_check_at=first_check_at(created_at=now, appointment_on=appointment_on, policy=policy),
+    )
+    session.add(orientation)
+    if replaces_id is not None:
+        previous = await session.get(Orientation, replaces_id)
+        if previous is None or previous.person_id != person.id:
+            raise NotFound()
+        if previous.is_open:
+            _close(previous, Outcome.REORIENTED, now)
+    person.status = Status.ORIENTED.value
+    person.last_contact_at = max(person.last_contact_at, now)
+    await session.flush()
+    return orientation
+
+
+def _close(orientation: Orientation, outcome: Outcome, now: dt.datetime) -> None:
+    orientation.outcome = outcome.value
+    orientation.outcome_at = now
+    orientation.next_check_at = None
+    orientation.overdue = False
+    orientation.seq += 1
+
+
+async def orientation_for(
+    *, session: AsyncSession, actor: Member, orientation_id: int
+) -> tuple[Orientation, Person]:
+    """An orientation and its person, if the actor follows that person (or coordinates)."""
+    orientation = await session.get(Orientation, orientation_id)
+    if orientation is None:
+        raise NotFound()
+    person = await get_person(session=session, viewer=actor, person_id=orientation.person_id)
+    return orientation, person
+
+
+async def answer(
+    *,
+    session: AsyncSession,
+    actor: Member,
+    orientation_id: int,
+    action: Answer,
+    seq: int,
+    now: dt.datetime,
+) -> AnswerResult:
+    """Apply a reminder button. A second tap on the same reminder changes nothing."""
+    orientation, person = await orientation_for(
+        session=session, actor=actor, orientation_id=orientation_id
+    )
+    if not orientation.is_open or orientation.seq != seq:
+        return AnswerResult(orientation, person, changed=False)
+    if action == Answer.SNOOZE:
+        orientation.next_check_at = now + dt.timedelta(days=7)
+        orientation.reminders_sent = 0
+        orientation.overdue = False
+        orientation.seq += 1
+    else:
+        outcome = Outcome(action.value)
+        still_open = await _open_count(session, pk(person), excluding=pk(orientation))
+        _close(orientation, outcome, now)
+        person.status = _status_after_orientation_closed(person, outcome, still_open).value
+    await session.flush()
+    return AnswerResult(orientation, person, changed=True)
+
+
+async def due_checks(
+    *, session: AsyncSession, now: dt.datetime, limit: int = 500
+) -> Sequence[Orientation]:
+    """Open orientations whose check is due, oldest due first."""
+    query = (
+        select(Orientation)
+        .where(col(Orientation.next_check_at) <= now)
+        .order_by(col(Orientation.next_check_at), col(Orientation.id))
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return (await session.exec(query)).all()
+
+
+def mark_reminded(orientation: Orientation, *, now: dt.datetime, policy: FollowUpPolicy) -> None:
+    """Record that a reminder went out; schedule the re-send; flag it overdue when ignored."""
+    orientation.reminders_sent += 1
+    orientation.last_reminder_at = now
+    orientation.seq += 1
+    orientation.next_check_at = policy.window.workdays_later(now, policy.resend_workdays)
+    if orientation.reminders_sent > policy.overdue_after_resends:
+        orientation.overdue = True
+
+
+def postpone(orientation: Orientation, *, now: dt.datetime, policy: FollowUpPolicy) -> None:
+    """A reminder that could not be delivered for good (bot blocked...): try next working day."""
+    orientation.next_check_at = policy.window.workdays_later(now, 1)
+
+
+async def pending_checks(
+    *, session: AsyncSession, viewer: Member, limit: int = 50
+) -> Sequence[Orientation]:
+    """Open orientations of the viewer's people: overdue first, then by due time."""
+    query = select(Orientation).where(col(Orientation.outcome).is_(None))
+    if not viewer.is_coordinator:
+        query = query.where(Orientation.mediator_id == viewer.id)
+    query = query.order_by(
+        case((col(Orientation.overdue), 0), else_=1),
+        col(Orientation.next_check_at),
+        col(Orientation.id),
+    ).limit(limit)
+    return (await session.exec(query)).all()
+
+
+async def record_contact(
+    *,
+    session: AsyncSession,
+    actor: Member,
+    person_id: int,
+    kind: ContactKind,
+    note: str | None,
+    now: dt.datetime,
+) -> Interaction:
+    """Log an interaction with a known person; it becomes their last contact."""
+    person = await get_person(session=session, viewer=actor, person_id=person_id)
+    if note and not person.contact_consent:
+        raise DomainError("consent_required")
+    interaction = Interaction(
+        person_id=pk(person),
+        member_id=pk(actor),
+        kind=ContactKind(kind).value,
+        note=clean_note(note) if note else None,
+        at=now,
+    )
+    session.add(interaction)
+    person.last_contact_at = max(person.last_contact_at, now)
+    await session.flush()
+    return interaction
+
+
+async def exit_person(
+    *,
+    session: AsyncSession,
+    actor: Member,
+    person_id: int,
+    reason: ExitReason,
+    on: dt.date,
+    today: dt.date,
+    now: dt.datetime,
+) -> Person:
+    """Close a mediation (sortie): open orientations close, reminders stop."""
+    person = await get_person(session=session, viewer=actor, person_id=person_id)
+    _require_open_mediation(person)
+    if on > today or on < today - dt.timedelta(days=APPOINTMENT_MAX_PAST_DAYS * 3):
+        raise DomainError("date_out_of_range")
+    open_ones = await session.exec(
+        select(Orientation).where(
+            Orientation.person_id == person.id, col(Orientation.outcome).is_(None)
+        )
+    )
+    for orientation in open_ones.all():
+        _close(orientation, Outcome.CLOSED, now)
+    person.status = Status.EXITED.value
+    person.exit_reason = ExitReason(reason).value
+    person.exited_on = on
+    await session.flush()
+    return person
+
+
+async def reopen(*, session: AsyncSession, actor: Member, person_id: int) -> Person:
+    """Re-open a closed mediation: a coordinator's action."""
+    if not actor.is_coordinator:
+        raise DomainError("coordinator_only")
+    person = await get_person(session=session, viewer=actor, person_id=person_id)
+    if person.status != Status.EXITED:
+        raise DomainError("person_not_exited")
+    person.status = Status.ENGAGED.value
+    person.exit_reason, person.exited_on = None, None
+    await session.flush()
+    return person
+
+
+async def find_people(
+    *, session: AsyncSession, viewer: Member, text: str, limit: int = 6
+) -> list[Person]:
+    """People the viewer follows matching a code, or a first name despite accents and typos."""
+    code = parse_person_code(text)
+    if code is not None:
+        try:
+            return [await get_person(session=session, viewer=viewer, person_id=code)]
+        except DomainError:
+            return []
+    query = select(Person)
+    if not viewer.is_coordinator:
+        query = query.where(Person.mediator_id == viewer.id)
+    candidates = (await session.exec(query)).all()
+    wanted = name_key(text)
+    if not wanted:
+        return []
+    exact = [p for p in candidates if p.first_name_key.startswith(wanted)]
+    keys = {p.first_name_key for p in candidates}
+    close = set(difflib.get_close_matches(wanted, keys, n=limit, cutoff=0.7))
+    fuzzy = [p for p in candidates if p.first_name_key in close and p not in exact]
+    found = sorted(exact, key=lambda p: p.last_contact_at, reverse=True)
+    found += sorted(fuzzy, key=lambda p: p.last_contact_at, reverse=True)
+    return found[:limit]
+
+
+async def recent_people(
+    *, session: AsyncSession, viewer: Member, limit: int = 6, open_only: bool = True
+) -> Sequence[Person]:
+    """The viewer's people by most recent contact, for quick buttons."""
+    query = select(Person)
+    if not viewer.is_coordinator:
+        query = query.where(Person.mediator_id == viewer.id)
+    if open_only:
+        query = query.where(col(Person.status) != Status.EXITED.value)
+    query = query.order_by(col(Person.last_contact_at).desc(), col(Person.id).desc())
+    return (await session.exec(query.limit(limit))).all()
