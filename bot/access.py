@@ -17,9 +17,30 @@ from models.team import Role
 logger = logging.getLogger(__name__)
 
 COMMANDS_BY_ROLE: Final[dict[Role, tuple[str, ...]]] = {
-    Role.MEDIATOR: ("nouveau", "informes", "personnes", "equipe", "aide", "annuler"),
+    Role.MEDIATOR: (
+        "nouveau",
+        "orienter",
+        "suivis",
+        "contact",
+        "sortie",
+        "informes",
+        "personnes",
+        "equipe",
+        "aide",
+        "annuler",
+    ),
     Role.PROJECT_OFFICER: ("personnes", "equipe", "aide", "annuler"),
-    Role.COORDINATOR: ("personnes", "equipe", "inviter", "aide", "annuler"),
+    Role.COORDINATOR: (
+        "orienter",
+        "suivis",
+        "contact",
+        "sortie",
+        "personnes",
+        "equipe",
+        "inviter",
+        "aide",
+        "annuler",
+    ),
 }
 KNOWN_COMMANDS: Final = frozenset(c for cs in COMMANDS_BY_ROLE.values() for c in cs) | {"start"}
 

@@ -108,3 +108,13 @@ class MemberRef(CallbackData):
     prefix: ClassVar[str] = "tm"
     action: str
     member_id: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FollowUp(CallbackData):
+    """A reminder button: what to record, on which orientation, for which reminder (`seq`)."""
+
+    prefix: ClassVar[str] = "fu"
+    action: str
+    orientation_id: int
+    seq: int

@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.calendar import ReminderWindow, parse_days, parse_hours
+from models.orientations import FollowUpPolicy
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR / 'aveq.sqlite3'}"
@@ -31,6 +34,11 @@ class Settings(BaseSettings):
     conversation_timeout_minutes: float = Field(default=15, gt=0)
     invitation_ttl_days: int = Field(default=7, ge=1, le=90)
     people_page_size: int = Field(default=8, ge=1, le=30)
+    followup_delay_days: int = Field(default=7, ge=0, le=90)
+    followup_after_appointment_workdays: int = Field(default=2, ge=0, le=30)
+    reminder_hours: str = "09:00-18:30"
+    reminder_days: str = "mon-fri"
+    reminder_sweep_seconds: int = Field(default=300, ge=10, le=3600)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -59,6 +67,23 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown log level {value!r}")
         return level
 
+    @field_validator("reminder_hours")
+    @classmethod
+    def _valid_hours(cls, value: str) -> str:
+        """`09:00-18:30`."""
+        parse_hours(value)
+        return value
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _valid_days(cls, value: str) -> str:
+        """`mon-fri`, `mon-sun`, `mon,wed,fri`."""
+        try:
+            parse_days(value)
+        except ValueError as exc:
+            raise ValueError(f"reminder days must look like mon-fri, not {value!r}") from exc
+        return value
+
     @field_validator("telegram_api_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -79,6 +104,23 @@ class Settings(BaseSettings):
     def conversation_timeout(self) -> dt.timedelta:
         """Idle time after which a conversation ends without saving."""
         return dt.timedelta(minutes=self.conversation_timeout_minutes)
+
+    @property
+    def reminder_window(self) -> ReminderWindow:
+        """When reminders may go out."""
+        start, end = parse_hours(self.reminder_hours)
+        return ReminderWindow(
+            start=start, end=end, days=parse_days(self.reminder_days), tz=self.tz
+        )
+
+    @property
+    def followup_policy(self) -> FollowUpPolicy:
+        """When follow-up checks fall due."""
+        return FollowUpPolicy(
+            window=self.reminder_window,
+            delay_days=self.followup_delay_days,
+            after_appointment_workdays=self.followup_after_appointment_workdays,
+        )
 
     @property
     def is_sqlite(self) -> bool:

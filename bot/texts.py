@@ -30,6 +30,10 @@ ROLE_LABELS: Final = {
 # --- Help and commands --------------------------------------------------------------------
 COMMAND_DESCRIPTIONS: Final = {
     "nouveau": "Enregistrer une personne accrochée",
+    "orienter": "Orienter une personne vers un partenaire",
+    "suivis": "Mes points à faire sur les orientations",
+    "contact": "Noter un contact avec une personne suivie",
+    "sortie": "Clore la médiation d'une personne",
     "informes": "Noter des personnes informées (tour de rue, permanence…)",
     "personnes": "Voir mes personnes suivies",
     "equipe": "Voir l'équipe",
@@ -85,6 +89,10 @@ DOMAIN_ERRORS: Final = {
     "choice_invalid": "Ce choix n'est plus proposé. Recommencez l'étape.",
     "count_invalid": "Indiquez un nombre entre 1 et {limit}.",
     "date_out_of_range": "Cette date n'est pas possible ici.",
+    "person_exited": "La médiation de cette personne est close ; la coordination peut la rouvrir.",
+    "person_not_exited": "La médiation de cette personne n'est pas close.",
+    "coordinator_only": "Seule la coordination peut faire cela.",
+    "partner_name_invalid": "Indiquez le nom du partenaire (120 caractères au plus).",
 }
 
 # --- /nouveau -----------------------------------------------------------------------------
@@ -223,6 +231,137 @@ SESSION_GONE: Final = (
 
 
 NOT_UNDERSTOOD: Final = "Je n'ai pas compris. Tapez /aide pour voir ce que je sais faire."
+
+
+# --- Choosing a person (shared by /orienter, /contact, /sortie) ---------------------------
+PICK_PERSON: Final = "Quelle personne ? Touchez-la, ou écrivez son code (P-0042) ou son prénom."
+PICK_PERSON_NONE: Final = (
+    "Personne ne correspond à « {query} ». Réessayez avec le code ou le prénom."
+)
+PICK_PERSON_FOUND: Final = "Résultats pour « {query} » :"
+PICK_PERSON_EMPTY: Final = "Vous ne suivez encore personne. Commencez avec /nouveau."
+
+# --- /orienter ----------------------------------------------------------------------------
+ORIENT_CATEGORY: Final = "{person} : vers quel type de partenaire ?"
+ORIENT_PARTNER: Final = "Quel partenaire ?"
+ORIENT_OTHER_PARTNER: Final = "➕ Autre partenaire"
+ORIENT_NEW_PARTNER: Final = "Nom du partenaire à ajouter ?"
+ORIENT_PURPOSE: Final = "Pour quoi ?"
+ORIENT_MODE: Final = "Comment ?"
+ORIENT_APPOINTMENT: Final = (
+    "Date du rendez-vous ? Touchez un bouton ou écrivez une date (12/03, 12/03/2026, lundi)."
+)
+ORIENT_APPOINTMENT_INVALID: Final = (
+    "Je n'ai pas compris cette date, ou elle est trop loin. Exemples : 12/03, 12/03/2026, lundi."
+)
+ORIENT_TODAY: Final = "Aujourd'hui"
+ORIENT_TOMORROW: Final = "Demain"
+ORIENT_NEXT_WEEK: Final = "Dans une semaine"
+ORIENT_NO_APPOINTMENT: Final = "Pas de rendez-vous"
+ORIENT_NOTE: Final = (
+    "Une note courte ? (facultatif, 280 caractères au plus)\n"
+    "Rappel : la personne peut lire cette note. Restez factuel·le."
+)
+ORIENT_SUMMARY: Final = (
+    "Vérifiez avant d'enregistrer :\n"
+    "• Personne : {person}\n"
+    "• Partenaire : {partner}\n"
+    "• Objet : {purpose}\n"
+    "• Modalité : {mode}\n"
+    "• Rendez-vous : {appointment}\n"
+    "• Note : {note}"
+)
+ORIENT_SAVED: Final = (
+    "Orientation enregistrée : {person} vers {partner}. "
+    "Je vous rappellerai de faire le point le {check}."
+)
+PURPOSE_LABELS: Final = {
+    "rpe_registration": "(Ré)inscription au Réseau pour l'emploi",
+    "support": "Accompagnement",
+    "training": "Formation",
+    "job": "Emploi",
+    "pmsmp": "PMSMP (immersion)",
+    "rights": "Droits et accès aux services",
+    "other": "Autre",
+}
+MODE_LABELS: Final = {
+    "information": "Information",
+    "appointment": "Rendez-vous pris",
+    "accompanied": "Accompagnement physique",
+    "tripartite": "Rendez-vous tripartite",
+}
+NO_APPOINTMENT: Final = "aucun"
+
+# --- Reminders and /suivis ----------------------------------------------------------------
+REMINDER: Final = (
+    "Point à faire : {person}\n"
+    "Orienté·e vers {partner} le {created}{appointment}.\n"
+    "Que s'est-il passé ?"
+)
+REMINDER_OVERDUE: Final = "⚠️ En retard · "
+REMINDER_APPOINTMENT: Final = ", rendez-vous le {date}"
+ANSWER_LABELS_FOLLOWUP: Final = {
+    "started": "Venu·e, accompagnement démarré",
+    "came_no_follow": "Venu·e, sans suite",
+    "no_show": "Pas venu·e",
+    "reorient": "Réorienter",
+    "snooze": "Relancer dans 7 jours",
+    "close": "Clore la médiation",
+}
+ANSWER_RECORDED: Final = "{person} · {partner} : {outcome} (enregistré le {date})."
+ANSWER_SNOOZED: Final = "{person} · {partner} : je vous relancerai le {date}."
+ANSWER_ALREADY: Final = "Déjà enregistré."
+OUTCOME_LABELS: Final = {
+    "started": "venu·e, accompagnement démarré",
+    "came_no_follow": "venu·e, sans suite",
+    "no_show": "pas venu·e",
+    "reoriented": "réorienté·e",
+    "closed": "médiation close",
+}
+FOLLOWUPS_HEADER: Final = "Vos points à faire : {due} à mettre à jour, {later} à venir."
+FOLLOWUPS_EMPTY: Final = "Aucun suivi en attente. Orientez une personne avec /orienter."
+FOLLOWUPS_LATER: Final = "À venir :"
+FOLLOWUPS_LATER_LINE: Final = "• {person} · {partner} · point le {date}"
+
+# --- /contact -----------------------------------------------------------------------------
+CONTACT_KIND: Final = "{person} : quel contact ?"
+CONTACT_NOTE: Final = (
+    "Une note courte ? (facultatif, 280 caractères au plus)\n"
+    "Rappel : la personne peut lire cette note. Restez factuel·le."
+)
+CONTACT_SAVED: Final = "Contact enregistré avec {person} ({kind}), le {date}."
+CONTACT_LABELS: Final = {
+    "interview": "Entretien",
+    "call": "Appel",
+    "street": "Rencontre dans la rue",
+    "drop_in": "Permanence",
+    "other": "Autre",
+}
+
+# --- /sortie ------------------------------------------------------------------------------
+EXIT_REASON: Final = "{person} : pour quelle raison la médiation se termine-t-elle ?"
+EXIT_DATE: Final = "Date de sortie ? Touchez « Aujourd'hui » ou écrivez une date (12/03)."
+EXIT_CONFIRM: Final = "Clore la médiation de {person} ({reason}), le {date} ?"
+EXIT_CONFIRM_YES: Final = "Oui, clore"
+EXIT_SAVED: Final = "Médiation close pour {person} ({reason}), le {date}."
+EXIT_LABELS: Final = {
+    "durable_job": "Emploi durable (CDI ou CDD de 6 mois et plus)",
+    "short_job": "Emploi de moins de 6 mois ou intérim",
+    "qualifying_training": "Formation qualifiante",
+    "partner_support": "Pris·e en charge par un partenaire du Réseau pour l'emploi",
+    "business_creation": "Création d'activité",
+    "moved": "Déménagement",
+    "lost_contact": "Perdu·e de vue",
+    "declined": "Refus de la personne",
+    "other": "Autre",
+}
+
+# --- Person card actions ------------------------------------------------------------------
+CARD_ORIENT: Final = "Orienter"
+CARD_CONTACT: Final = "Noter un contact"
+CARD_EXIT: Final = "Clore la médiation"
+CARD_REOPEN: Final = "Rouvrir la médiation"
+REOPENED: Final = "Médiation rouverte pour {person}."
 
 
 def domain_error(key: str, params: dict[str, object] | None = None) -> str:

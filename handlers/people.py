@@ -22,7 +22,7 @@ from bot.formatting import day
 from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
 from models import people, reference
 from models.errors import DomainError
-from models.people import Answer, Person, Profile, Sex
+from models.people import Answer, Person, Profile, Sex, Status
 from models.reference import Kind, Neighbourhood
 
 FORM: Final = "nv"
@@ -450,7 +450,32 @@ async def open_person(update: Update, context: BotContext) -> None:
         person = await people.get_person(
             session=session, viewer=context.member, person_id=ref.person_id
         )
-    await show(update, await card_text(context, person))
+    await show(update, await card_text(context, person), card_keyboard(context, person))
+
+
+def card_keyboard(context: BotContext, person: Person) -> InlineKeyboardMarkup:
+    """What can be done from a card: orient, note a contact, close or re-open."""
+    pid = person.id or 0
+    if person.status == Status.EXITED:
+        if not context.member.is_coordinator:
+            return InlineKeyboardMarkup([])
+        reopen = PersonRef("reopen", pid).pack()
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(texts.CARD_REOPEN, callback_data=reopen)]]
+        )
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.CARD_ORIENT, callback_data=PersonRef("orient", pid).pack()
+                ),
+                InlineKeyboardButton(
+                    texts.CARD_CONTACT, callback_data=PersonRef("contact", pid).pack()
+                ),
+            ],
+            [InlineKeyboardButton(texts.CARD_EXIT, callback_data=PersonRef("exit", pid).pack())],
+        ]
+    )
 
 
 async def list_people(update: Update, context: BotContext) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 from telegram.ext import Application
 
-from jobs import housekeeping
+from bot.context import services_of
+from jobs import housekeeping, reminders
 
 DRAFT_SWEEP_SECONDS = 60
 
@@ -22,4 +23,11 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         first=DRAFT_SWEEP_SECONDS,
         name="expire_idle_drafts",
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
+    )
+    queue.run_repeating(
+        reminders.sweep,
+        interval=services_of(application).settings.reminder_sweep_seconds,
+        first=5,
+        name="reminder_sweep",
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )

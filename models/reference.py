@@ -7,6 +7,7 @@ are never touched. An item removed from the file is deactivated, never deleted.
 
 from __future__ import annotations
 
+import secrets
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,9 +15,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.errors import DomainError
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "reference_data.toml"
 
@@ -171,3 +174,22 @@ async def partners(*, session: AsyncSession, category: str | None = None) -> Seq
     if category is not None:
         query = query.where(Partner.category == category)
     return (await session.exec(query.order_by(Partner.name))).all()
+
+
+async def add_partner(*, session: AsyncSession, name: str, category: str) -> Partner:
+    """A partner typed in the field (« autre »), kept in the directory for next time."""
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > 120:
+        raise DomainError("partner_name_invalid")
+    if category not in await active_codes(session=session, kind=Kind.PARTNER_CATEGORY):
+        raise DomainError("choice_invalid")
+    existing = (
+        await session.exec(select(Partner).where(func.lower(Partner.name) == cleaned.lower()))
+    ).first()
+    if existing is not None:
+        existing.active = True
+        return existing
+    partner = Partner(code=f"custom-{secrets.token_hex(4)}", name=cleaned, category=category)
+    session.add(partner)
+    await session.flush()
+    return partner
