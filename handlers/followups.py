@@ -84,7 +84,7 @@ async def list_followups(update: Update, context: BotContext) -> None:
     if not pending:
         await show(update, texts.FOLLOWUPS_EMPTY)
         return
-    due = [o for o in pending if o.overdue or (o.next_check_at and o.next_check_at <= now)]
+    due = [o for o in pending if o.needs_update(now)]
     later = [o for o in pending if o not in due]
     await show(update, texts.FOLLOWUPS_HEADER.format(due=len(due), later=len(later)))
     chat = update.effective_chat

@@ -125,6 +125,13 @@ class Orientation(SQLModel, table=True):
         """No outcome yet."""
         return self.outcome is None
 
+    def needs_update(self, now: dt.datetime) -> bool:
+        """« À mettre à jour »: open, and its check date has passed (reminded or not)."""
+        if not self.is_open:
+            return False
+        due = self.next_check_at is not None and self.next_check_at <= now
+        return self.overdue or self.reminders_sent > 0 or due
+
 
 class Interaction(SQLModel, table=True):
     """A contact with a known person (interview, call, met in the street...)."""

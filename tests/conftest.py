@@ -22,7 +22,9 @@ import models  # noqa: F401 - every table on the metadata
 from bot.app import BotApplication, build_application
 from bot.db import Sessions, create_engine, make_sessions
 from bot.settings import Settings
-from models import reference, team
+from models import people, reference, team
+from models.base import pk
+from models.people import Answer, Profile, Sex
 from models.team import Member, Role
 from tests.fakes import FakeBotAPI, RecordingRequest
 
@@ -272,3 +274,25 @@ async def coordinator(
         sessions, clock, role=Role.COORDINATOR, name="Claire Martin", neighbourhood=None
     )
     return User(app, api, user_id)
+
+
+async def engage_person(
+    sessions: Sessions, clock: Clock, member: Member, name: str = "Amina", *, consent: bool = False
+) -> int:
+    """A person followed by `member`, recorded through the domain; returns its id."""
+    async with sessions.begin() as session:
+        person = await people.engage(
+            session=session,
+            mediator=member,
+            profile=Profile(
+                first_name=name,
+                sex=Sex.FEMALE,
+                age_bracket="26_44",
+                residence="qpv",
+                channel="event",
+                registered_ft=Answer.NO,
+                contact_consent=consent,
+            ),
+            now=clock(),
+        )
+        return pk(person)
