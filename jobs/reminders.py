@@ -16,6 +16,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from bot.context import BotContext, Services
 from bot.messages import reminder_keyboard, reminder_text
 from models import orientations
+from models.base import pk
+from models.orientations import Orientation
 from models.people import Person
 from models.reference import Partner
 from models.team import Member
@@ -34,42 +36,66 @@ async def sweep(context: BotContext) -> None:
         logger.info("Sent %d follow-up reminders", sent)
 
 
+class _Undeliverable(Exception):
+    """Telegram refused this reminder for good (bot blocked, chat gone): roll back, postpone."""
+
+    def __init__(self, orientation_id: int) -> None:
+        super().__init__(orientation_id)
+        self.orientation_id = orientation_id
+
+
+class _Transient(Exception):
+    """The network or Telegram's rate limit: roll back, the next sweep sends it."""
+
+
 async def send_due_reminders(*, bot: Bot, services: Services, now: dt.datetime) -> int:
     """Send every check due at `now`, oldest first. Returns how many were delivered."""
     policy = services.settings.followup_policy
-    tz = services.settings.tz
     sent = 0
     while True:
-        async with services.sessions.begin() as session:
-            due = await orientations.due_checks(session=session, now=now, limit=1)
-            if not due:
-                return sent
-            orientation = due[0]
-            mediator = await session.get_one(Member, orientation.mediator_id)
-            if not mediator.active:
-                logger.warning("Orientation %s belongs to an inactive member", orientation.id)
+        try:
+            delivered = await _send_next(bot=bot, services=services, now=now)
+        except _Undeliverable as refused:
+            logger.warning(
+                "Reminder for orientation %s refused by Telegram", refused.orientation_id
+            )
+            async with services.sessions.begin() as session:
+                orientation = await session.get_one(Orientation, refused.orientation_id)
                 orientations.postpone(orientation, now=now, policy=policy)
-                continue
-            person = await session.get_one(Person, orientation.person_id)
-            partner = await session.get_one(Partner, orientation.partner_id)
-            orientations.mark_reminded(orientation, now=now, policy=policy)
-            try:
-                await bot.send_message(
-                    mediator.telegram_user_id,
-                    reminder_text(orientation, person, partner, tz),
-                    reply_markup=reminder_keyboard(orientation),
-                )
-            except (Forbidden, BadRequest):
-                # The member blocked the bot, or the chat is gone: retrying now cannot help.
-                logger.warning("Reminder for orientation %s refused by Telegram", orientation.id)
-                await session.rollback()
-                async with services.sessions.begin() as retry:
-                    again = await retry.get_one(orientations.Orientation, orientation.id)
-                    orientations.postpone(again, now=now, policy=policy)
-                continue
-            except (RetryAfter, NetworkError):
-                # Transient: nothing recorded, the next sweep sends it.
-                logger.warning("Reminder sweep paused by a network error; will retry")
-                await session.rollback()
-                return sent
-            sent += 1
+            continue
+        except _Transient:
+            logger.warning("Reminder sweep paused by a network error; the next sweep resumes")
+            return sent
+        if delivered is None:
+            return sent
+        sent += delivered
+
+
+async def _send_next(*, bot: Bot, services: Services, now: dt.datetime) -> int | None:
+    """Claim the oldest due check, send it, record it, in one transaction: 1 when delivered,
+    0 when skipped, None when nothing is due."""
+    policy = services.settings.followup_policy
+    async with services.sessions.begin() as session:
+        due = await orientations.due_checks(session=session, now=now, limit=1)
+        if not due:
+            return None
+        orientation = due[0]
+        mediator = await session.get_one(Member, orientation.mediator_id)
+        if not mediator.active:
+            logger.warning("Orientation %s belongs to an inactive member", orientation.id)
+            orientations.postpone(orientation, now=now, policy=policy)
+            return 0
+        person = await session.get_one(Person, orientation.person_id)
+        partner = await session.get_one(Partner, orientation.partner_id)
+        orientations.mark_reminded(orientation, now=now, policy=policy)
+        try:
+            await bot.send_message(
+                mediator.telegram_user_id,
+                reminder_text(orientation, person, partner, services.settings.tz),
+                reply_markup=reminder_keyboard(orientation),
+            )
+        except (Forbidden, BadRequest) as exc:
+            raise _Undeliverable(pk(orientation)) from exc
+        except (RetryAfter, NetworkError) as exc:
+            raise _Transient from exc
+    return 1
