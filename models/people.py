@@ -42,13 +42,28 @@ class Answer(StrEnum):
 
 
 class Status(StrEnum):
-    """Where a person stands on the path (DOMAIN.md)."""
+    """Where a person stands on the path (DOMAIN.md).
+
+    repéré (spotted) → accroché (engaged) → orienté (oriented) → accompagné (supported);
+    any open mediation → sorti (exited); sorti → accroché only by a coordinator (re-opening).
+    An orientation that ends without support brings an oriented person back to accroché,
+    unless another orientation is still open; a supported person stays supported.
+    """
 
     SPOTTED = "spotted"
     ENGAGED = "engaged"
     ORIENTED = "oriented"
     SUPPORTED = "supported"
     EXITED = "exited"
+
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.SPOTTED: frozenset({Status.ENGAGED, Status.EXITED}),
+    Status.ENGAGED: frozenset({Status.ORIENTED, Status.EXITED}),
+    Status.ORIENTED: frozenset({Status.ORIENTED, Status.ENGAGED, Status.SUPPORTED, Status.EXITED}),
+    Status.SUPPORTED: frozenset({Status.ORIENTED, Status.SUPPORTED, Status.EXITED}),
+    Status.EXITED: frozenset({Status.ENGAGED}),
+}
 
 
 class Person(SQLModel, table=True):
@@ -116,6 +131,18 @@ class Profile:
     note: str | None = None
     neighbourhood_id: int | None = None
     referred_by_partner_id: int | None = None
+
+
+def change_status(person: Person, to: Status, *, by: Member) -> None:
+    """The one way a person's status changes; re-opening is a coordinator's action."""
+    current = Status(person.status)
+    if to == current and to in TRANSITIONS[current]:
+        return
+    if to not in TRANSITIONS[current]:
+        raise DomainError("person_exited" if current == Status.EXITED else "transition_invalid")
+    if current == Status.EXITED and not by.is_coordinator:
+        raise DomainError("coordinator_only")
+    person.status = to.value
 
 
 def person_code(person_id: int) -> str:
