@@ -1,0 +1,338 @@
+"""The indicator engine: every figure funders and the steering committee read, for any period
+and scope, computed with SQL aggregates (never a Python loop over rows).
+
+Scopes: the whole team, one neighbourhood, one mediator. A period is a range of local dates,
+both ends included, turned into UTC instants with the team's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, func, true
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.orientations import Orientation, Outcome
+from models.outreach import OutreachAction
+from models.people import Answer, Person, PersonBarrier
+from models.reference import Neighbourhood, Partner
+from models.team import Member
+
+WEEK = dt.timedelta(days=7)
+
+
+class ScopeKind(StrEnum):
+    """Whose figures."""
+
+    TEAM = "team"
+    NEIGHBOURHOOD = "nbh"
+    MEDIATOR = "med"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The team, or one neighbourhood, or one mediator."""
+
+    kind: ScopeKind = ScopeKind.TEAM
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Local dates, both included."""
+
+    start: dt.date
+    end: dt.date
+
+    def bounds(self, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+        """[start, end) as UTC instants: local midnight to the midnight after `end`."""
+        start = dt.datetime.combine(self.start, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+        end = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+        return start, end.astimezone(dt.UTC)
+
+
+def week_of(day: dt.date) -> Period:
+    """Monday to Sunday around `day`."""
+    monday = day - dt.timedelta(days=day.weekday())
+    return Period(monday, monday + dt.timedelta(days=6))
+
+
+def month_of(day: dt.date) -> Period:
+    """The calendar month of `day`."""
+    first = day.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return Period(first, following - dt.timedelta(days=1))
+
+
+def year_of(day: dt.date) -> Period:
+    """The calendar year of `day`."""
+    return Period(dt.date(day.year, 1, 1), dt.date(day.year, 12, 31))
+
+
+@dataclass(slots=True)
+class OrientationFigures:
+    """Orientations made in the period and what became of them."""
+
+    total: int = 0
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_purpose: dict[str, int] = field(default_factory=dict)
+    by_outcome: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def known(self) -> int:
+        """Orientations whose outcome is known (the base of the rates)."""
+        return sum(
+            n
+            for k, n in self.by_outcome.items()
+            if k in (Outcome.STARTED, Outcome.CAME_NO_FOLLOW, Outcome.NO_SHOW)
+        )
+
+    def rate(self, *outcomes: Outcome) -> float | None:
+        """Share of known outcomes that are among `outcomes`."""
+        if not self.known:
+            return None
+        return sum(self.by_outcome.get(o.value, 0) for o in outcomes) / self.known
+
+
+@dataclass(slots=True)
+class Indicators:
+    """Everything DOMAIN.md's "What the figures are for" lists, for one period and scope."""
+
+    period: Period
+    scope: Scope
+    informed: int = 0
+    engaged: int = 0
+    engaged_by: dict[str, dict[str, int]] = field(default_factory=dict)
+    barriers: list[tuple[str, int]] = field(default_factory=list)
+    registered: int = 0
+    accompanied: int = 0
+    o2r_priority: int = 0
+    orientations: OrientationFigures = field(default_factory=OrientationFigures)
+    exits_by_reason: dict[str, int] = field(default_factory=dict)
+    followups: dict[str, tuple[int, int]] = field(default_factory=dict)
+    year_engaged: int = 0
+    yearly_target: int = 800
+    weeks_left: int = 0
+
+    def share(self, count: int) -> float | None:
+        """`count` as a share of the people engaged in the period."""
+        return count / self.engaged if self.engaged else None
+
+    @property
+    def weekly_pace_needed(self) -> float:
+        """New people to engage per week, from now on, to reach the yearly target."""
+        missing = max(0, self.yearly_target - self.year_engaged)
+        return missing / self.weeks_left if self.weeks_left else float(missing)
+
+
+def _person_scope(scope: Scope) -> ColumnElement[bool]:
+    if scope.kind == ScopeKind.NEIGHBOURHOOD:
+        return col(Person.neighbourhood_id) == scope.id
+    if scope.kind == ScopeKind.MEDIATOR:
+        return col(Person.mediator_id) == scope.id
+    return true()
+
+
+def _outreach_scope(scope: Scope) -> ColumnElement[bool]:
+    if scope.kind == ScopeKind.NEIGHBOURHOOD:
+        return col(OutreachAction.neighbourhood_id) == scope.id
+    if scope.kind == ScopeKind.MEDIATOR:
+        return col(OutreachAction.member_id) == scope.id
+    return true()
+
+
+async def _grouped(session: AsyncSession, query: Any) -> dict[str, int]:
+    """{key: count} from a two-column grouped query."""
+    rows = (await session.exec(query)).all()
+    return {str(key): int(count) for key, count in rows if key is not None}
+
+
+async def compute(
+    *,
+    session: AsyncSession,
+    period: Period,
+    scope: Scope,
+    tz: ZoneInfo,
+    today: dt.date,
+    yearly_target: int = 800,
+) -> Indicators:
+    """Every indicator for one period and scope."""
+    start, end = period.bounds(tz)
+    in_scope = _person_scope(scope)
+    engaged_here = and_(in_scope, col(Person.engaged_at) >= start, col(Person.engaged_at) < end)
+    result = Indicators(period=period, scope=scope, yearly_target=yearly_target)
+
+    result.informed = int(
+        (
+            await session.exec(
+                select(func.coalesce(func.sum(OutreachAction.informed), 0)).where(
+                    _outreach_scope(scope),
+                    col(OutreachAction.day) >= period.start,
+                    col(OutreachAction.day) <= period.end,
+                )
+            )
+        ).one()
+    )
+    counts = (
+        await session.exec(
+            select(
+                func.count(),
+                func.sum(case((col(Person.registered_ft) == Answer.YES.value, 1), else_=0)),
+                func.sum(case((col(Person.referent_contact_5m) == Answer.YES.value, 1), else_=0)),
+                func.sum(
+                    case(
+                        (col(Person.registered_ft) != Answer.YES.value, 1),
+                        (col(Person.referent_contact_5m) != Answer.YES.value, 1),
+                        else_=0,
+                    )
+                ),
+            ).where(engaged_here)
+        )
+    ).one()
+    result.engaged = int(counts[0] or 0)
+    result.registered, result.accompanied, result.o2r_priority = (int(c or 0) for c in counts[1:])
+
+    dimensions: dict[str, Any] = {
+        "channel": col(Person.channel),
+        "residence": col(Person.residence),
+        "age_bracket": col(Person.age_bracket),
+        "sex": col(Person.sex),
+    }
+    for name, column in dimensions.items():
+        result.engaged_by[name] = await _grouped(
+            session, select(column, func.count()).where(engaged_here).group_by(column)
+        )
+    result.engaged_by["neighbourhood"] = await _grouped(
+        session,
+        select(Neighbourhood.name, func.count())
+        .join(Person, col(Person.neighbourhood_id) == col(Neighbourhood.id))
+        .where(engaged_here)
+        .group_by(Neighbourhood.name),
+    )
+    result.engaged_by["mediator"] = await _grouped(
+        session,
+        select(Member.display_name, func.count())
+        .join(Person, col(Person.mediator_id) == col(Member.id))
+        .where(engaged_here)
+        .group_by(Member.display_name),
+    )
+    barrier_counts = await _grouped(
+        session,
+        select(PersonBarrier.barrier, func.count())
+        .join(Person, col(Person.id) == col(PersonBarrier.person_id))
+        .where(engaged_here)
+        .group_by(PersonBarrier.barrier),
+    )
+    result.barriers = sorted(barrier_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    oriented_here = and_(
+        in_scope, col(Orientation.created_at) >= start, col(Orientation.created_at) < end
+    )
+    base = (
+        select(func.count())
+        .select_from(Orientation)
+        .join(Person, col(Person.id) == col(Orientation.person_id))
+    )
+    figures = result.orientations
+    figures.total = int((await session.exec(base.where(oriented_here))).one())
+    joined = (
+        select(Partner.category, func.count())
+        .select_from(Orientation)
+        .join(Person, col(Person.id) == col(Orientation.person_id))
+        .join(Partner, col(Partner.id) == col(Orientation.partner_id))
+        .where(oriented_here)
+    )
+    figures.by_category = await _grouped(session, joined.group_by(Partner.category))
+    for target, column in (
+        ("by_purpose", Orientation.purpose),
+        ("by_outcome", Orientation.outcome),
+    ):
+        grouped = (
+            select(column, func.count())
+            .select_from(Orientation)
+            .join(Person, col(Person.id) == col(Orientation.person_id))
+            .where(oriented_here)
+            .group_by(column)
+        )
+        setattr(figures, target, await _grouped(session, grouped))
+
+    result.exits_by_reason = await _grouped(
+        session,
+        select(Person.exit_reason, func.count())
+        .where(
+            in_scope, col(Person.exited_on) >= period.start, col(Person.exited_on) <= period.end
+        )
+        .group_by(Person.exit_reason),
+    )
+    result.followups = await followups_by_mediator(session=session, scope=scope)
+
+    year = year_of(today)
+    year_start, year_end = year.bounds(tz)
+    result.year_engaged = int(
+        (
+            await session.exec(
+                select(func.count())
+                .select_from(Person)
+                .where(
+                    in_scope,
+                    col(Person.engaged_at) >= year_start,
+                    col(Person.engaged_at) < year_end,
+                )
+            )
+        ).one()
+    )
+    result.weeks_left = max(0, (year.end - today).days // 7)
+    return result
+
+
+async def followups_by_mediator(
+    *, session: AsyncSession, scope: Scope
+) -> dict[str, tuple[int, int]]:
+    """Open follow-ups and overdue ones, per mediator: {name: (pending, overdue)}."""
+    query = (
+        select(
+            Member.display_name,
+            func.count(),
+            func.sum(case((col(Orientation.overdue), 1), else_=0)),
+        )
+        .select_from(Orientation)
+        .join(Member, col(Member.id) == col(Orientation.mediator_id))
+        .join(Person, col(Person.id) == col(Orientation.person_id))
+        .where(col(Orientation.outcome).is_(None), _person_scope(scope))
+        .group_by(Member.display_name)
+    )
+    rows = (await session.exec(query)).all()
+    return {name: (int(pending), int(overdue or 0)) for name, pending, overdue in rows}
+
+
+async def weekly_engaged(
+    *, session: AsyncSession, weeks: Sequence[Period], tz: ZoneInfo
+) -> list[dict[str, int]]:
+    """New engaged people per neighbourhood, for each week (one grouped query per week)."""
+    result = []
+    for week in weeks:
+        start, end = week.bounds(tz)
+        result.append(
+            await _grouped(
+                session,
+                select(Neighbourhood.name, func.count())
+                .join(Person, col(Person.neighbourhood_id) == col(Neighbourhood.id))
+                .where(col(Person.engaged_at) >= start, col(Person.engaged_at) < end)
+                .group_by(Neighbourhood.name),
+            )
+        )
+    return result
+
+
+def last_weeks(today: dt.date, count: int) -> list[Period]:
+    """The `count` complete or current weeks ending with the week of `today`, oldest first."""
+    current = week_of(today)
+    return [
+        Period(current.start - WEEK * i, current.end - WEEK * i) for i in range(count - 1, -1, -1)
+    ]
