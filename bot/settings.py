@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     reminder_hours: str = "09:00-18:30"
     reminder_days: str = "mon-fri"
     reminder_sweep_seconds: int = Field(default=300, ge=10, le=3600)
+    yearly_target: int = Field(default=800, ge=1)
+    digest_cron: str = "0 9 * * mon"
+    digest_chat_id: int | None = None
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -84,6 +88,22 @@ class Settings(BaseSettings):
             raise ValueError(f"reminder days must look like mon-fri, not {value!r}") from exc
         return value
 
+    @field_validator("digest_chat_id", mode="before")
+    @classmethod
+    def _blank_chat_is_none(cls, value: object) -> object:
+        """An empty DIGEST_CHAT_ID means: each coordinator privately."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("digest_cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        """Five crontab fields, e.g. `0 9 * * mon`."""
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"DIGEST_CRON must be a crontab line, not {value!r}") from exc
+        return value
+
     @field_validator("telegram_api_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -121,6 +141,11 @@ class Settings(BaseSettings):
             delay_days=self.followup_delay_days,
             after_appointment_workdays=self.followup_after_appointment_workdays,
         )
+
+    @property
+    def digest_trigger(self) -> CronTrigger:
+        """When the weekly digest is due, in the team's time zone."""
+        return CronTrigger.from_crontab(self.digest_cron, timezone=self.tz)
 
     @property
     def is_sqlite(self) -> bool:

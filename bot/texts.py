@@ -365,6 +365,57 @@ CARD_REOPEN: Final = "Rouvrir la médiation"
 REOPENED: Final = "Médiation rouverte pour {person}."
 
 
+# --- Figures (digest, /stats) -------------------------------------------------------------
+REPORT_TITLE: Final = "📊 {scope} · du {start} au {end}"
+REPORT_INFORMED: Final = "Personnes informées : {count}"
+REPORT_ENGAGED: Final = "Nouvelles personnes accrochées : {count}"
+REPORT_PART: Final = "{label} {count} ({share})"
+REPORT_NONE: Final = "aucun"
+REPORT_BY_CHANNEL: Final = "• repérage : {parts}"
+REPORT_BY_RESIDENCE: Final = "• résidence : {parts}"
+REPORT_BY_AGE: Final = "• âge : {parts}"
+REPORT_BY_SEX: Final = "• sexe : {parts}"
+REPORT_BY_NEIGHBOURHOOD: Final = "• quartier : {parts}"
+REPORT_BY_MEDIATOR: Final = "• médiateur·rice : {parts}"
+REPORT_BARRIERS: Final = "Freins : {parts}"
+REPORT_DECOUPLING: Final = (
+    "Inscrites à France Travail : {registered} · en contact avec un·e référent·e : {accompanied}"
+    " · public prioritaire O2R : {priority}"
+)
+REPORT_ORIENTATIONS: Final = "Orientations : {count}"
+REPORT_BY_CATEGORY: Final = "• vers : {parts}"
+REPORT_BY_PURPOSE: Final = "• pour : {parts}"
+REPORT_OUTCOMES: Final = (
+    "• issues connues ({known}) : venues {came}, accompagnement démarré {started}, "
+    "absentes {no_show}"
+)
+REPORT_EXITS: Final = "Sorties : {count} ({parts})"
+REPORT_NO_EXIT: Final = "Sorties : 0"
+REPORT_FOLLOWUPS: Final = "Suivis en attente : {parts}"
+REPORT_FOLLOWUP_PART: Final = "{name} {pending} (dont {overdue} en retard)"
+REPORT_TARGET: Final = (
+    "Objectif de l'année : {done} / {target} ({share}) · rythme nécessaire : {pace} par semaine"
+)
+SCOPE_TEAM: Final = "Toute l'équipe"
+SCOPE_NEIGHBOURHOOD: Final = "Quartier {name}"
+SCOPE_MEDIATOR: Final = "{name}"
+
+
+# --- Weekly digest and recap --------------------------------------------------------------
+DIGEST_HEADER: Final = "Bonjour ! Le point hebdomadaire AVEQ, semaine du {start} au {end}."
+DIGEST_WEEK: Final = "La semaine"
+DIGEST_YEAR: Final = "L'année à ce jour"
+CHART_TITLE: Final = "Nouvelles personnes accrochées par semaine et par quartier"
+CHART_TARGET: Final = "Rythme de l'objectif ({target} par an)"
+CHART_CUMULATIVE: Final = "Cumul de l'année"
+CHART_CAPTION: Final = "Accrochages des 12 dernières semaines et cumul de l'année."
+RECAP: Final = (
+    "Votre semaine du {start} au {end} : {informed} personnes informées, {engaged} accrochées, "
+    "{oriented} orientations, {exits} sorties.\n"
+    "Suivis en retard : {overdue}."
+)
+
+
 def domain_error(key: str, params: dict[str, object] | None = None) -> str:
     """The sentence for a domain error key, filled in."""
     template = DOMAIN_ERRORS.get(key, DOMAIN_ERRORS["choice_invalid"])

@@ -7,9 +7,10 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.context import services_of
-from jobs import housekeeping, reminders
+from jobs import digest, housekeeping, reminders
 
 DRAFT_SWEEP_SECONDS = 60
+DIGEST_CHECK_SECONDS = 600
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -29,5 +30,12 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         interval=services_of(application).settings.reminder_sweep_seconds,
         first=5,
         name="reminder_sweep",
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+    queue.run_repeating(
+        digest.weekly,
+        interval=DIGEST_CHECK_SECONDS,
+        first=15,
+        name="weekly_digest",
         job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )

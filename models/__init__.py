@@ -1,5 +1,5 @@
 """Tables and the domain functions over them. Imports nothing from `telegram`."""
 
-from models import botstate, orientations, outreach, people, reference, stats, team
+from models import audit, botstate, orientations, outreach, people, reference, stats, team
 
-__all__ = ["botstate", "orientations", "outreach", "people", "reference", "stats", "team"]
+__all__ = ["audit", "botstate", "orientations", "outreach", "people", "reference", "stats", "team"]

@@ -462,3 +462,20 @@ async def recent_people(
         query = query.where(col(Person.status) != Status.EXITED.value)
     query = query.order_by(col(Person.last_contact_at).desc(), col(Person.id).desc())
     return (await session.exec(query.limit(limit))).all()
+
+
+async def overdue_checks(
+    *, session: AsyncSession, mediator_id: int, limit: int = 5
+) -> Sequence[Orientation]:
+    """A mediator's overdue follow-ups, oldest due first."""
+    query = (
+        select(Orientation)
+        .where(
+            Orientation.mediator_id == mediator_id,
+            col(Orientation.outcome).is_(None),
+            col(Orientation.overdue),
+        )
+        .order_by(col(Orientation.next_check_at), col(Orientation.id))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()

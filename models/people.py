@@ -73,6 +73,7 @@ class Person(SQLModel, table=True):
         Index("ix_person_mediator_last_contact", "mediator_id", "last_contact_at"),
         Index("ix_person_duplicate_key", "mediator_id", "first_name_key", "age_bracket"),
         Index("ix_person_neighbourhood_engaged", "neighbourhood_id", "engaged_at"),
+        Index("ix_person_engaged", "engaged_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -59,6 +59,7 @@ class FakeBotAPI:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     messages: dict[tuple[int, int], Sent] = field(default_factory=dict)
     alerts: list[tuple[str, str]] = field(default_factory=list)
+    files: list[tuple[int, str, Any]] = field(default_factory=list)
     faults: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -134,9 +135,18 @@ class FakeBotAPI:
 
     def _m_sendDocument(self, params: dict) -> dict:
         chat_id, message_id = int(params["chat_id"]), next(self._ids)
+        self.files.append((chat_id, "document", params.get("document")))
         self.messages[(chat_id, message_id)] = Sent(
             chat_id, message_id, params.get("caption", ""), document="document"
         )
+        return self._message(chat_id, message_id, "")
+
+    def _m_sendPhoto(self, params: dict) -> dict:
+        chat_id, message_id = int(params["chat_id"]), next(self._ids)
+        self.messages[(chat_id, message_id)] = Sent(
+            chat_id, message_id, params.get("caption", ""), document="photo"
+        )
+        self.files.append((chat_id, "photo", params.get("photo")))
         return self._message(chat_id, message_id, "")
 
     def _m_editMessageText(self, params: dict) -> dict:
@@ -204,7 +214,8 @@ class RecordingRequest(BaseRequest):
         """Route the call to the model."""
         params = dict(request_data.parameters) if request_data else {}
         if request_data and request_data.multipart_data:
-            params.update({k: "<file>" for k in request_data.multipart_data})
+            # (file name, content, MIME type) for each uploaded file
+            params.update(dict(request_data.multipart_data))
         status, body = self.api.handle(url.rsplit("/", 1)[-1], params)
         return status, json.dumps(body).encode()
 

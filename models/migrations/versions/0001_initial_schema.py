@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 19:24:24.751460
+Create Date: 2026-11-25 19:37:52.642983
 """
 
 from collections.abc import Sequence
@@ -32,6 +32,15 @@ def upgrade() -> None:
     sa.Column('state', sa.Text(), nullable=False),
     sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', 'key')
+    )
+    op.create_table('delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('period_key', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('chat_id', sa.BigInteger(), nullable=False),
+    sa.Column('sent_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('kind', 'period_key', 'chat_id')
     )
     op.create_table('neighbourhood',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -80,6 +89,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('telegram_user_id')
     )
+    op.create_table('audit_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('detail', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['member.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_event_at', ['at'], unique=False)
+
     op.create_table('invitation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -143,6 +165,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.create_index('ix_person_duplicate_key', ['mediator_id', 'first_name_key', 'age_bracket'], unique=False)
+        batch_op.create_index('ix_person_engaged', ['engaged_at'], unique=False)
         batch_op.create_index('ix_person_mediator_last_contact', ['mediator_id', 'last_contact_at'], unique=False)
         batch_op.create_index('ix_person_neighbourhood_engaged', ['neighbourhood_id', 'engaged_at'], unique=False)
 
@@ -216,6 +239,7 @@ def downgrade() -> None:
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_index('ix_person_neighbourhood_engaged')
         batch_op.drop_index('ix_person_mediator_last_contact')
+        batch_op.drop_index('ix_person_engaged')
         batch_op.drop_index('ix_person_duplicate_key')
 
     op.drop_table('person')
@@ -225,11 +249,16 @@ def downgrade() -> None:
 
     op.drop_table('outreach_action')
     op.drop_table('invitation')
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_event_at')
+
+    op.drop_table('audit_event')
     op.drop_table('member')
     op.drop_table('user_state')
     op.drop_table('reference_item')
     op.drop_table('partner')
     op.drop_table('neighbourhood')
+    op.drop_table('delivery')
     op.drop_table('conversation_state')
     op.drop_table('app_setting')
     # ### end Alembic commands ###
