@@ -118,3 +118,14 @@ class FollowUp(CallbackData):
     action: str
     orientation_id: int
     seq: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StatsRef(CallbackData):
+    """A /stats or /export button: what to do, for which scope, over which period."""
+
+    prefix: ClassVar[str] = "st"
+    action: str
+    kind: str
+    scope_id: int
+    period: str

@@ -41,6 +41,8 @@ COMMAND_DESCRIPTIONS: Final = {
     "aide": "Comment utiliser l'assistant",
     "annuler": "Abandonner la saisie en cours",
     "start": "Démarrer",
+    "stats": "Les chiffres, pour une période",
+    "export": "Exporter les chiffres pour les financeurs",
 }
 HELP_HEADER: Final = "Voici ce que vous pouvez faire :"
 HELP_LINE: Final = "/{command} : {description}"
@@ -414,6 +416,94 @@ RECAP: Final = (
     "{oriented} orientations, {exits} sorties.\n"
     "Suivis en retard : {overdue}."
 )
+
+
+# --- /stats and /export -------------------------------------------------------------------
+STATS_SCOPE: Final = "Quels chiffres ?"
+STATS_SCOPE_TEAM: Final = "Toute l'équipe"
+STATS_SCOPE_NEIGHBOURHOOD: Final = "Par quartier"
+STATS_SCOPE_MEDIATOR: Final = "Par médiateur·rice"
+STATS_PICK_NEIGHBOURHOOD: Final = "Quel quartier ?"
+STATS_PICK_MEDIATOR: Final = "Quel·le médiateur·rice ?"
+STATS_PERIOD: Final = (
+    "{scope} : quelle période ? Ou écrivez une période, par exemple 01/01/2026-31/03/2026."
+)
+STATS_RANGE_INVALID: Final = (
+    "Je n'ai pas compris cette période. Exemple : 01/01/2026-31/03/2026 (début avant la fin)."
+)
+PERIOD_LABELS: Final = {
+    "week": "Cette semaine",
+    "month": "Ce mois",
+    "year": "Cette année",
+    "all": "Depuis le début",
+}
+EXPORT_PERIOD: Final = "Exporter quelle période ?"
+EXPORT_READY: Final = (
+    "Export du {start} au {end} : tableur et fichiers CSV (données pseudonymisées)."
+)
+EXPORT_SHEET_INDICATORS: Final = "Indicateurs"
+EXPORT_SHEET_PEOPLE: Final = "Personnes"
+EXPORT_SHEET_ORIENTATIONS: Final = "Orientations"
+EXPORT_SHEET_EXITS: Final = "Sorties"
+EXPORT_SHEET_INFORMED: Final = "Informés"
+EXPORT_INDICATOR_HEADERS: Final = (
+    "Mois",
+    "Périmètre",
+    "Personnes informées",
+    "Nouvelles personnes accrochées",
+    "dont moins de 26 ans",
+    "dont femmes",
+    "Inscrites à France Travail",
+    "En contact avec un·e référent·e",
+    "Public prioritaire O2R",
+    "Orientations",
+    "Accompagnements démarrés",
+    "Absences au rendez-vous",
+    "Sorties",
+)
+EXPORT_PEOPLE_HEADERS: Final = {
+    "code": "Code",
+    "neighbourhood": "Quartier",
+    "mediator": "Médiateur·rice",
+    "engaged_on": "Date d'accrochage",
+    "sex": "Sexe",
+    "age_bracket": "Âge",
+    "residence": "Résidence",
+    "channel": "Repérage",
+    "barriers": "Freins",
+    "registered_ft": "Inscrit·e France Travail",
+    "referent_contact_5m": "Contact référent·e < 5 mois",
+    "rsa": "RSA",
+    "status": "Statut",
+    "exited_on": "Date de sortie",
+    "exit_reason": "Motif de sortie",
+}
+EXPORT_ORIENTATION_HEADERS: Final = {
+    "id": "N°",
+    "person": "Personne",
+    "partner": "Partenaire",
+    "category": "Catégorie",
+    "purpose": "Objet",
+    "mode": "Modalité",
+    "created_on": "Date d'orientation",
+    "appointment_on": "Date du rendez-vous",
+    "days_to_appointment": "Délai avant rendez-vous (jours)",
+    "outcome": "Issue",
+    "outcome_on": "Date de l'issue",
+    "days_to_outcome": "Délai avant issue (jours)",
+}
+EXPORT_EXIT_HEADERS: Final = {
+    "person": "Personne",
+    "neighbourhood": "Quartier",
+    "exited_on": "Date de sortie",
+    "reason": "Motif",
+}
+EXPORT_INFORMED_HEADERS: Final = {
+    "day": "Date",
+    "neighbourhood": "Quartier",
+    "kind": "Action",
+    "informed": "Personnes informées",
+}
 
 
 def domain_error(key: str, params: dict[str, object] | None = None) -> str:
