@@ -20,7 +20,7 @@ from bot.app import build_application
 from bot.db import create_engine, make_sessions, upgrade_database
 from bot.formatting import day
 from bot.settings import Settings
-from models import botstate, reference, team
+from models import botstate, demo, reference, team
 from models.base import utcnow
 from models.team import Role
 
@@ -123,6 +123,24 @@ async def invite(settings: Settings, role: Role, name: str, neighbourhood: str |
     return 0
 
 
+async def demo_data(settings: Settings, people: int, seed: int, force: bool) -> int:
+    """Fill the database with a realistic year, for a first look at the digest and exports."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with make_sessions(engine).begin() as session:
+            counts = await demo.generate(
+                session=session, size=demo.DemoSize(people=people), now=utcnow(), seed=seed,
+                force=force,
+            )  # fmt: skip
+    except demo.RealDataPresent:
+        print(texts.CLI_DEMO_REFUSED, file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    print(texts.CLI_DEMO_DONE.format(**counts))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(prog="python -m bot", description="Assistant AVEQ")
@@ -133,6 +151,10 @@ def parser() -> argparse.ArgumentParser:
     inv.add_argument("--role", required=True, choices=[r.value for r in Role])
     inv.add_argument("--name", required=True, help="nom affiché dans l'équipe")
     inv.add_argument("--quartier", dest="neighbourhood", help="code du quartier (médiateur·rice)")
+    dem = commands.add_parser("demo-data", help="remplir la base avec une année de démonstration")
+    dem.add_argument("--people", type=int, default=800, help="personnes accrochées (800)")
+    dem.add_argument("--seed", type=int, default=2024, help="graine du hasard (2024)")
+    dem.add_argument("--force", action="store_true", help="même si la base contient des personnes")
     return cli
 
 
@@ -150,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     prepare_database(settings)
     if args.command == "invite":
         return asyncio.run(invite(settings, Role(args.role), args.name, args.neighbourhood))
+    if args.command == "demo-data":
+        return asyncio.run(demo_data(settings, args.people, args.seed, args.force))
     return 0
 
 

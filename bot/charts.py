@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after matplotlib.use: the backend is chosen first
+from matplotlib.ticker import MaxNLocator
 
 WIDTH_IN, HEIGHT_IN, DPI = 10, 8, 100
 
@@ -37,13 +38,15 @@ def render_png(data: ChartData, *, title: str, target_label: str, cumulative_lab
             bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
         weekly.set_title(title)
         weekly.tick_params(axis="x", labelrotation=45, labelsize=8)
+        weekly.yaxis.set_major_locator(MaxNLocator(integer=True))
         if names:
-            weekly.legend(fontsize=7, loc="upper left")
+            weekly.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         year.plot(data.year_weeks, data.year_cumulative, marker="o", label=cumulative_label)
         if data.year_weeks:
             pace = [round(data.yearly_target * (i + 1) / 52) for i in range(len(data.year_weeks))]
             year.plot(data.year_weeks, pace, linestyle="--", label=target_label)
         year.tick_params(axis="x", labelrotation=45, labelsize=7)
+        year.yaxis.set_major_locator(MaxNLocator(integer=True))
         year.legend(fontsize=8, loc="upper left")
         figure.tight_layout()
         buffer = io.BytesIO()

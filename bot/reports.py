@@ -64,7 +64,15 @@ def _breakdown(counts: dict[str, int], labels: Labels, kind: str | None, total: 
     return ", ".join(parts) or texts.REPORT_NONE
 
 
-def render(ind: Indicators, labels: Labels, *, scope_label: str, tz: ZoneInfo) -> str:
+def render(
+    ind: Indicators,
+    labels: Labels,
+    *,
+    scope_label: str,
+    tz: ZoneInfo,
+    with_followups: bool = True,
+    with_target: bool = True,
+) -> str:
     """The full set of figures, one topic per line."""
     engaged = ind.engaged
     orient = ind.orientations
@@ -134,20 +142,21 @@ def render(ind: Indicators, labels: Labels, *, scope_label: str, tz: ZoneInfo) -
         if exits
         else texts.REPORT_NO_EXIT
     )
-    if ind.followups:
+    if with_followups and ind.followups:
         parts = ", ".join(
             texts.REPORT_FOLLOWUP_PART.format(name=name, pending=pending, overdue=overdue)
             for name, (pending, overdue) in sorted(ind.followups.items())
         )
         lines.append(texts.REPORT_FOLLOWUPS.format(parts=parts))
-    lines.append(
-        texts.REPORT_TARGET.format(
-            done=ind.year_engaged,
-            target=ind.yearly_target,
-            share=percent(ind.year_engaged / ind.yearly_target if ind.yearly_target else None),
-            pace=number(ind.weekly_pace_needed),
+    if with_target:
+        lines.append(
+            texts.REPORT_TARGET.format(
+                done=ind.year_engaged,
+                target=ind.yearly_target,
+                share=percent(ind.year_engaged / ind.yearly_target if ind.yearly_target else None),
+                pace=number(ind.weekly_pace_needed),
+            )
         )
-    )
     return "\n".join(lines)
 
 

@@ -224,6 +224,14 @@ CLI_INVITE_CREATED: Final = (
 )
 CLI_INVITE_LINK: Final = "Ou ce lien :\n{link}"
 CLI_UNKNOWN_NEIGHBOURHOOD: Final = "Quartier inconnu : {code}. Quartiers connus : {known}"
+CLI_DEMO_REFUSED: Final = (
+    "La base contient déjà des personnes : les données de démonstration s'y mêleraient. "
+    "Utilisez une base vide, ou --force si c'est bien une base de démonstration."
+)
+CLI_DEMO_DONE: Final = (
+    "Données de démonstration créées : {people} personnes, {orientations} orientations, "
+    "{interactions} contacts, {informed_actions} actions d'information."
+)
 CLI_NEIGHBOURHOOD_REQUIRED: Final = "Un·e médiateur·rice a besoin d'un quartier : --quartier CODE"
 
 

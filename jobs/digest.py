@@ -90,12 +90,24 @@ async def digest_content(
         )  # fmt: skip
         weeks = stats.last_weeks(week.end, CHART_WEEKS)
         by_week = await stats.weekly_engaged(session=session, weeks=weeks, tz=tz)
-        year_weeks = [w for w in stats.last_weeks(week.end, 53) if w.end.year == week.end.year]
+        year_start = stats.year_of(week.end).start
+        year_weeks = [
+            Period(max(w.start, year_start), w.end)
+            for w in stats.last_weeks(week.end, 53)
+            if w.end >= year_start
+        ]
         year_counts = await stats.weekly_engaged(session=session, weeks=year_weeks, tz=tz)
     text = "\n\n".join(
         [
             texts.DIGEST_HEADER.format(start=day(week.start, tz), end=day(week.end, tz)),
-            reports.render(of_week, labels, scope_label=texts.DIGEST_WEEK, tz=tz),
+            reports.render(
+                of_week,
+                labels,
+                scope_label=texts.DIGEST_WEEK,
+                tz=tz,
+                with_followups=False,
+                with_target=False,
+            ),
             reports.render(of_year, labels, scope_label=texts.DIGEST_YEAR, tz=tz),
         ]
     )

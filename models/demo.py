@@ -1,0 +1,251 @@
+"""A realistic year of demo data, shaped like the programme's 2024 figures (DOMAIN.md).
+
+Seeded, so two runs with the same seed give the same data; bulk inserts, so the benchmark's
+200,000 people and 1,000,000 interactions take seconds, not hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from faker import Faker
+from sqlalchemy import func, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import reference
+from models.orientations import ContactKind, Interaction, Mode, Orientation, Purpose
+from models.outreach import OutreachAction
+from models.people import Person, PersonBarrier, Status, name_key
+from models.reference import Partner
+from models.team import Member, Role
+
+# The seed's 2024 distributions (DOMAIN.md), completed with plausible shares.
+CHANNELS = {
+    "word_of_mouth": 31,
+    "public_space": 22,
+    "drop_in": 22,
+    "partner_referral": 12,
+    "event": 8,
+    "other": 5,
+}
+RESIDENCES = {"qpv": 35, "qva": 10, "near_qpv": 26, "elsewhere": 29}
+AGES = {"under_26": 27, "26_44": 44, "45_54": 18, "55_plus": 11}
+SEXES = {"female": 53, "male": 45, "other": 1, "unspecified": 1}
+BARRIERS = {
+    "no_qualification": 40, "labour_market": 36, "french": 30, "no_resources": 28,
+    "mobility": 12, "childcare": 10, "housing": 10, "digital": 15, "administrative": 8,
+}  # fmt: skip
+OUTCOMES = {"started": 45, "came_no_follow": 20, "no_show": 25, None: 10}
+EXITS = {
+    "durable_job": 14, "short_job": 18, "qualifying_training": 20, "partner_support": 28,
+    "business_creation": 2, "moved": 5, "lost_contact": 8, "declined": 3, "other": 2,
+}  # fmt: skip
+DEMO_ID_BASE = -1_000_000  # Telegram user ids are positive: demo members can never log in
+BATCH = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSize:
+    """How much to generate."""
+
+    people: int = 800
+    interactions_per_person: float = 3.0
+
+
+class RealDataPresent(Exception):
+    """The database already holds people: demo data would mix with real records."""
+
+
+def _pick(rng: random.Random, weights: dict[Any, int]) -> Any:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+async def _insert(conn: AsyncConnection, table: type[SQLModel], rows: list[dict]) -> list[int]:
+    """Bulk insert in batches; returns the new ids in order (when the table has an id)."""
+    target = table.__table__  # type: ignore[attr-defined]
+    ids: list[int] = []
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        if "id" in target.c:
+            statement = insert(target).returning(target.c.id, sort_by_parameter_order=True)
+            result = await conn.execute(statement, batch)
+            ids.extend(result.scalars().all())
+        else:
+            await conn.execute(insert(target), batch)
+    return ids
+
+
+async def _demo_members(session: AsyncSession, now: dt.datetime) -> tuple[list[Member], Member]:
+    neighbourhoods = await reference.neighbourhoods(session=session)
+    existing = {
+        m.telegram_user_id: m
+        for m in (
+            await session.exec(select(Member).where(col(Member.telegram_user_id) <= DEMO_ID_BASE))
+        ).all()
+    }
+    mediators = []
+    for i, nbh in enumerate(neighbourhoods):
+        uid = DEMO_ID_BASE - 1 - i
+        member = existing.get(uid) or Member(
+            telegram_user_id=uid,
+            display_name=f"Médiateur·rice démo {nbh.arrondissement}".strip(),
+            role=Role.MEDIATOR.value,
+            neighbourhood_id=nbh.id,
+            joined_at=now - dt.timedelta(days=400),
+        )
+        session.add(member)
+        mediators.append(member)
+    coordinator = existing.get(DEMO_ID_BASE) or Member(
+        telegram_user_id=DEMO_ID_BASE,
+        display_name="Coordination démo",
+        role=Role.COORDINATOR.value,
+        joined_at=now - dt.timedelta(days=400),
+    )
+    session.add(coordinator)
+    await session.flush()
+    return mediators, coordinator
+
+
+async def generate(
+    *,
+    session: AsyncSession,
+    size: DemoSize,
+    now: dt.datetime,
+    seed: int = 2024,
+    force: bool = False,
+) -> dict[str, int]:
+    """Fill the database with a year of activity ending at `now`. Returns row counts."""
+    count = (await session.exec(select(func.count()).select_from(Person))).one()
+    if count and not force:
+        raise RealDataPresent()
+    rng = random.Random(seed)
+    fake = Faker("fr_FR")
+    fake.seed_instance(seed)
+    mediators, _ = await _demo_members(session, now)
+    partners: Sequence[Partner] = await reference.partners(session=session)
+    conn = await session.connection()
+
+    people_rows: list[dict[str, Any]] = []
+    children: list[
+        tuple[list[dict], list[dict], list[dict]]
+    ] = []  # barriers, orientations, contacts
+    for _ in range(size.people):
+        mediator = rng.choice(mediators)
+        engaged_at = now - dt.timedelta(seconds=rng.randrange(365 * 86_400))
+        first_name = fake.first_name()
+        registered = _pick(rng, {"yes": 70, "no": 25, "unknown": 5})
+        consent = rng.random() < 0.6
+        barriers = [
+            {"barrier": b}
+            for b in set(
+                rng.choices(list(BARRIERS), weights=list(BARRIERS.values()), k=rng.randint(1, 3))
+            )
+        ]
+        last_contact = engaged_at
+        contacts = []
+        for _ in range(max(0, round(rng.gauss(size.interactions_per_person, 1)))):
+            span = max(1, int((now - engaged_at).total_seconds()))
+            at = engaged_at + dt.timedelta(seconds=rng.randrange(span))
+            contacts.append(
+                {"member_id": mediator.id, "kind": rng.choice(list(ContactKind)).value, "at": at}
+            )
+            last_contact = max(last_contact, at)
+        status = Status.ENGAGED.value
+        oriented = []
+        created = engaged_at + dt.timedelta(days=rng.randint(0, 14), hours=rng.randint(0, 8))
+        if rng.random() < 0.65 and created < now:
+            outcome = _pick(rng, OUTCOMES) if created + dt.timedelta(days=10) < now else None
+            oriented.append(
+                {
+                    "mediator_id": mediator.id,
+                    "partner_id": rng.choice(partners).id,
+                    "purpose": rng.choice(list(Purpose)).value,
+                    "mode": rng.choice(list(Mode)).value,
+                    "appointment_on": (created + dt.timedelta(days=rng.randint(1, 10))).date(),
+                    "created_at": created,
+                    "outcome": outcome,
+                    "outcome_at": created + dt.timedelta(days=rng.randint(3, 20))
+                    if outcome
+                    else None,
+                    "next_check_at": None if outcome else created + dt.timedelta(days=7),
+                    "reminders_sent": 0,
+                    "overdue": False,
+                    "seq": 0,
+                }
+            )
+            status = {"started": Status.SUPPORTED.value, None: Status.ORIENTED.value}.get(
+                outcome, status
+            )
+            last_contact = max(last_contact, created)
+        exit_reason, exited_on = None, None
+        if engaged_at < now - dt.timedelta(days=60) and rng.random() < 0.25:
+            status, exit_reason = Status.EXITED.value, _pick(rng, EXITS)
+            exited_on = (engaged_at + dt.timedelta(days=rng.randint(30, 59))).date()
+            for orientation in oriented:
+                if orientation["outcome"] is None:
+                    orientation.update(outcome="closed", outcome_at=now, next_check_at=None)
+        people_rows.append(
+            {
+                "first_name": first_name,
+                "first_name_key": name_key(first_name),
+                "sex": _pick(rng, SEXES),
+                "age_bracket": _pick(rng, AGES),
+                "residence": _pick(rng, RESIDENCES),
+                "channel": _pick(rng, CHANNELS),
+                "neighbourhood_id": mediator.neighbourhood_id,
+                "mediator_id": mediator.id,
+                "registered_ft": registered,
+                "referent_contact_5m": (
+                    _pick(rng, {"yes": 7, "no": 88, "unknown": 5}) if registered == "yes" else None
+                ),
+                "rsa": _pick(rng, {"yes": 30, "no": 60, "unknown": 10}),
+                "contact_consent": consent,
+                "contact_consent_at": engaged_at if consent else None,
+                "status": status,
+                "engaged_at": engaged_at,
+                "last_contact_at": min(last_contact, now),
+                "exit_reason": exit_reason,
+                "exited_on": exited_on,
+            }
+        )
+        children.append((barriers, oriented, contacts))
+    person_ids = await _insert(conn, Person, people_rows)
+    barrier_rows, orientation_rows, interaction_rows = [], [], []
+    for person_id, (barriers, oriented, contacts) in zip(person_ids, children, strict=True):
+        barrier_rows += [{"person_id": person_id, **row} for row in barriers]
+        orientation_rows += [{"person_id": person_id, **row} for row in oriented]
+        interaction_rows += [{"person_id": person_id, **row} for row in contacts]
+    await _insert(conn, PersonBarrier, barrier_rows)
+    await _insert(conn, Orientation, orientation_rows)
+    await _insert(conn, Interaction, interaction_rows)
+
+    informed_rows = []
+    kinds = [
+        c.code for c in await reference.choices(session=session, kind=reference.Kind.OUTREACH)
+    ]
+    for mediator in mediators:
+        for week in range(52):
+            day = (now - dt.timedelta(weeks=week, days=rng.randint(0, 4))).date()
+            informed_rows.append(
+                {
+                    "member_id": mediator.id,
+                    "neighbourhood_id": mediator.neighbourhood_id,
+                    "kind": rng.choice(kinds),
+                    "day": day,
+                    "informed": rng.randint(3, 15),
+                    "created_at": now,
+                }
+            )
+    await _insert(conn, OutreachAction, informed_rows)
+    return {
+        "people": len(person_ids),
+        "orientations": len(orientation_rows),
+        "interactions": len(interaction_rows),
+        "informed_actions": len(informed_rows),
+    }
