@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint format test-sqlite test-postgres migration
+.PHONY: run test lint format test-sqlite test-postgres migration bench demo-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,11 @@ migration: $(STAMP)
 	$(PY) -c "from alembic import command; from bot.db import alembic_config; \
 	c = alembic_config('sqlite+aiosqlite:///$(VENV)/migration-scratch.sqlite3'); \
 	command.upgrade(c, 'head'); command.revision(c, message='$(m)', autogenerate=True)"
+
+## Benchmarks on SQLite and the local PostgreSQL (minutes; see README, Performance)
+bench: $(STAMP)
+	$(PY) -m bench
+
+## A realistic year of demo data in the configured database
+demo-data: $(STAMP)
+	$(PY) -m bot demo-data --people 800

@@ -1,0 +1,126 @@
+"""Shared pieces: fresh databases, timing, peak memory, the report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.db import Sessions, create_engine, make_sessions, upgrade_database
+from models import reference
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Row:
+    """One measured figure."""
+
+    section: str
+    database: str
+    size: str
+    figure: str
+    value: float
+    unit: str
+    target: str = ""
+
+
+@dataclass
+class Report:
+    """Everything measured in one run."""
+
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        self.rows.append(Row(*args, **kwargs))
+        row = self.rows[-1]
+        print(
+            f"{row.section:<12} {row.database:<10} {row.size:<22} {row.figure:<34} "
+            f"{row.value:>12.3f} {row.unit:<6} {row.target}",
+            flush=True,
+        )
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps({"machine": machine(), "rows": [asdict(r) for r in self.rows]}, indent=2)
+        )
+
+
+def machine() -> dict[str, Any]:
+    """Cores, memory, Python and library versions."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "libraries": {
+            name: version(name)
+            for name in ("python-telegram-bot", "sqlalchemy", "sqlmodel", "aiosqlite", "asyncpg")
+        },
+    }
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def fresh_database(kind: str, postgres_url: str, name: str) -> str:
+    """A migrated, empty database with its reference data."""
+    if kind == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="aveq-bench-"))
+        url = f"sqlite+aiosqlite:///{folder / f'{name}.sqlite3'}"
+    else:
+        admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            await conn.execute(text(f"CREATE DATABASE {name}"))
+        await admin.dispose()
+        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    await asyncio.to_thread(upgrade_database, url)
+    engine = create_engine(url)
+    async with make_sessions(engine).begin() as session:
+        await reference.load_reference_data(session=session)
+    await engine.dispose()
+    return url
+
+
+async def timed(call: Callable[[], Awaitable[Any]], repeat: int) -> list[float]:
+    """Durations in milliseconds of `repeat` calls (after one warm-up call)."""
+    await call()
+    durations = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        await call()
+        durations.append((time.perf_counter() - start) * 1000)
+    return durations
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The `share` percentile (0-1) of `values`."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1]
+
+
+async def analyse(url: str, sessions: Sessions) -> None:
+    """Refresh the planner's statistics after a bulk load (ANALYZE), as operators would."""
+    async with sessions() as session:
+        await session.exec(text("ANALYZE"))  # type: ignore[call-overload]
+        await session.commit()
+    _ = url

@@ -1,0 +1,79 @@
+"""Indicator engine and digest text over growing data sets (reporting and performance issues)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import time
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bench.harness import Report, analyse, fresh_database, peak_rss_mib, percentile, timed
+from bot import reports
+from bot.db import create_engine, make_sessions
+from models import demo, stats
+from models.base import utcnow
+from models.stats import Period, Scope, ScopeKind
+
+TZ = ZoneInfo("Europe/Paris")
+SIZES = {
+    "tiny": [(100, 500)],
+    "full": [(2_000, 10_000), (20_000, 100_000), (200_000, 1_000_000)],
+}
+
+
+async def figures_text(
+    session: AsyncSession, labels: reports.Labels, period: Period, scope: Scope, today: dt.date
+) -> str:
+    """What /stats and the digest do: the engine, then the French text."""
+    figures = await stats.compute(session=session, period=period, scope=scope, tz=TZ, today=today)
+    return reports.render(figures, labels, scope_label="bench", tz=TZ)
+
+
+async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: int) -> None:
+    """Generate each size, then time the engine for a year, a month, and one neighbourhood."""
+    for people, interactions in SIZES[size]:
+        label = f"{people} p / {interactions} i"
+        url = await fresh_database(kind, postgres_url, f"aveq_bench_{people}")
+        engine = create_engine(url)
+        sessions = make_sessions(engine)
+        now = utcnow()
+        started = time.perf_counter()
+        async with sessions.begin() as session:
+            counts = await demo.generate(
+                session=session,
+                size=demo.DemoSize(people=people, interactions_per_person=interactions / people),
+                now=now,
+                seed=7,
+            )
+        elapsed = time.perf_counter() - started
+        report.add("generate", kind, label, f"rows: {sum(counts.values())}", elapsed, "s")
+        await analyse(url, sessions)
+        today = now.astimezone(TZ).date()
+        cases = (
+            (
+                "indicators+text, 12 months, team",
+                Period(today - dt.timedelta(days=364), today),
+                Scope(),
+            ),
+            (
+                "indicators+text, 30 days, team",
+                Period(today - dt.timedelta(days=30), today),
+                Scope(),
+            ),
+            (
+                "indicators+text, 12 months, 1 area",
+                Period(today - dt.timedelta(days=364), today),
+                Scope(ScopeKind.NEIGHBOURHOOD, 1),
+            ),
+        )
+        async with sessions() as session:
+            labels = await reports.load_labels(session=session)
+            for name, period, scope in cases:
+                call = functools.partial(figures_text, session, labels, period, scope, today)
+                durations = await timed(call, repeat)
+                p50 = percentile(durations, 0.5)
+                report.add("indicators", kind, label, f"{name} p50", p50, "ms", "< 1000 ms")
+        report.add("memory", kind, label, "peak RSS so far", peak_rss_mib(), "MiB", "< 250 MiB")
+        await engine.dispose()

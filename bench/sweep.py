@@ -1,0 +1,111 @@
+"""The reminder sweep at 100,000 open orientations, 1,000 of them due."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from sqlalchemy import insert
+from sqlmodel import select
+
+from bench.harness import Report, analyse, fresh_database, percentile, timed
+from bot.context import Services
+from bot.db import create_engine, make_sessions
+from bot.settings import Settings
+from jobs.reminders import send_due_reminders
+from models import orientations
+from models.base import utcnow
+from models.orientations import Orientation
+from models.people import Person
+from models.reference import Neighbourhood, Partner
+from models.team import Member
+
+SIZES = {"tiny": (1_000, 10), "full": (100_000, 1_000)}
+
+
+def due_time(now: dt.datetime, index: int, due: int) -> dt.datetime:
+    """The first `due` rows are due (oldest first), the others within the next month."""
+    if index < due:
+        return now - dt.timedelta(minutes=index + 1)
+    return now + dt.timedelta(days=1 + index % 30)
+
+
+class NullBot:
+    """Sends nothing: the sweep's own cost, without Telegram's rate limit."""
+
+    async def send_message(self, *_: object, **__: object) -> None:
+        """Accept and drop."""
+
+
+async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: int) -> None:
+    total, due = SIZES[size]
+    label = f"{total} open / {due} due"
+    url = await fresh_database(kind, postgres_url, "aveq_bench_sweep")
+    engine = create_engine(url)
+    sessions = make_sessions(engine)
+    now = utcnow()
+    async with sessions.begin() as session:
+        nbh = (await session.exec(select(Neighbourhood))).first()
+        partner = (await session.exec(select(Partner))).first()
+        member = Member(
+            telegram_user_id=-1,
+            display_name="bench",
+            role="mediator",
+            neighbourhood_id=nbh.id,
+            joined_at=now,
+        )
+        session.add(member)
+        await session.flush()
+        conn = await session.connection()
+        person = {
+            "first_name": "X", "first_name_key": "x", "sex": "female", "age_bracket": "26_44",
+            "residence": "qpv", "channel": "other", "neighbourhood_id": nbh.id,
+            "mediator_id": member.id, "registered_ft": "no", "rsa": "no",
+            "contact_consent": False, "status": "oriented", "engaged_at": now,
+            "last_contact_at": now,
+        }  # fmt: skip
+        table = Person.__table__  # type: ignore[attr-defined]
+        returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = (await conn.execute(returning, [person] * total)).scalars().all()
+        orientation = {
+            "mediator_id": member.id, "partner_id": partner.id, "purpose": "support",
+            "mode": "information", "created_at": now, "reminders_sent": 0, "overdue": False,
+            "seq": 0,
+        }  # fmt: skip
+        rows = [
+            {**orientation, "person_id": pid, "next_check_at": due_time(now, i, due)}
+            for i, pid in enumerate(ids)
+        ]
+        await conn.execute(insert(Orientation.__table__), rows)  # type: ignore[attr-defined]
+    await analyse(url, sessions)
+
+    async def idle_claim() -> None:
+        async with sessions() as session:
+            await orientations.due_checks(session=session, now=now - dt.timedelta(days=1), limit=1)
+
+    durations = await timed(idle_claim, repeat * 10)
+    report.add(
+        "sweep",
+        kind,
+        label,
+        "idle sweep (nothing due) p50",
+        percentile(durations, 0.5),
+        "ms",
+        "< 100 ms",
+    )
+    settings = Settings(
+        _env_file=None,
+        database_url=url,
+        telegram_bot_token="1:x",
+        reminder_days="mon-sun",
+        reminder_hours="00:00-23:59",
+    )  # type: ignore[call-arg]
+    services = Services(settings=settings, sessions=sessions, clock=lambda: now)
+    started = time.perf_counter()
+    sent = await send_due_reminders(bot=NullBot(), services=services, now=now)  # type: ignore[arg-type]
+    elapsed = (time.perf_counter() - started) * 1000
+    report.add(
+        "sweep", kind, label, f"sweep of {sent} due, total", elapsed, "ms", "< 100 ms (DB part)"
+    )
+    report.add("sweep", kind, label, "per reminder (claim+record)", elapsed / max(sent, 1), "ms")
+    await engine.dispose()

@@ -1,0 +1,23 @@
+"""The benchmark suite runs at its smoke size on the lane's database. Nothing here is timed:
+the figures are only checked to exist and to be numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.__main__ import main
+
+
+async def test_bench_smoke(postgres_url: str | None, tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+    databases = "postgres" if postgres_url else "sqlite"
+    args = ["--size", "tiny", "--databases", databases, "--repeat", "1", "--output", str(output)]
+    if postgres_url:
+        args += ["--postgres-url", postgres_url]
+    assert await main(args) == 0
+    result = json.loads(output.read_text())
+    assert result["machine"]["cores"] >= 1
+    sections = {row["section"] for row in result["rows"]}
+    assert {"generate", "indicators", "sweep", "memory"} <= sections
+    assert all(isinstance(row["value"], float) for row in result["rows"])
