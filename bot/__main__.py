@@ -12,6 +12,7 @@ import asyncio
 import logging
 import sys
 
+from cryptography.fernet import Fernet, MultiFernet
 from pydantic import ValidationError
 from telegram import Update
 
@@ -20,7 +21,7 @@ from bot.app import build_application
 from bot.db import create_engine, make_sessions, upgrade_database
 from bot.formatting import day
 from bot.settings import Settings
-from models import botstate, demo, reference, team
+from models import botstate, crypto, demo, reference, team
 from models.base import utcnow
 from models.team import Role
 
@@ -141,6 +142,29 @@ async def demo_data(settings: Settings, people: int, seed: int, force: bool) -> 
     return 0
 
 
+async def rotate_key(settings: Settings) -> int:
+    """Re-encrypt phones and notes with a new key (key file), or with the newest configured key
+    (DATA_ENCRYPTION_KEY="new,old")."""
+    current = settings.encryption_keys()
+    keys = current
+    using_file = settings.data_encryption_key is None
+    if using_file:
+        keys = [crypto.new_key(), *current]
+        # Both keys on disk before any value changes: a crash loses nothing.
+        crypto.write_key_file(settings.data_encryption_key_file, keys)
+    rotating = MultiFernet([Fernet(k) for k in keys])
+    engine = create_engine(settings.database_url)
+    try:
+        async with make_sessions(engine).begin() as session:
+            count = await crypto.reencrypt_all(session=session, rotating=rotating)
+    finally:
+        await engine.dispose()
+    if using_file:
+        crypto.write_key_file(settings.data_encryption_key_file, keys[:1])
+    print(texts.CLI_ROTATED.format(count=count))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(prog="python -m bot", description="Assistant AVEQ")
@@ -151,6 +175,8 @@ def parser() -> argparse.ArgumentParser:
     inv.add_argument("--role", required=True, choices=[r.value for r in Role])
     inv.add_argument("--name", required=True, help="nom affiché dans l'équipe")
     inv.add_argument("--quartier", dest="neighbourhood", help="code du quartier (médiateur·rice)")
+    commands.add_parser("rotate-key", help="rechiffrer téléphones et notes avec une nouvelle clé")
+    commands.add_parser("new-key", help="afficher une nouvelle clé pour DATA_ENCRYPTION_KEY")
     dem = commands.add_parser("demo-data", help="remplir la base avec une année de démonstration")
     dem.add_argument("--people", type=int, default=800, help="personnes accrochées (800)")
     dem.add_argument("--seed", type=int, default=2024, help="graine du hasard (2024)")
@@ -167,11 +193,24 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if args.command == "new-key":
+        print(crypto.new_key())
+        return 0
+    if args.command in (None, "run") and settings.telegram_bot_token is None:
+        print(texts.CLI_NO_TOKEN, file=sys.stderr)
+        return 2
+    try:
+        crypto.configure(settings.encryption_keys())
+    except (PermissionError, ValueError) as exc:
+        print(texts.CLI_KEY_PROBLEM.format(problem=exc), file=sys.stderr)
+        return 2
     if args.command in (None, "run"):
         return run(settings)
     prepare_database(settings)
     if args.command == "invite":
         return asyncio.run(invite(settings, Role(args.role), args.name, args.neighbourhood))
+    if args.command == "rotate-key":
+        return asyncio.run(rotate_key(settings))
     if args.command == "demo-data":
         return asyncio.run(demo_data(settings, args.people, args.seed, args.force))
     return 0

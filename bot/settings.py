@@ -10,6 +10,7 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models import crypto
 from models.calendar import ReminderWindow, parse_days, parse_hours
 from models.orientations import FollowUpPolicy
 
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     yearly_target: int = Field(default=800, ge=1)
     digest_cron: str = "0 9 * * mon"
     digest_chat_id: int | None = None
+    data_encryption_key: SecretStr | None = None
+    data_encryption_key_file: Path = DEFAULT_DATA_DIR / "encryption.key"
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -87,6 +90,12 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"reminder days must look like mon-fri, not {value!r}") from exc
         return value
+
+    @field_validator("data_encryption_key", mode="before")
+    @classmethod
+    def _blank_key_is_none(cls, value: object) -> object:
+        """An empty DATA_ENCRYPTION_KEY means: use the key file."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("digest_chat_id", mode="before")
     @classmethod
@@ -146,6 +155,14 @@ class Settings(BaseSettings):
     def digest_trigger(self) -> CronTrigger:
         """When the weekly digest is due, in the team's time zone."""
         return CronTrigger.from_crontab(self.digest_cron, timezone=self.tz)
+
+    def encryption_keys(self) -> list[str]:
+        """DATA_ENCRYPTION_KEY (comma-separated, newest first), else the key file (created
+        with a new key, owner-only, when missing)."""
+        if self.data_encryption_key is not None:
+            raw = self.data_encryption_key.get_secret_value()
+            return [k.strip() for k in raw.split(",") if k.strip()]
+        return crypto.load_or_create_key_file(self.data_encryption_key_file)
 
     @property
     def is_sqlite(self) -> bool:

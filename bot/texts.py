@@ -232,6 +232,11 @@ CLI_DEMO_DONE: Final = (
     "Données de démonstration créées : {people} personnes, {orientations} orientations, "
     "{interactions} contacts, {informed_actions} actions d'information."
 )
+CLI_ROTATED: Final = "Clé de chiffrement renouvelée : {count} valeurs rechiffrées."
+CLI_KEY_PROBLEM: Final = (
+    "Clé de chiffrement inutilisable ({problem}). "
+    "Voir README, « Données personnelles et sécurité »."
+)
 CLI_NEIGHBOURHOOD_REQUIRED: Final = "Un·e médiateur·rice a besoin d'un quartier : --quartier CODE"
 
 

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import UTCDateTime, pk
 from models.calendar import ReminderWindow, add_workdays
+from models.crypto import EncryptedText
 from models.errors import DomainError, NotFound
 from models.people import (
     Person,
@@ -117,7 +118,7 @@ class Orientation(SQLModel, table=True):
     purpose: str = Field(max_length=30)
     mode: str = Field(max_length=20)
     appointment_on: dt.date | None = None
-    note: str | None = Field(default=None, max_length=280)
+    note: str | None = Field(default=None, sa_type=EncryptedText)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     replaces_id: int | None = Field(default=None, foreign_key="orientation.id")
     outcome: str | None = Field(default=None, max_length=20)
@@ -153,7 +154,7 @@ class Interaction(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id")
     member_id: int = Field(foreign_key="member.id")
     kind: str = Field(max_length=20)
-    note: str | None = Field(default=None, max_length=280)
+    note: str | None = Field(default=None, sa_type=EncryptedText)
     at: dt.datetime = Field(sa_type=UTCDateTime)
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import UTCDateTime, pk
+from models.crypto import EncryptedText
 from models.errors import DomainError, NotAllowed, NotFound
 from models.reference import Kind, Neighbourhood, Partner, active_codes
 from models.team import Member
@@ -91,8 +92,8 @@ class Person(SQLModel, table=True):
     rsa: str = Field(max_length=8)
     contact_consent: bool = False
     contact_consent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
-    phone: str | None = Field(default=None, max_length=20)
-    note: str | None = Field(default=None, max_length=NOTE_MAX)
+    phone: str | None = Field(default=None, sa_type=EncryptedText)
+    note: str | None = Field(default=None, sa_type=EncryptedText)
     status: str = Field(default=Status.ENGAGED.value, max_length=12)
     engaged_at: dt.datetime = Field(sa_type=UTCDateTime)
     last_contact_at: dt.datetime = Field(sa_type=UTCDateTime)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,7 +23,7 @@ import models  # noqa: F401 - every table on the metadata
 from bot.app import BotApplication, build_application
 from bot.db import Sessions, create_engine, make_sessions
 from bot.settings import Settings
-from models import people, reference, team
+from models import crypto, people, reference, team
 from models.base import pk
 from models.people import Answer, Profile, Sex
 from models.team import Member, Role
@@ -33,6 +34,16 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 EMPTY_PG_DATABASE = "aveq_empty_test"
 START = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)  # a Tuesday, 10:30 in Paris
+
+
+TEST_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def encryption_key() -> str:
+    """Phones and notes are encrypted at rest, in the tests too."""
+    crypto.configure([TEST_KEY])
+    return TEST_KEY
 
 
 class Clock:

@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from bot.db import create_engine, make_sessions
 from models.people import Person
-from tests.conftest import TOKEN
+from tests.conftest import TEST_KEY, TOKEN
 from tests.fakes import FakeBotAPI, FakeBotServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +99,7 @@ def bot_env(server: FakeBotServer, database_url: str) -> dict[str, str]:
         TELEGRAM_API_BASE_URL=server.base_url,
         DATABASE_URL=database_url,
         LOG_LEVEL="DEBUG",
+        DATA_ENCRYPTION_KEY=TEST_KEY,
         PYTHONPATH=str(ROOT),
     )
     return env

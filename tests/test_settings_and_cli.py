@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from bot.settings import DEFAULT_DATABASE_URL, Settings
+from tests.conftest import TEST_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,7 @@ def clean_env(**values: str) -> dict[str, str]:
         if not k.startswith(("TELEGRAM_", "DATABASE_", "TIMEZONE", "LOG_LEVEL"))
     }
     env.update(values)
+    env["DATA_ENCRYPTION_KEY"] = TEST_KEY
     return env
 
 

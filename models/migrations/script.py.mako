@@ -12,6 +12,7 @@ import sqlmodel
 from alembic import op
 ${imports if imports else ""}
 import models.base
+import models.crypto
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}

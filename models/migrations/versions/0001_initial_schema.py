@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 19:37:52.642983
+Create Date: 2026-11-25 19:48:49.453667
 """
 
 from collections.abc import Sequence
@@ -12,6 +12,7 @@ import sqlmodel
 from alembic import op
 
 import models.base
+import models.crypto
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -151,8 +152,8 @@ def upgrade() -> None:
     sa.Column('rsa', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('contact_consent', sa.Boolean(), nullable=False),
     sa.Column('contact_consent_at', models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=280), nullable=True),
+    sa.Column('phone', models.crypto.EncryptedText(), nullable=True),
+    sa.Column('note', models.crypto.EncryptedText(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('engaged_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_contact_at', models.base.UTCDateTime(timezone=True), nullable=False),
@@ -174,7 +175,7 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=280), nullable=True),
+    sa.Column('note', models.crypto.EncryptedText(), nullable=True),
     sa.Column('at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], ),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
@@ -192,7 +193,7 @@ def upgrade() -> None:
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
     sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('appointment_on', sa.Date(), nullable=True),
-    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=280), nullable=True),
+    sa.Column('note', models.crypto.EncryptedText(), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('replaces_id', sa.Integer(), nullable=True),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
