@@ -131,99 +131,115 @@ async def generate(
     partners: Sequence[Partner] = await reference.partners(session=session)
     conn = await session.connection()
 
-    people_rows: list[dict[str, Any]] = []
-    children: list[
-        tuple[list[dict], list[dict], list[dict]]
-    ] = []  # barriers, orientations, contacts
-    for _ in range(size.people):
-        mediator = rng.choice(mediators)
-        engaged_at = now - dt.timedelta(seconds=rng.randrange(365 * 86_400))
-        first_name = fake.first_name()
-        registered = _pick(rng, {"yes": 70, "no": 25, "unknown": 5})
-        consent = rng.random() < 0.6
-        barriers = [
-            {"barrier": b}
-            for b in set(
-                rng.choices(list(BARRIERS), weights=list(BARRIERS.values()), k=rng.randint(1, 3))
-            )
-        ]
-        last_contact = engaged_at
-        contacts = []
-        for _ in range(max(0, round(rng.gauss(size.interactions_per_person, 1)))):
-            span = max(1, int((now - engaged_at).total_seconds()))
-            at = engaged_at + dt.timedelta(seconds=rng.randrange(span))
-            contacts.append(
-                {"member_id": mediator.id, "kind": rng.choice(list(ContactKind)).value, "at": at}
-            )
-            last_contact = max(last_contact, at)
-        status = Status.ENGAGED.value
-        oriented = []
-        created = engaged_at + dt.timedelta(days=rng.randint(0, 14), hours=rng.randint(0, 8))
-        if rng.random() < 0.65 and created < now:
-            outcome = _pick(rng, OUTCOMES) if created + dt.timedelta(days=10) < now else None
-            oriented.append(
+    totals = {"people": 0, "orientations": 0, "interactions": 0}
+    remaining = size.people
+    while remaining > 0:  # in chunks: memory stays flat whatever the size
+        chunk = min(BATCH, remaining)
+        remaining -= chunk
+        people_rows: list[dict[str, Any]] = []
+        children: list[
+            tuple[list[dict], list[dict], list[dict]]
+        ] = []  # barriers, orientations, contacts
+        for _ in range(chunk):
+            mediator = rng.choice(mediators)
+            engaged_at = now - dt.timedelta(seconds=rng.randrange(365 * 86_400))
+            first_name = fake.first_name()
+            registered = _pick(rng, {"yes": 70, "no": 25, "unknown": 5})
+            consent = rng.random() < 0.6
+            barriers = [
+                {"barrier": b}
+                for b in set(
+                    rng.choices(
+                        list(BARRIERS), weights=list(BARRIERS.values()), k=rng.randint(1, 3)
+                    )
+                )
+            ]
+            last_contact = engaged_at
+            contacts = []
+            for _ in range(max(0, round(rng.gauss(size.interactions_per_person, 1)))):
+                span = max(1, int((now - engaged_at).total_seconds()))
+                at = engaged_at + dt.timedelta(seconds=rng.randrange(span))
+                contacts.append(
+                    {
+                        "member_id": mediator.id,
+                        "kind": rng.choice(list(ContactKind)).value,
+                        "at": at,
+                    }
+                )
+                last_contact = max(last_contact, at)
+            status = Status.ENGAGED.value
+            oriented = []
+            created = engaged_at + dt.timedelta(days=rng.randint(0, 14), hours=rng.randint(0, 8))
+            if rng.random() < 0.65 and created < now:
+                outcome = _pick(rng, OUTCOMES) if created + dt.timedelta(days=10) < now else None
+                oriented.append(
+                    {
+                        "mediator_id": mediator.id,
+                        "partner_id": rng.choice(partners).id,
+                        "purpose": rng.choice(list(Purpose)).value,
+                        "mode": rng.choice(list(Mode)).value,
+                        "appointment_on": (created + dt.timedelta(days=rng.randint(1, 10))).date(),
+                        "created_at": created,
+                        "outcome": outcome,
+                        "outcome_at": created + dt.timedelta(days=rng.randint(3, 20))
+                        if outcome
+                        else None,
+                        "next_check_at": None if outcome else created + dt.timedelta(days=7),
+                        "reminders_sent": 0,
+                        "overdue": False,
+                        "seq": 0,
+                    }
+                )
+                status = {"started": Status.SUPPORTED.value, None: Status.ORIENTED.value}.get(
+                    outcome, status
+                )
+                last_contact = max(last_contact, created)
+            exit_reason, exited_on = None, None
+            if engaged_at < now - dt.timedelta(days=60) and rng.random() < 0.25:
+                status, exit_reason = Status.EXITED.value, _pick(rng, EXITS)
+                exited_on = (engaged_at + dt.timedelta(days=rng.randint(30, 59))).date()
+                for orientation in oriented:
+                    if orientation["outcome"] is None:
+                        orientation.update(outcome="closed", outcome_at=now, next_check_at=None)
+            people_rows.append(
                 {
+                    "first_name": first_name,
+                    "first_name_key": name_key(first_name),
+                    "sex": _pick(rng, SEXES),
+                    "age_bracket": _pick(rng, AGES),
+                    "residence": _pick(rng, RESIDENCES),
+                    "channel": _pick(rng, CHANNELS),
+                    "neighbourhood_id": mediator.neighbourhood_id,
                     "mediator_id": mediator.id,
-                    "partner_id": rng.choice(partners).id,
-                    "purpose": rng.choice(list(Purpose)).value,
-                    "mode": rng.choice(list(Mode)).value,
-                    "appointment_on": (created + dt.timedelta(days=rng.randint(1, 10))).date(),
-                    "created_at": created,
-                    "outcome": outcome,
-                    "outcome_at": created + dt.timedelta(days=rng.randint(3, 20))
-                    if outcome
-                    else None,
-                    "next_check_at": None if outcome else created + dt.timedelta(days=7),
-                    "reminders_sent": 0,
-                    "overdue": False,
-                    "seq": 0,
+                    "registered_ft": registered,
+                    "referent_contact_5m": (
+                        _pick(rng, {"yes": 7, "no": 88, "unknown": 5})
+                        if registered == "yes"
+                        else None
+                    ),
+                    "rsa": _pick(rng, {"yes": 30, "no": 60, "unknown": 10}),
+                    "contact_consent": consent,
+                    "contact_consent_at": engaged_at if consent else None,
+                    "status": status,
+                    "engaged_at": engaged_at,
+                    "last_contact_at": min(last_contact, now),
+                    "exit_reason": exit_reason,
+                    "exited_on": exited_on,
                 }
             )
-            status = {"started": Status.SUPPORTED.value, None: Status.ORIENTED.value}.get(
-                outcome, status
-            )
-            last_contact = max(last_contact, created)
-        exit_reason, exited_on = None, None
-        if engaged_at < now - dt.timedelta(days=60) and rng.random() < 0.25:
-            status, exit_reason = Status.EXITED.value, _pick(rng, EXITS)
-            exited_on = (engaged_at + dt.timedelta(days=rng.randint(30, 59))).date()
-            for orientation in oriented:
-                if orientation["outcome"] is None:
-                    orientation.update(outcome="closed", outcome_at=now, next_check_at=None)
-        people_rows.append(
-            {
-                "first_name": first_name,
-                "first_name_key": name_key(first_name),
-                "sex": _pick(rng, SEXES),
-                "age_bracket": _pick(rng, AGES),
-                "residence": _pick(rng, RESIDENCES),
-                "channel": _pick(rng, CHANNELS),
-                "neighbourhood_id": mediator.neighbourhood_id,
-                "mediator_id": mediator.id,
-                "registered_ft": registered,
-                "referent_contact_5m": (
-                    _pick(rng, {"yes": 7, "no": 88, "unknown": 5}) if registered == "yes" else None
-                ),
-                "rsa": _pick(rng, {"yes": 30, "no": 60, "unknown": 10}),
-                "contact_consent": consent,
-                "contact_consent_at": engaged_at if consent else None,
-                "status": status,
-                "engaged_at": engaged_at,
-                "last_contact_at": min(last_contact, now),
-                "exit_reason": exit_reason,
-                "exited_on": exited_on,
-            }
-        )
-        children.append((barriers, oriented, contacts))
-    person_ids = await _insert(conn, Person, people_rows)
-    barrier_rows, orientation_rows, interaction_rows = [], [], []
-    for person_id, (barriers, oriented, contacts) in zip(person_ids, children, strict=True):
-        barrier_rows += [{"person_id": person_id, **row} for row in barriers]
-        orientation_rows += [{"person_id": person_id, **row} for row in oriented]
-        interaction_rows += [{"person_id": person_id, **row} for row in contacts]
-    await _insert(conn, PersonBarrier, barrier_rows)
-    await _insert(conn, Orientation, orientation_rows)
-    await _insert(conn, Interaction, interaction_rows)
+            children.append((barriers, oriented, contacts))
+        person_ids = await _insert(conn, Person, people_rows)
+        barrier_rows, orientation_rows, interaction_rows = [], [], []
+        for person_id, (barriers, oriented, contacts) in zip(person_ids, children, strict=True):
+            barrier_rows += [{"person_id": person_id, **row} for row in barriers]
+            orientation_rows += [{"person_id": person_id, **row} for row in oriented]
+            interaction_rows += [{"person_id": person_id, **row} for row in contacts]
+        await _insert(conn, PersonBarrier, barrier_rows)
+        await _insert(conn, Orientation, orientation_rows)
+        await _insert(conn, Interaction, interaction_rows)
+        totals["people"] += len(person_ids)
+        totals["orientations"] += len(orientation_rows)
+        totals["interactions"] += len(interaction_rows)
 
     informed_rows = []
     kinds = [
@@ -243,9 +259,4 @@ async def generate(
                 }
             )
     await _insert(conn, OutreachAction, informed_rows)
-    return {
-        "people": len(person_ids),
-        "orientations": len(orientation_rows),
-        "interactions": len(interaction_rows),
-        "informed_actions": len(informed_rows),
-    }
+    return {**totals, "informed_actions": len(informed_rows)}

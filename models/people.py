@@ -74,7 +74,19 @@ class Person(SQLModel, table=True):
         Index("ix_person_mediator_last_contact", "mediator_id", "last_contact_at"),
         Index("ix_person_duplicate_key", "mediator_id", "first_name_key", "age_bracket"),
         Index("ix_person_neighbourhood_engaged", "neighbourhood_id", "engaged_at"),
-        Index("ix_person_engaged", "engaged_at"),
+        # Covers the indicator engine's pass over a period's people (an index-only scan).
+        Index(
+            "ix_person_engaged_cube",
+            "engaged_at",
+            "channel",
+            "residence",
+            "age_bracket",
+            "sex",
+            "neighbourhood_id",
+            "mediator_id",
+            "registered_ft",
+            "referent_contact_5m",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

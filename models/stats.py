@@ -8,6 +8,7 @@ both ends included, turned into UTC instants with the team's time zone.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -179,49 +180,7 @@ async def compute(
             )
         ).one()
     )
-    counts = (
-        await session.exec(
-            select(
-                func.count(),
-                func.sum(case((col(Person.registered_ft) == Answer.YES.value, 1), else_=0)),
-                func.sum(case((col(Person.referent_contact_5m) == Answer.YES.value, 1), else_=0)),
-                func.sum(
-                    case(
-                        (col(Person.registered_ft) != Answer.YES.value, 1),
-                        (col(Person.referent_contact_5m) != Answer.YES.value, 1),
-                        else_=0,
-                    )
-                ),
-            ).where(engaged_here)
-        )
-    ).one()
-    result.engaged = int(counts[0] or 0)
-    result.registered, result.accompanied, result.o2r_priority = (int(c or 0) for c in counts[1:])
-
-    dimensions: dict[str, Any] = {
-        "channel": col(Person.channel),
-        "residence": col(Person.residence),
-        "age_bracket": col(Person.age_bracket),
-        "sex": col(Person.sex),
-    }
-    for name, column in dimensions.items():
-        result.engaged_by[name] = await _grouped(
-            session, select(column, func.count()).where(engaged_here).group_by(column)
-        )
-    result.engaged_by["neighbourhood"] = await _grouped(
-        session,
-        select(Neighbourhood.name, func.count())
-        .join(Person, col(Person.neighbourhood_id) == col(Neighbourhood.id))
-        .where(engaged_here)
-        .group_by(Neighbourhood.name),
-    )
-    result.engaged_by["mediator"] = await _grouped(
-        session,
-        select(Member.display_name, func.count())
-        .join(Person, col(Person.mediator_id) == col(Member.id))
-        .where(engaged_here)
-        .group_by(Member.display_name),
-    )
+    await _people_cube(session, engaged_here, result)
     barrier_counts = await _grouped(
         session,
         select(PersonBarrier.barrier, func.count())
@@ -234,33 +193,7 @@ async def compute(
     oriented_here = and_(
         in_scope, col(Orientation.created_at) >= start, col(Orientation.created_at) < end
     )
-    base = (
-        select(func.count())
-        .select_from(Orientation)
-        .join(Person, col(Person.id) == col(Orientation.person_id))
-    )
-    figures = result.orientations
-    figures.total = int((await session.exec(base.where(oriented_here))).one())
-    joined = (
-        select(Partner.category, func.count())
-        .select_from(Orientation)
-        .join(Person, col(Person.id) == col(Orientation.person_id))
-        .join(Partner, col(Partner.id) == col(Orientation.partner_id))
-        .where(oriented_here)
-    )
-    figures.by_category = await _grouped(session, joined.group_by(Partner.category))
-    for target, column in (
-        ("by_purpose", Orientation.purpose),
-        ("by_outcome", Orientation.outcome),
-    ):
-        grouped = (
-            select(column, func.count())
-            .select_from(Orientation)
-            .join(Person, col(Person.id) == col(Orientation.person_id))
-            .where(oriented_here)
-            .group_by(column)
-        )
-        setattr(figures, target, await _grouped(session, grouped))
+    await _orientation_cube(session, oriented_here, result.orientations)
 
     result.exits_by_reason = await _grouped(
         session,
@@ -289,6 +222,74 @@ async def compute(
     )
     result.weeks_left = max(0, (year.end - today).days // 7)
     return result
+
+
+# Every dimension of a newly engaged person, grouped in one pass over the period's people; the
+# groups (a few thousand at most, however many people) are then folded into each breakdown.
+CUBE = (
+    "channel",
+    "residence",
+    "age_bracket",
+    "sex",
+    "neighbourhood_id",
+    "mediator_id",
+    "registered_ft",
+    "referent_contact_5m",
+)
+BREAKDOWNS = {"neighbourhood_id": "neighbourhood", "mediator_id": "mediator"}
+
+
+async def _people_cube(
+    session: AsyncSession, engaged_here: ColumnElement[bool], result: Indicators
+) -> None:
+    columns = [col(getattr(Person, name)) for name in CUBE]
+    query = select(*columns, func.count()).where(engaged_here).group_by(*columns)  # type: ignore[call-overload]
+    rows = (await session.exec(query)).all()
+    names: dict[str, dict[Any, str]] = {
+        "neighbourhood_id": {
+            i: n
+            for i, n in (await session.exec(select(Neighbourhood.id, Neighbourhood.name))).all()
+        },
+        "mediator_id": {
+            i: n for i, n in (await session.exec(select(Member.id, Member.display_name))).all()
+        },
+    }
+    by: dict[str, Counter[str]] = {BREAKDOWNS.get(n, n): Counter() for n in CUBE[:6]}
+    for *values, count in rows:
+        group = dict(zip(CUBE, values, strict=True))
+        result.engaged += count
+        for name in CUBE[:6]:
+            key = names[name].get(group[name], "?") if name in names else group[name]
+            by[BREAKDOWNS.get(name, name)][str(key)] += count
+        registered = group["registered_ft"] == Answer.YES.value
+        in_contact = group["referent_contact_5m"] == Answer.YES.value
+        result.registered += count if registered else 0
+        result.accompanied += count if in_contact else 0
+        result.o2r_priority += 0 if registered and in_contact else count
+    result.engaged_by = {name: dict(counter) for name, counter in by.items()}
+
+
+async def _orientation_cube(
+    session: AsyncSession, oriented_here: ColumnElement[bool], figures: OrientationFigures
+) -> None:
+    query = (
+        select(Partner.category, Orientation.purpose, Orientation.outcome, func.count())
+        .select_from(Orientation)
+        .join(Person, col(Person.id) == col(Orientation.person_id))
+        .join(Partner, col(Partner.id) == col(Orientation.partner_id))
+        .where(oriented_here)
+        .group_by(Partner.category, Orientation.purpose, col(Orientation.outcome))
+    )
+    category, purpose, outcome = Counter[str](), Counter[str](), Counter[str]()
+    for cat, why, what, count in (await session.exec(query)).all():
+        figures.total += count
+        category[cat] += count
+        purpose[why] += count
+        if what is not None:
+            outcome[what] += count
+    figures.by_category = dict(category)
+    figures.by_purpose = dict(purpose)
+    figures.by_outcome = dict(outcome)
 
 
 async def followups_by_mediator(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 19:48:49.453667
+Create Date: 2026-11-25 19:52:33.823413
 """
 
 from collections.abc import Sequence
@@ -166,7 +166,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.create_index('ix_person_duplicate_key', ['mediator_id', 'first_name_key', 'age_bracket'], unique=False)
-        batch_op.create_index('ix_person_engaged', ['engaged_at'], unique=False)
+        batch_op.create_index('ix_person_engaged_cube', ['engaged_at', 'channel', 'residence', 'age_bracket', 'sex', 'neighbourhood_id', 'mediator_id', 'registered_ft', 'referent_contact_5m'], unique=False)
         batch_op.create_index('ix_person_mediator_last_contact', ['mediator_id', 'last_contact_at'], unique=False)
         batch_op.create_index('ix_person_neighbourhood_engaged', ['neighbourhood_id', 'engaged_at'], unique=False)
 
@@ -240,7 +240,7 @@ def downgrade() -> None:
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_index('ix_person_neighbourhood_engaged')
         batch_op.drop_index('ix_person_mediator_last_contact')
-        batch_op.drop_index('ix_person_engaged')
+        batch_op.drop_index('ix_person_engaged_cube')
         batch_op.drop_index('ix_person_duplicate_key')
 
     op.drop_table('person')
