@@ -18,10 +18,12 @@ from telegram import Update
 
 from bot import texts
 from bot.app import build_application
+from bot.context import Services
 from bot.db import create_engine, make_sessions, upgrade_database
 from bot.formatting import day
 from bot.settings import Settings
-from models import botstate, crypto, demo, reference, team
+from jobs.retention import run_retention
+from models import botstate, crypto, demo, privacy, reference, team
 from models.base import utcnow
 from models.team import Role
 
@@ -165,6 +167,32 @@ async def rotate_key(settings: Settings) -> int:
     return 0
 
 
+async def retention(settings: Settings, dry_run: bool) -> int:
+    """Anonymise people past the retention period (or, with --dry-run, list them by code)."""
+    engine = create_engine(settings.database_url)
+    try:
+        sessions = make_sessions(engine)
+        if dry_run:
+            async with sessions() as session:
+                due = await privacy.due_for_retention(
+                    session=session, now=utcnow(), months=settings.retention_months
+                )
+            for person in due:
+                print(
+                    texts.CLI_RETENTION_LINE.format(
+                        code=person.code, last_contact=day(person.last_contact_at, settings.tz)
+                    )
+                )
+            print(texts.CLI_RETENTION_DRY.format(count=len(due), months=settings.retention_months))
+            return 0
+        services = Services(settings=settings, sessions=sessions, clock=utcnow)
+        counts = await run_retention(services)
+    finally:
+        await engine.dispose()
+    print(texts.CLI_RETENTION_DONE.format(**counts))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(prog="python -m bot", description="Assistant AVEQ")
@@ -175,6 +203,10 @@ def parser() -> argparse.ArgumentParser:
     inv.add_argument("--role", required=True, choices=[r.value for r in Role])
     inv.add_argument("--name", required=True, help="nom affiché dans l'équipe")
     inv.add_argument("--quartier", dest="neighbourhood", help="code du quartier (médiateur·rice)")
+    ret = commands.add_parser(
+        "retention", help="anonymiser les personnes sans contact depuis 24 mois"
+    )
+    ret.add_argument("--dry-run", action="store_true", help="lister sans rien changer")
     commands.add_parser("rotate-key", help="rechiffrer téléphones et notes avec une nouvelle clé")
     commands.add_parser("new-key", help="afficher une nouvelle clé pour DATA_ENCRYPTION_KEY")
     dem = commands.add_parser("demo-data", help="remplir la base avec une année de démonstration")
@@ -209,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     prepare_database(settings)
     if args.command == "invite":
         return asyncio.run(invite(settings, Role(args.role), args.name, args.neighbourhood))
+    if args.command == "retention":
+        return asyncio.run(retention(settings, args.dry_run))
     if args.command == "rotate-key":
         return asyncio.run(rotate_key(settings))
     if args.command == "demo-data":

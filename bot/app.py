@@ -26,7 +26,7 @@ from bot.db import Sessions
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.settings import Settings
-from handlers import followups, orientations, outreach, people, start, stats, team
+from handlers import followups, orientations, outreach, people, privacy, start, stats, team
 from jobs import schedule
 from models import botstate
 from models import team as team_model
@@ -82,7 +82,7 @@ def register_handlers(application: BotApplication) -> None:
         # Our conversations mix buttons and typed answers on purpose and track them per user,
         # which is what PTB's per_message warning is about.
         warnings.filterwarnings("ignore", message=".*per_message", category=PTBUserWarning)
-        for module in (start, people, orientations, followups, outreach, team, stats):
+        for module in (start, people, orientations, followups, outreach, team, stats, privacy):
             application.add_handlers(module.handlers(), group=FEATURES_GROUP)
     application.add_handlers(start.last_resort(), group=FEATURES_GROUP)
     application.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     yearly_target: int = Field(default=800, ge=1)
     digest_cron: str = "0 9 * * mon"
     digest_chat_id: int | None = None
+    retention_months: int = Field(default=24, ge=1, le=120)
+    audit_retention_months: int = Field(default=12, ge=1, le=120)
+    delete_sensitive_messages: bool = True
     data_encryption_key: SecretStr | None = None
     data_encryption_key_file: Path = DEFAULT_DATA_DIR / "encryption.key"
 

@@ -43,6 +43,9 @@ COMMAND_DESCRIPTIONS: Final = {
     "start": "Démarrer",
     "stats": "Les chiffres, pour une période",
     "export": "Exporter les chiffres pour les financeurs",
+    "donnees": "Dossier complet d'une personne (droit d'accès)",
+    "effacer": "Effacer l'identité d'une personne (droit à l'effacement)",
+    "journal": "Journal des actions sensibles",
 }
 HELP_HEADER: Final = "Voici ce que vous pouvez faire :"
 HELP_LINE: Final = "/{command} : {description}"
@@ -236,6 +239,15 @@ CLI_ROTATED: Final = "Clé de chiffrement renouvelée : {count} valeurs rechiffr
 CLI_KEY_PROBLEM: Final = (
     "Clé de chiffrement inutilisable ({problem}). "
     "Voir README, « Données personnelles et sécurité »."
+)
+CLI_RETENTION_LINE: Final = "{code} · dernier contact le {last_contact}"
+CLI_RETENTION_DRY: Final = (
+    "{count} personne(s) seraient anonymisées (aucun contact depuis {months} mois). "
+    "Rien n'a été modifié."
+)
+CLI_RETENTION_DONE: Final = (
+    "{anonymised} personne(s) anonymisée(s), {drafts_purged} brouillon(s) de membres partis et "
+    "{audit_purged} entrée(s) anciennes du journal supprimées."
 )
 CLI_NEIGHBOURHOOD_REQUIRED: Final = "Un·e médiateur·rice a besoin d'un quartier : --quartier CODE"
 
@@ -516,6 +528,35 @@ EXPORT_INFORMED_HEADERS: Final = {
     "neighbourhood": "Quartier",
     "kind": "Action",
     "informed": "Personnes informées",
+}
+
+
+# --- Rights and audit ---------------------------------------------------------------------
+RIGHTS_ACCESS_USAGE: Final = "Indiquez le code de la personne : /donnees P-0042"
+RIGHTS_ACCESS_READY: Final = (
+    "Dossier complet de {code} (droit d'accès), notes comprises. "
+    "Transmettez-le à la personne par un moyen sûr, puis supprimez-le de ce chat."
+)
+RIGHTS_ERASE_USAGE: Final = "Indiquez le code de la personne : /effacer P-0042"
+RIGHTS_ERASE_CONFIRM: Final = (
+    "Effacer l'identité, les coordonnées et les notes de {person} ? "
+    "Les chiffres anonymes sont conservés. Cette action est définitive."
+)
+RIGHTS_ERASE_YES: Final = "Oui, effacer"
+RIGHTS_ERASED: Final = "{code} : identité, coordonnées et notes effacées."
+JOURNAL_HEADER: Final = "Journal des actions sensibles (les plus récentes d'abord) :"
+JOURNAL_LINE: Final = "{at} · {who} · {action} · {subject}"
+JOURNAL_EMPTY: Final = "Le journal est vide."
+JOURNAL_SYSTEM: Final = "système"
+AUDIT_ACTIONS: Final = {
+    "open_card": "a ouvert la fiche",
+    "export": "a exporté",
+    "access_request": "a extrait le dossier",
+    "erase": "a effacé",
+    "invite": "a invité",
+    "join": "a rejoint l'équipe",
+    "deactivate": "a désactivé",
+    "reopen": "a rouvert la médiation",
 }
 
 

@@ -20,7 +20,7 @@ from bot.callbacks import Nav, Page, PersonRef, Pick
 from bot.context import BotContext
 from bot.formatting import day
 from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
-from models import people, reference
+from models import audit, people, reference
 from models.errors import DomainError
 from models.people import Answer, Person, Profile, Sex, Status
 from models.reference import Kind, Neighbourhood
@@ -446,9 +446,17 @@ async def open_person(update: Update, context: BotContext) -> None:
     if ref is None:
         await notice(update, texts.STALE_BUTTON)
         return
-    async with context.services.sessions() as session:
+    services = context.services
+    async with services.sessions.begin() as session:
         person = await people.get_person(
             session=session, viewer=context.member, person_id=ref.person_id
+        )
+        await audit.record(
+            session=session,
+            at=services.clock(),
+            member_id=context.member.id,
+            action="open_card",
+            subject=person.code,
         )
     await show(update, await card_text(context, person), card_keyboard(context, person))
 

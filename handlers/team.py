@@ -21,7 +21,7 @@ from bot.callbacks import MemberRef, Nav, Pick
 from bot.context import BotContext
 from bot.formatting import day
 from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
-from models import botstate, reference, team
+from models import audit, botstate, reference, team
 from models.errors import DomainError
 from models.team import Role
 
@@ -144,6 +144,14 @@ async def issue(update: Update, context: BotContext, draft: dict[str, Any]) -> o
             ttl=services.settings.invitation_ttl,
         )
         username = await botstate.get_setting(session=session, key="bot_username")
+        await audit.record(
+            session=session,
+            at=now,
+            member_id=context.member.id,
+            action="invite",
+            subject=issued.invitation.display_name,
+            detail=issued.invitation.role,
+        )
         await checkpoint(
             update, context, conversation=CONVERSATION, state=END, session=session, without=FORM
         )
@@ -225,6 +233,13 @@ async def on_member_action(update: Update, context: BotContext) -> None:
                 actor=context.member,
                 member_id=ref.member_id,
                 now=services.clock(),
+            )
+            await audit.record(
+                session=session,
+                at=services.clock(),
+                member_id=context.member.id,
+                action="deactivate",
+                subject=target.display_name,
             )
     except DomainError as error:
         await notice(update, texts.domain_error(error.key, error.params))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from telegram.ext import Application
 
 from bot.context import services_of
-from jobs import digest, housekeeping, reminders
+from jobs import digest, housekeeping, reminders, retention
 
 DRAFT_SWEEP_SECONDS = 60
 DIGEST_CHECK_SECONDS = 600
@@ -38,4 +39,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         first=15,
         name="weekly_digest",
         job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+    queue.run_daily(
+        retention.daily,
+        time=dt.time(3, 30, tzinfo=services_of(application).settings.tz),
+        name="retention",
+        job_kwargs={"misfire_grace_time": None, "coalesce": True},
     )

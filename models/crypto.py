@@ -107,9 +107,7 @@ async def reencrypt_all(*, session: AsyncSession, rotating: MultiFernet) -> int:
         columns = [c for c in table.columns if isinstance(c.type, EncryptedText)]
         for column in columns:
             raw = cast(column, Text)
-            rows = (
-                await session.execute(select(table.c.id, raw).where(column.is_not(None)))
-            ).all()
+            rows = (await conn.execute(select(table.c.id, raw).where(column.is_not(None)))).all()
             for row_id, token in rows:
                 fresh = rotating.rotate(token.encode()).decode()
                 await conn.execute(

@@ -111,6 +111,7 @@ class Person(SQLModel, table=True):
     last_contact_at: dt.datetime = Field(sa_type=UTCDateTime)
     exit_reason: str | None = Field(default=None, max_length=30)
     exited_on: dt.date | None = None
+    anonymised_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def code(self) -> str:

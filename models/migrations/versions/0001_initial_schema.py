@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 19:52:33.823413
+Create Date: 2026-11-25 19:53:58.907912
 """
 
 from collections.abc import Sequence
@@ -159,6 +159,7 @@ def upgrade() -> None:
     sa.Column('last_contact_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('exit_reason', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True),
     sa.Column('exited_on', sa.Date(), nullable=True),
+    sa.Column('anonymised_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['mediator_id'], ['member.id'], ),
     sa.ForeignKeyConstraint(['neighbourhood_id'], ['neighbourhood.id'], ),
     sa.ForeignKeyConstraint(['referred_by_partner_id'], ['partner.id'], ),

@@ -1,0 +1,122 @@
+"""The people's rights and the audit log (coordinators): `/donnees <code>` (right of access),
+`/effacer <code>` (right to erasure), `/journal`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot import texts
+from bot.callbacks import PersonRef
+from bot.context import BotContext
+from bot.formatting import moment
+from bot.messages import person_label
+from handlers.common import notice, show
+from models import audit, people, privacy, team
+
+
+async def _person_from_args(update: Update, context: BotContext, usage: str) -> int | None:
+    person_id = people.parse_person_code(" ".join(context.args or []))
+    if person_id is None:
+        await show(update, usage)
+    return person_id
+
+
+async def access(update: Update, context: BotContext) -> None:
+    """/donnees P-0042: the person's complete record, as a file, for the person who asked."""
+    person_id = await _person_from_args(update, context, texts.RIGHTS_ACCESS_USAGE)
+    if person_id is None:
+        return
+    services = context.services
+    async with services.sessions.begin() as session:
+        record = await privacy.record_of(
+            session=session, viewer=context.member, person_id=person_id,
+            tz_name=services.settings.timezone,
+        )  # fmt: skip
+        await audit.record(
+            session=session, at=services.clock(), member_id=context.member.id,
+            action="access_request", subject=people.person_code(person_id),
+        )  # fmt: skip
+    code = people.person_code(person_id)
+    await show(update, texts.RIGHTS_ACCESS_READY.format(code=code))
+    if update.effective_chat is not None:
+        document = InputFile(privacy.record_as_json(record), filename=f"{code}-donnees.json")
+        await update.effective_chat.send_document(document)
+
+
+async def erase_ask(update: Update, context: BotContext) -> None:
+    """/effacer P-0042: confirm first."""
+    person_id = await _person_from_args(update, context, texts.RIGHTS_ERASE_USAGE)
+    if person_id is None:
+        return
+    async with context.services.sessions() as session:
+        person = await people.get_person(
+            session=session, viewer=context.member, person_id=person_id
+        )
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.RIGHTS_ERASE_YES, callback_data=PersonRef("erase", person_id).pack()
+                )
+            ]
+        ]
+    )
+    await show(update, texts.RIGHTS_ERASE_CONFIRM.format(person=person_label(person)), markup)
+
+
+async def erase(update: Update, context: BotContext) -> None:
+    """The confirmation button: erase identity, contact details and notes; keep the figures."""
+    ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
+    if ref is None or not context.member.is_coordinator:
+        await notice(update, texts.domain_error("not_allowed"))
+        return
+    services = context.services
+    async with services.sessions.begin() as session:
+        person = await people.get_person(
+            session=session, viewer=context.member, person_id=ref.person_id
+        )
+        if person.anonymised_at is None:
+            await privacy.anonymise(
+                session=session, person_ids=[ref.person_id], now=services.clock()
+            )
+            await audit.record(
+                session=session, at=services.clock(), member_id=context.member.id,
+                action="erase", subject=person.code,
+            )  # fmt: skip
+    await show(update, texts.RIGHTS_ERASED.format(code=people.person_code(ref.person_id)))
+
+
+async def journal(update: Update, context: BotContext) -> None:
+    """/journal: the latest sensitive actions."""
+    async with context.services.sessions() as session:
+        events = await audit.events(session=session, limit=30)
+        members = await team.list_members(session=session, include_inactive=True)
+        names = {m.id: m.display_name for m in members}
+    if not events:
+        await show(update, texts.JOURNAL_EMPTY)
+        return
+    tz = context.services.settings.tz
+    lines = [texts.JOURNAL_HEADER]
+    for event in events:
+        lines.append(
+            texts.JOURNAL_LINE.format(
+                at=moment(event.at, tz),
+                who=names.get(event.member_id, texts.JOURNAL_SYSTEM),
+                action=texts.AUDIT_ACTIONS.get(event.action, event.action),
+                subject=event.subject,
+            ).rstrip(" ·")
+        )
+    await show(update, "\n".join(lines))
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
+    """/donnees, /effacer, /journal."""
+    return [
+        CommandHandler("donnees", access),
+        CommandHandler("effacer", erase_ask),
+        CallbackQueryHandler(erase, pattern=PersonRef.pattern("erase")),
+        CommandHandler("journal", journal),
+    ]

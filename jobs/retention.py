@@ -1,0 +1,38 @@
+"""The daily data-protection pass: anonymise people after the retention period, purge the
+drafts of departed members and the audit log past its own retention."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.context import BotContext, Services
+from models import privacy
+
+logger = logging.getLogger(__name__)
+
+
+async def daily(context: BotContext) -> None:
+    """The JobQueue entry point."""
+    await run_retention(context.services)
+
+
+async def run_retention(services: Services) -> dict[str, int]:
+    """One pass; safe to run any number of times."""
+    now, settings = services.clock(), services.settings
+    async with services.sessions.begin() as session:
+        counts = {
+            "anonymised": await privacy.apply_retention(
+                session=session, now=now, months=settings.retention_months
+            ),
+            "drafts_purged": await privacy.purge_departed_state(session=session),
+            "audit_purged": await privacy.purge_audit(
+                session=session, now=now, months=settings.audit_retention_months
+            ),
+        }
+    if any(counts.values()):
+        logger.info(
+            "Retention: %(anonymised)d anonymised, %(drafts_purged)d drafts and "
+            "%(audit_purged)d audit events purged",
+            counts,
+        )
+    return counts
