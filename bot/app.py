@@ -7,12 +7,14 @@ import secrets
 import warnings
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     ContextTypes,
     Defaults,
     TypeHandler,
@@ -90,21 +92,40 @@ def register_handlers(application: BotApplication) -> None:
 
 
 async def persist_now(update: Update, context: BotContext) -> None:
-    """Write drafts and conversation states after every update, not once a minute."""
-    if update.effective_user is not None and context.has_member:
-        context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
-        await context.application.update_persistence()
+    """After every member's update: write drafts and conversation states (not once a minute),
+    and remember the update as handled, so a redelivery of it is ignored."""
+    if update.effective_user is None or not context.has_member:
+        return
+    context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
+    await context.application.update_persistence()
+    services = context.services
+    async with services.sessions.begin() as session:
+        await botstate.mark_processed(
+            session=session, update_id=update.update_id, now=services.clock()
+        )
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """The one error handler: a domain refusal is explained, anything else is apologised for."""
+    """The one error handler: a domain refusal is explained, anything else is apologised for.
+
+    Processing of the update stops here: no later group runs after a failure (a failed access
+    check must never let a feature handler through).
+    """
     error = context.error
     if isinstance(error, DomainError):
         text = texts.domain_error(error.key, error.params)
+    elif isinstance(error, DBAPIError | OSError):
+        logger.warning(
+            "Database unavailable while handling update %s: %s",
+            _update_id(update),
+            type(error).__name__,
+        )
+        text = texts.DATABASE_UNAVAILABLE
     else:
         reference = secrets.token_hex(4)
-        update_id = update.update_id if isinstance(update, Update) else None
-        logger.error("Error %s while handling update %s", reference, update_id, exc_info=error)
+        logger.error(
+            "Error %s while handling update %s", reference, _update_id(update), exc_info=error
+        )
         text = texts.ERROR.format(reference=reference)
     if not isinstance(update, Update):
         return
@@ -115,6 +136,11 @@ async def on_error(update: object, context: BotContext) -> None:
             await update.effective_chat.send_message(text)
     except TelegramError:  # the error path must never raise
         logger.warning("Could not tell the user about error on update %s", update.update_id)
+    raise ApplicationHandlerStop
+
+
+def _update_id(update: object) -> int | None:
+    return update.update_id if isinstance(update, Update) else None
 
 
 async def on_startup(application: BotApplication) -> None:

@@ -71,6 +71,9 @@ ERROR: Final = (
     "Désolé, un problème est survenu et l'action n'a pas abouti. "
     "Réessayez ; si cela recommence, transmettez cette référence : {reference}."
 )
+DATABASE_UNAVAILABLE: Final = (
+    "Service momentanément indisponible, rien n'a été perdu. Réessayez dans un instant."
+)
 NOT_SAVED: Final = "Désolé, l'enregistrement a échoué : rien n'a été enregistré. Réessayez."
 
 # Domain error keys (models.errors.DomainError.key) → sentence.

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ConversationHandler
 
 from bot import drafts, texts
@@ -121,3 +121,25 @@ def cancel_for(form: str, conversation: str) -> Callback:
 
     cancel.__name__ = f"cancel_{form}"
     return cancel
+
+
+SENSITIVE = "sensitive"
+
+
+def remember_sensitive(update: Update, draft: dict[str, Any]) -> None:
+    """Note the id of the member's message holding a phone number or a note."""
+    message = update.effective_message
+    if message is not None:
+        draft.setdefault(SENSITIVE, []).append(message.message_id)
+
+
+async def delete_sensitive(update: Update, context: BotContext, draft: dict[str, Any]) -> None:
+    """Once saved, delete the member's own messages that held a phone or a note (setting)."""
+    chat = update.effective_chat
+    if chat is None or not context.services.settings.delete_sensitive_messages:
+        return
+    for message_id in draft.get(SENSITIVE, []):
+        try:
+            await context.bot.delete_message(chat.id, message_id)
+        except TelegramError:  # too old (48 h) or already gone: nothing more to do
+            logger.info("Could not delete a sensitive message in update %s", update.update_id)

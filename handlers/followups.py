@@ -22,7 +22,16 @@ from bot.dates import parse_day
 from bot.formatting import day
 from bot.messages import person_label, reminder_keyboard, reminder_text
 from handlers import picking
-from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
+from handlers.common import (
+    END,
+    cancel_for,
+    checkpoint,
+    delete_sensitive,
+    notice,
+    remember_sensitive,
+    show,
+    with_draft,
+)
 from models import orientations
 from models.errors import DomainError
 from models.orientations import Answer, ContactKind, ExitReason, Orientation
@@ -199,6 +208,7 @@ async def contact_text(update: Update, context: BotContext, draft: dict[str, Any
         except DomainError as error:
             await show(update, texts.domain_error(error.key, error.params), edit=False)
             return NOTE
+        remember_sensitive(update, draft)
         return await contact_save(update, context, draft)
     await show(update, texts.USE_BUTTONS, edit=False)
     return None
@@ -238,6 +248,7 @@ async def contact_save(update: Update, context: BotContext, draft: dict[str, Any
             without=CONTACT_FORM,
         )
     drafts.drop(context.member_data, CONTACT_FORM)
+    await delete_sensitive(update, context, draft)
     await show(
         update,
         texts.CONTACT_SAVED.format(

@@ -26,7 +26,16 @@ from bot.dates import parse_day
 from bot.formatting import day
 from bot.messages import person_label
 from handlers import picking
-from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
+from handlers.common import (
+    END,
+    cancel_for,
+    checkpoint,
+    delete_sensitive,
+    notice,
+    remember_sensitive,
+    show,
+    with_draft,
+)
 from models import orientations, reference
 from models.base import pk
 from models.errors import DomainError
@@ -255,6 +264,7 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
         return await goto(update, context, draft, after_appointment(draft), edit=False)
     try:
         draft["note"] = clean_note(text)
+        remember_sensitive(update, draft)
     except DomainError as error:
         await show(update, texts.domain_error(error.key, error.params), edit=False)
         return await goto(update, context, draft, NOTE, edit=False)
@@ -309,6 +319,7 @@ async def save(update: Update, context: BotContext, draft: dict[str, Any]) -> ob
             update, context, conversation=CONVERSATION, state=END, session=session, without=FORM
         )
     drafts.drop(context.member_data, FORM)
+    await delete_sensitive(update, context, draft)
     check = orientation.next_check_at or services.clock()
     await show(
         update,

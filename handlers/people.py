@@ -19,7 +19,16 @@ from bot import drafts, keyboards, texts
 from bot.callbacks import Nav, Page, PersonRef, Pick
 from bot.context import BotContext
 from bot.formatting import day
-from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
+from handlers.common import (
+    END,
+    cancel_for,
+    checkpoint,
+    delete_sensitive,
+    notice,
+    remember_sensitive,
+    show,
+    with_draft,
+)
 from models import audit, people, reference
 from models.errors import DomainError
 from models.people import Answer, Person, Profile, Sex, Status
@@ -261,6 +270,8 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
     except DomainError as error:
         await show(update, texts.domain_error(error.key, error.params), edit=False)
         return await render(update, context, draft, step)
+    if step in OPTIONAL:
+        remember_sensitive(update, draft)
     set_value(draft["values"], step, value)
     return await advance(update, context, draft, step)
 
@@ -358,6 +369,7 @@ async def save(
             update, context, conversation=CONVERSATION, state=END, session=session, without=FORM
         )
     drafts.drop(context.member_data, FORM)
+    await delete_sensitive(update, context, draft)
     await show(
         update,
         texts.NEW_SAVED.format(

@@ -3,12 +3,15 @@ drafts of departed members and the audit log past its own retention."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from bot.context import BotContext, Services
-from models import privacy
+from models import botstate, privacy
 
 logger = logging.getLogger(__name__)
+
+PROCESSED_UPDATES_KEPT = dt.timedelta(days=7)
 
 
 async def daily(context: BotContext) -> None:
@@ -29,6 +32,7 @@ async def run_retention(services: Services) -> dict[str, int]:
                 session=session, now=now, months=settings.audit_retention_months
             ),
         }
+        await botstate.purge_processed(session=session, before=now - PROCESSED_UPDATES_KEPT)
     if any(counts.values()):
         logger.info(
             "Retention: %(anonymised)d anonymised, %(drafts_purged)d drafts and "

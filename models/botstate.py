@@ -34,6 +34,33 @@ class UserState(SQLModel, table=True):
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
 
 
+class ProcessedUpdate(SQLModel, table=True):
+    """A Telegram update already handled: a redelivered or retried update is ignored."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+async def already_processed(*, session: AsyncSession, update_id: int) -> bool:
+    """Whether this update was handled before (any order of ids: no reliance on monotony)."""
+    return await session.get(ProcessedUpdate, update_id) is not None
+
+
+async def mark_processed(*, session: AsyncSession, update_id: int, now: dt.datetime) -> None:
+    """Remember that this update was handled."""
+    if await session.get(ProcessedUpdate, update_id) is None:
+        session.add(ProcessedUpdate(update_id=update_id, at=now))
+        await session.flush()
+
+
+async def purge_processed(*, session: AsyncSession, before: dt.datetime) -> int:
+    """Forget handled updates older than `before` (Telegram keeps updates 24 hours)."""
+    result = await session.exec(delete(ProcessedUpdate).where(col(ProcessedUpdate.at) < before))
+    return result.rowcount or 0
+
+
 class AppSetting(SQLModel, table=True):
     """Small facts the bot learns at run time (e.g. its username, for invitation links)."""
 

@@ -184,3 +184,20 @@ async def test_retention_dry_run_lists_codes_only(empty_database_url: str, clock
     async with sessions() as session:
         assert (await session.exec(select(Person))).one().first_name == "Oubliée"
     await engine.dispose()
+
+
+async def test_messages_holding_a_phone_or_a_note_are_deleted_once_saved(
+    api,
+    mediator: User,
+) -> None:
+    from tests.test_nouveau import walk_to_summary
+
+    await walk_to_summary(mediator)  # types a phone and a note
+    assert api.method_calls("deleteMessage") == []
+    await mediator.tap("✅ Enregistrer")
+    deleted = api.method_calls("deleteMessage")
+    assert len(deleted) == 2
+    assert {int(d["chat_id"]) for d in deleted} == {mediator.id}
+    assert all(
+        "+33" not in m.text and "restauration" not in m.text for m in api.chat(mediator.id)[-1:]
+    )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 19:53:58.907912
+Create Date: 2026-11-25 19:56:49.258276
 """
 
 from collections.abc import Sequence
@@ -60,6 +60,11 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
+    )
+    op.create_table('processed_update',
+    sa.Column('update_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('update_id')
     )
     op.create_table('reference_item',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -258,6 +263,7 @@ def downgrade() -> None:
     op.drop_table('member')
     op.drop_table('user_state')
     op.drop_table('reference_item')
+    op.drop_table('processed_update')
     op.drop_table('partner')
     op.drop_table('neighbourhood')
     op.drop_table('delivery')

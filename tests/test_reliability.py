@@ -1,0 +1,109 @@
+"""Duplicate updates, double taps, hostile input, and a database that goes away."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.exc import OperationalError
+from sqlmodel import func, select
+from telegram import Update
+
+from bot.db import Sessions
+from models import team
+from models.people import Person
+from tests.conftest import User
+from tests.test_nouveau import walk_to_summary
+
+
+async def count_people(sessions: Sessions) -> int:
+    async with sessions() as session:
+        return (await session.exec(select(func.count()).select_from(Person))).one()
+
+
+async def test_the_same_update_delivered_twice_saves_once(
+    mediator: User, sessions: Sessions
+) -> None:
+    await walk_to_summary(mediator, consent=False)
+    summary = mediator.last
+    [save] = [b["callback_data"] for b in summary.buttons() if b["text"] == "✅ Enregistrer"]
+    payload = mediator.callback_update(save, summary.message_id)
+    await mediator.process(payload)
+    await mediator.process(payload)  # a webhook retry, or a redelivery after a crash
+    assert await count_people(sessions) == 1
+    confirmations = [m for m in mediator.api.chat(mediator.id) if m.text.startswith("Enregistré")]
+    assert len(confirmations) == 1
+
+
+async def test_a_double_tap_saves_once(mediator: User, sessions: Sessions) -> None:
+    await walk_to_summary(mediator, consent=False)
+    summary = mediator.last
+    [save] = [b["callback_data"] for b in summary.buttons() if b["text"] == "✅ Enregistrer"]
+    await mediator.press(save, summary.message_id)
+    await mediator.press(save, summary.message_id)  # two distinct updates, same button
+    assert await count_people(sessions) == 1
+
+
+async def test_database_down_answers_and_recovers(
+    mediator: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = team.active_member
+    calls = {"n": 0}
+
+    async def flaky(**kwargs: object):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("server restarting"))
+        return await real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(team, "active_member", flaky)
+    answer = await mediator.send("/nouveau")
+    assert (
+        answer
+        == "Service momentanément indisponible, rien n'a été perdu. Réessayez dans un instant."
+    )
+    assert "Prénom" in await mediator.send("/nouveau")
+
+
+HOSTILE = st.one_of(
+    st.text(min_size=0, max_size=5000),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\u200b\u200b",
+            "\u202eenimA",
+            "<b>Amina</b>",
+            "*Amina* _x_ [a](http://x)",
+            "'; DROP TABLE person; --",
+            "😀" * 50,
+            "31/02/2026",
+            "\x00\x01",
+        ]
+    ),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=HOSTILE)
+async def test_hostile_first_names_get_a_clear_answer(
+    mediator: User, sessions: Sessions, text: str
+) -> None:
+    await mediator.send("/nouveau")
+    if not text or text.startswith("/"):
+        text = text.lstrip("/") or " "
+    payload = mediator.message_update("x")
+    payload["message"]["text"] = text
+    payload["message"].pop("entities", None)
+    await mediator.app.process_update(Update.de_json(payload, mediator.app.bot))
+    answer = mediator.last.text
+    printable = [c for c in text if c.isprintable() and c not in string.whitespace]
+    assert answer  # always an answer, in French
+    assert answer.startswith("Sexe") or "Prénom ou initiales ?" in answer
+    assert await count_people(sessions) == 0
+    assert printable or "Sexe" not in answer
+    await mediator.send("/annuler")
