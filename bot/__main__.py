@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from cryptography.fernet import Fernet, MultiFernet
 from pydantic import ValidationError
@@ -19,9 +20,9 @@ from telegram import Update
 from bot import texts
 from bot.app import build_application
 from bot.context import Services
-from bot.db import create_engine, make_sessions, upgrade_database
+from bot.db import backup_sqlite, create_engine, make_sessions, upgrade_database
 from bot.formatting import day
-from bot.settings import Settings
+from bot.settings import DEFAULT_DATA_DIR, Settings
 from jobs.retention import run_retention
 from models import botstate, crypto, demo, privacy, reference, team
 from models.base import utcnow
@@ -193,6 +194,17 @@ async def retention(settings: Settings, dry_run: bool) -> int:
     return 0
 
 
+def backup(settings: Settings, folder: Path) -> int:
+    """Copy the SQLite database to a dated file."""
+    try:
+        target = backup_sqlite(settings.database_url, folder, utcnow())
+    except ValueError:
+        print(texts.CLI_BACKUP_POSTGRES, file=sys.stderr)
+        return 2
+    print(texts.CLI_BACKUP_DONE.format(path=target))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(prog="python -m bot", description="Assistant AVEQ")
@@ -207,6 +219,8 @@ def parser() -> argparse.ArgumentParser:
         "retention", help="anonymiser les personnes sans contact depuis 24 mois"
     )
     ret.add_argument("--dry-run", action="store_true", help="lister sans rien changer")
+    bak = commands.add_parser("backup", help="copier la base SQLite dans un fichier daté")
+    bak.add_argument("--to", default=str(DEFAULT_DATA_DIR / "backups"), help="dossier")
     commands.add_parser("rotate-key", help="rechiffrer téléphones et notes avec une nouvelle clé")
     commands.add_parser("new-key", help="afficher une nouvelle clé pour DATA_ENCRYPTION_KEY")
     dem = commands.add_parser("demo-data", help="remplir la base avec une année de démonstration")
@@ -243,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(invite(settings, Role(args.role), args.name, args.neighbourhood))
     if args.command == "retention":
         return asyncio.run(retention(settings, args.dry_run))
+    if args.command == "backup":
+        return backup(settings, Path(args.to))
     if args.command == "rotate-key":
         return asyncio.run(rotate_key(settings))
     if args.command == "demo-data":

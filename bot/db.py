@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +81,18 @@ def upgrade_database(url: str, revision: str = "head") -> None:
     """Apply the migrations up to `revision`. Synchronous: call it outside a running loop."""
     logger.info("Applying database migrations")
     command.upgrade(alembic_config(url), revision)
+
+
+def backup_sqlite(url: str, folder: Path, now: dt.datetime) -> Path:
+    """An online, consistent copy of the SQLite database (the bot may keep running)."""
+    source_path = make_url(url).database
+    if not url.startswith("sqlite") or not source_path or _is_memory_sqlite(url):
+        raise ValueError(
+            "online backup is for the embedded SQLite file; use pg_dump for PostgreSQL"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"aveq-{now.strftime('%Y%m%d-%H%M%S')}.sqlite3"
+    with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    target.chmod(0o600)
+    return target

@@ -252,6 +252,13 @@ CLI_RETENTION_DONE: Final = (
     "{anonymised} personne(s) anonymisée(s), {drafts_purged} brouillon(s) de membres partis et "
     "{audit_purged} entrée(s) anciennes du journal supprimées."
 )
+CLI_BACKUP_DONE: Final = (
+    "Sauvegarde écrite : {path}\nGardez-la avec la clé de chiffrement (data/encryption.key)."
+)
+CLI_BACKUP_POSTGRES: Final = (
+    "Cette commande sauvegarde la base SQLite intégrée. Pour PostgreSQL, utilisez pg_dump "
+    "(voir README, « Sauvegardes »)."
+)
 CLI_NEIGHBOURHOOD_REQUIRED: Final = "Un·e médiateur·rice a besoin d'un quartier : --quartier CODE"
 
 

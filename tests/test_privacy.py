@@ -201,3 +201,31 @@ async def test_messages_holding_a_phone_or_a_note_are_deleted_once_saved(
     assert all(
         "+33" not in m.text and "restauration" not in m.text for m in api.chat(mediator.id)[-1:]
     )
+
+
+async def test_backup_then_restore(empty_database_url: str, clock: Clock, tmp_path: Path) -> None:
+    if not empty_database_url.startswith("sqlite"):
+        pytest.skip("the online backup is for the embedded SQLite file (pg_dump on PostgreSQL)")
+    await asyncio.to_thread(upgrade_database, empty_database_url)
+    engine = create_engine(empty_database_url)
+    sessions = make_sessions(engine)
+    async with sessions.begin() as session:
+        await reference.load_reference_data(session=session)
+    member, _ = await add_member(sessions, clock)
+    await engage_with_contact(sessions, clock, member, "Amina")
+    env = {**os.environ, "DATABASE_URL": empty_database_url, "DATA_ENCRYPTION_KEY": TEST_KEY}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "backup", "--to", str(tmp_path / "backups"), cwd=ROOT,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = (part.decode() for part in await process.communicate())
+    assert process.returncode == 0, err
+    [copy] = (tmp_path / "backups").iterdir()
+    assert str(copy) in out
+    await engine.dispose()
+    # Restore: the copy is a working database (with the same key).
+    restored = create_engine(f"sqlite+aiosqlite:///{copy}")
+    async with make_sessions(restored)() as session:
+        person = (await session.exec(select(Person))).one()
+    await restored.dispose()
+    assert (person.first_name, person.phone) == ("Amina", "+33611223344")
