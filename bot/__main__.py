@@ -29,6 +29,7 @@ from models.base import utcnow
 from models.team import Role
 
 logger = logging.getLogger("bot")
+WEBHOOK_PATH = "telegram"
 
 
 # Libraries whose debug output carries message texts, SQL parameters or URLs with the token:
@@ -77,6 +78,17 @@ def run(settings: Settings) -> int:
     prepare_database(settings)
     engine = create_engine(settings.database_url)
     application = build_application(settings, make_sessions(engine))
+    if settings.webhook_url and settings.webhook_secret:
+        logger.info("Starting the bot (webhook on port %s)", settings.webhook_port)
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=WEBHOOK_PATH,
+            webhook_url=settings.webhook_url.rstrip("/") + "/" + WEBHOOK_PATH,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+        return 0
     logger.info("Starting the bot (polling)")
     application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

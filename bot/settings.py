@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models import crypto
@@ -44,6 +45,10 @@ class Settings(BaseSettings):
     yearly_target: int = Field(default=800, ge=1)
     digest_cron: str = "0 9 * * mon"
     digest_chat_id: int | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
     retention_months: int = Field(default=24, ge=1, le=120)
     audit_retention_months: int = Field(default=12, ge=1, le=120)
     delete_sensitive_messages: bool = True
@@ -99,6 +104,23 @@ class Settings(BaseSettings):
     def _blank_key_is_none(cls, value: object) -> object:
         """An empty DATA_ENCRYPTION_KEY means: use the key file."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _blank_webhook_is_none(cls, value: object) -> object:
+        """An empty WEBHOOK_URL means polling."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        """Webhook mode only with a real secret: Telegram sends it back on every request."""
+        if self.webhook_url is not None:
+            secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+            if len(secret) < 16 or secret.lower() in _PLACEHOLDER_TOKENS:
+                raise ValueError("WEBHOOK_SECRET must be set (16+ characters) with WEBHOOK_URL")
+            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+                raise ValueError("WEBHOOK_SECRET may use only A-Z, a-z, 0-9, _ and -")
+        return self
 
     @field_validator("digest_chat_id", mode="before")
     @classmethod

@@ -180,6 +180,9 @@ class FakeBotAPI:
     def _m_deleteWebhook(self, params: dict) -> bool:
         return True
 
+    def _m_setWebhook(self, params: dict) -> bool:
+        return True
+
     def _m_close(self, params: dict) -> bool:
         return True
 
