@@ -17,9 +17,11 @@ from models.base import utcnow
 from models.stats import Period, Scope, ScopeKind
 
 TZ = ZoneInfo("Europe/Paris")
+# (people, interactions, years of history). The largest size is "years of national-scale
+# data": 200,000 people over five years; "since the start" then covers all of them.
 SIZES = {
-    "tiny": [(100, 500)],
-    "full": [(2_000, 10_000), (20_000, 100_000), (200_000, 1_000_000)],
+    "tiny": [(100, 500, 1)],
+    "full": [(2_000, 10_000, 1), (20_000, 100_000, 1), (200_000, 1_000_000, 5)],
 }
 
 
@@ -33,8 +35,8 @@ async def figures_text(
 
 async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: int) -> None:
     """Generate each size, then time the engine for a year, a month, and one neighbourhood."""
-    for people, interactions in SIZES[size]:
-        label = f"{people} p / {interactions} i"
+    for people, interactions, years in SIZES[size]:
+        label = f"{people} p / {interactions} i / {years} y"
         url = await fresh_database(kind, postgres_url, f"aveq_bench_{people}")
         engine = create_engine(url)
         sessions = make_sessions(engine)
@@ -43,7 +45,9 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
         async with sessions.begin() as session:
             counts = await demo.generate(
                 session=session,
-                size=demo.DemoSize(people=people, interactions_per_person=interactions / people),
+                size=demo.DemoSize(
+                    people=people, interactions_per_person=interactions / people, years=years
+                ),
                 now=now,
                 seed=7,
             )
@@ -66,6 +70,11 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
                 "indicators+text, 12 months, 1 area",
                 Period(today - dt.timedelta(days=364), today),
                 Scope(ScopeKind.NEIGHBOURHOOD, 1),
+            ),
+            (
+                "indicators+text, since the start",
+                Period(today - dt.timedelta(days=365 * years), today),
+                Scope(),
             ),
         )
         async with sessions() as session:

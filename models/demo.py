@@ -56,6 +56,7 @@ class DemoSize:
 
     people: int = 800
     interactions_per_person: float = 3.0
+    years: int = 1  # how many years of history the people are spread over
 
 
 class RealDataPresent(Exception):
@@ -142,7 +143,7 @@ async def generate(
         ] = []  # barriers, orientations, contacts
         for _ in range(chunk):
             mediator = rng.choice(mediators)
-            engaged_at = now - dt.timedelta(seconds=rng.randrange(365 * 86_400))
+            engaged_at = now - dt.timedelta(seconds=rng.randrange(size.years * 365 * 86_400))
             first_name = fake.first_name()
             registered = _pick(rng, {"yes": 70, "no": 25, "unknown": 5})
             consent = rng.random() < 0.6
