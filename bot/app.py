@@ -50,11 +50,13 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     clock: Clock = utcnow,
+    rate_limited: bool = True,
 ) -> BotApplication:
-    """Build the bot. `request` replaces the HTTP layer (tests pass a recording one)."""
+    """Build the bot. `request` replaces the HTTP layer (tests pass a recording one);
+    `rate_limited=False` only for benchmarks of the bot's own processing cost."""
     if settings.telegram_bot_token is None:
         raise ValueError(texts.CLI_NO_TOKEN)
-    builder = (
+    builder: Any = (  # PTB's builder changes type with each option; the result is typed below
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
@@ -63,9 +65,10 @@ def build_application(
         .persistence(DatabasePersistence(sessions, clock))
         .concurrent_updates(PerChatUpdateProcessor())
         .defaults(Defaults(tzinfo=settings.tz, protect_content=True))
-        .rate_limiter(AIORateLimiter(max_retries=5))
         .post_init(on_startup)
     )
+    if rate_limited:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=5))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application: BotApplication = builder.build()

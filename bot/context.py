@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.db import Sessions
+from bot.reference_cache import ReferenceCache
 from bot.settings import Settings
 from models.team import Member
 
@@ -25,6 +26,10 @@ class Services:
     settings: Settings
     sessions: Sessions
     clock: Clock
+    reference: ReferenceCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reference = ReferenceCache(self.sessions)
 
     def today(self) -> dt.date:
         """Today's date where the team works."""

@@ -47,5 +47,9 @@ def expired(
     """(user id, form, chat id) of every draft idle for longer than `idle`."""
     for user_id, user_data in all_user_data.items():
         for form, draft in list(user_data.get(DRAFTS_KEY, {}).items()):
-            if now - dt.datetime.fromisoformat(draft[TOUCHED]) >= idle:
-                yield user_id, form, draft[CHAT]
+            try:
+                idle_for = now - dt.datetime.fromisoformat(draft[TOUCHED])
+            except (KeyError, TypeError, ValueError):  # unreadable: treat as abandoned
+                idle_for = idle
+            if idle_for >= idle:
+                yield user_id, form, draft.get(CHAT, user_id)

@@ -7,6 +7,8 @@ killed mid-conversation loses nothing that was answered.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
@@ -29,23 +31,55 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         )
         self._sessions = sessions
         self._clock = clock
+        # What was last written, so PTB's own pass after each update does not write it again,
+        # and one write at a time (SQLite has one writer; waiting here beats its busy loop).
+        self._written_users: dict[int, str] = {}
+        self._written_conversations: dict[tuple[str, str], str] = {}
+        self._write_lock = asyncio.Lock()
+
+    async def write_ahead(
+        self,
+        *,
+        user_id: int,
+        data: dict[Any, Any],
+        conversation: str,
+        key: ConversationKey,
+        state: object | None,
+    ) -> None:
+        """Commit a member's drafts and one conversation state together, before answering."""
+        user_json, state_json = json.dumps(data), json.dumps(state)
+        async with self._write_lock, self._sessions.begin() as session:
+            now = self._clock()
+            await botstate.save_user_data(session=session, user_id=user_id, data=data, now=now)
+            await botstate.save_conversation(
+                session=session, name=conversation, key=key, state=state, now=now
+            )
+        self._written_users[user_id] = user_json
+        self._written_conversations[(conversation, botstate.encode_key(key))] = state_json
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         """Every member's drafts."""
         async with self._sessions() as session:
-            return await botstate.load_user_data(session=session)
+            loaded = await botstate.load_user_data(session=session)
+        self._written_users.update({uid: json.dumps(data) for uid, data in loaded.items()})
+        return loaded
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
-        """Store one member's drafts (an empty dict leaves no row)."""
-        async with self._sessions.begin() as session:
+        """Store one member's drafts (an empty dict leaves no row), unless already stored."""
+        encoded = json.dumps(data)
+        if self._written_users.get(user_id, "{}") == encoded:
+            return
+        async with self._write_lock, self._sessions.begin() as session:
             await botstate.save_user_data(
                 session=session, user_id=user_id, data=data, now=self._clock()
             )
+        self._written_users[user_id] = encoded
 
     async def drop_user_data(self, user_id: int) -> None:
         """Forget a member's drafts."""
-        async with self._sessions.begin() as session:
+        async with self._write_lock, self._sessions.begin() as session:
             await botstate.drop_user_data(session=session, user_id=user_id)
+        self._written_users.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
         """Nothing to refresh: this process is the only writer of its members' drafts."""
@@ -53,16 +87,24 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     async def get_conversations(self, name: str) -> ConversationDict:
         """The stored states of one conversation handler."""
         async with self._sessions() as session:
-            return await botstate.load_conversations(session=session, name=name)
+            loaded = await botstate.load_conversations(session=session, name=name)
+        self._written_conversations.update(
+            {(name, botstate.encode_key(k)): json.dumps(v) for k, v in loaded.items()}
+        )
+        return loaded
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        """Store (or delete, when ended) one conversation state."""
-        async with self._sessions.begin() as session:
+        """Store (or delete, when ended) one conversation state, unless already stored."""
+        slot, encoded = (name, botstate.encode_key(key)), json.dumps(new_state)
+        if self._written_conversations.get(slot) == encoded:
+            return
+        async with self._write_lock, self._sessions.begin() as session:
             await botstate.save_conversation(
                 session=session, name=name, key=key, state=new_state, now=self._clock()
             )
+        self._written_conversations[slot] = encoded
 
     # Chat data, bot data and callback data are not stored.
     async def get_chat_data(self) -> dict[int, dict[Any, Any]]:

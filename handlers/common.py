@@ -15,6 +15,7 @@ from telegram.ext import ConversationHandler
 
 from bot import drafts, texts
 from bot.context import BotContext
+from bot.persistence import DatabasePersistence
 from models import botstate
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,13 @@ async def checkpoint(
 
     if session is not None:
         await write(session)
+        return
+    persistence = context.application.persistence
+    if isinstance(persistence, DatabasePersistence):
+        await persistence.write_ahead(
+            user_id=user.id, data=data, conversation=conversation, key=(chat.id, user.id),
+            state=stored_state,
+        )  # fmt: skip
         return
     async with context.services.sessions.begin() as own:
         await write(own)

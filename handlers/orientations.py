@@ -133,13 +133,11 @@ async def goto(
             return END
         return step
     if step == CATEGORY:
-        async with context.services.sessions() as session:
-            found = await reference.choices(session=session, kind=Kind.PARTNER_CATEGORY)
+        found = await context.services.reference.choices(Kind.PARTNER_CATEGORY)
         markup = keyboards.choices(FORM, CATEGORY, [(c.code, c.label) for c in found])
         await show(update, texts.ORIENT_CATEGORY.format(person=draft["person"]), markup, edit=edit)
     elif step == PARTNER:
-        async with context.services.sessions() as session:
-            listed = await reference.partners(session=session, category=draft["category"])
+        listed = await context.services.reference.partners(draft["category"])
         options = [(str(p.id), p.name) for p in listed] + [("new", texts.ORIENT_OTHER_PARTNER)]
         markup = keyboards.choices(FORM, PARTNER, options, columns=1)
         await show(update, texts.ORIENT_PARTNER, markup, edit=edit)
@@ -301,6 +299,7 @@ async def save(update: Update, context: BotContext, draft: dict[str, Any]) -> ob
                 session=session, name=draft["new_partner"], category=draft["category"]
             )
             partner_id = pk(partner)
+            services.reference.invalidate()
         orientation = await orientations.orient(
             session=session,
             actor=context.member,

@@ -21,7 +21,7 @@ from bot.context import BotContext
 from bot.dates import parse_day
 from bot.formatting import day
 from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
-from models import outreach, reference
+from models import outreach
 from models.errors import DomainError
 from models.reference import Kind, Neighbourhood
 
@@ -53,8 +53,7 @@ async def ask_kind(update: Update, context: BotContext, draft: dict[str, Any]) -
     """The outreach kinds as buttons."""
     draft["step"] = KIND
     await checkpoint(update, context, conversation=CONVERSATION, state=KIND)
-    async with context.services.sessions() as session:
-        kinds = await reference.choices(session=session, kind=Kind.OUTREACH)
+    kinds = await context.services.reference.choices(Kind.OUTREACH)
     markup = keyboards.choices(FORM, KIND, [(k.code, k.label) for k in kinds], back=False)
     await show(update, texts.INFORMED_KIND, markup)
     return KIND
@@ -156,7 +155,7 @@ async def save(
                 now=services.clock(),
             )
             neighbourhood = await session.get_one(Neighbourhood, action.neighbourhood_id)
-            kind_label = (await reference.labels(session=session, kind=Kind.OUTREACH))[action.kind]
+            kind_label = (await services.reference.labels(Kind.OUTREACH))[action.kind]
             await checkpoint(
                 update,
                 context,

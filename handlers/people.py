@@ -29,7 +29,7 @@ from handlers.common import (
     show,
     with_draft,
 )
-from models import audit, people, reference
+from models import audit, people
 from models.errors import DomainError
 from models.people import Answer, Person, Profile, Sex, Status
 from models.reference import Kind, Neighbourhood
@@ -146,11 +146,10 @@ async def options(context: BotContext, step: str) -> list[tuple[str, str]]:
     """(code, label) of the buttons of a choice step."""
     if step in STATIC_OPTIONS:
         return list(STATIC_OPTIONS[step].items())
-    async with context.services.sessions() as session:
-        if step == "referrer":
-            return [(str(p.id), p.name) for p in await reference.partners(session=session)]
-        found = await reference.choices(session=session, kind=REFERENCE_KINDS[step])
-    return [(c.code, c.label) for c in found]
+    cache = context.services.reference
+    if step == "referrer":
+        return [(str(p.id), p.name) for p in await cache.partners()]
+    return [(c.code, c.label) for c in await cache.choices(REFERENCE_KINDS[step])]
 
 
 async def render(update: Update, context: BotContext, draft: dict[str, Any], step: str) -> str:
@@ -190,12 +189,9 @@ async def render(update: Update, context: BotContext, draft: dict[str, Any], ste
 
 async def summary_text(context: BotContext, values: dict[str, Any]) -> str:
     """Every answer, labelled, for a last check before saving."""
-    async with context.services.sessions() as session:
-        label_maps = {
-            step: await reference.labels(session=session, kind=kind)
-            for step, kind in REFERENCE_KINDS.items()
-        }
-        partner_names = {str(p.id): p.name for p in await reference.partners(session=session)}
+    cache = context.services.reference
+    label_maps = {step: await cache.labels(kind) for step, kind in REFERENCE_KINDS.items()}
+    partner_names = {str(p.id): p.name for p in await cache.partners()}
     label_maps.update(STATIC_OPTIONS)
     label_maps["referrer"] = partner_names
     lines = [texts.NEW_SUMMARY_HEADER]
@@ -440,13 +436,12 @@ cancel = cancel_for(FORM, CONVERSATION)
 async def card_text(context: BotContext, person: Person) -> str:
     """A person's card: code, first name, status, dates; never phone, note or barriers."""
     tz = context.services.settings.tz
-    async with context.services.sessions() as session:
-        neighbourhood = await session.get_one(Neighbourhood, person.neighbourhood_id)
+    names = {n.id: n.name for n in await context.services.reference.neighbourhoods()}
     return texts.PERSON_CARD.format(
         code=person.code,
         first_name=person.first_name,
         status=texts.STATUS_LABELS.get(person.status, person.status),
-        neighbourhood=neighbourhood.name,
+        neighbourhood=names.get(person.neighbourhood_id, ""),
         engaged=day(person.engaged_at, tz),
         last_contact=day(person.last_contact_at, tz),
     )

@@ -21,7 +21,7 @@ from bot.callbacks import MemberRef, Nav, Pick
 from bot.context import BotContext
 from bot.formatting import day
 from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
-from models import audit, botstate, reference, team
+from models import audit, botstate, team
 from models.errors import DomainError
 from models.team import Role
 
@@ -73,8 +73,7 @@ async def ask_neighbourhood(
     """Neighbourhood buttons (mediators only)."""
     draft["step"] = NEIGHBOURHOOD
     await checkpoint(update, context, conversation=CONVERSATION, state=NEIGHBOURHOOD)
-    async with context.services.sessions() as session:
-        found = await reference.neighbourhoods(session=session)
+    found = await context.services.reference.neighbourhoods()
     options = [(str(n.id), f"{n.name} ({n.arrondissement})") for n in found]
     markup = keyboards.choices(FORM, NEIGHBOURHOOD, options, columns=1)
     await show(update, texts.INVITE_NEIGHBOURHOOD, markup, edit=edit)
@@ -177,7 +176,7 @@ async def list_team(update: Update, context: BotContext) -> None:
     """/equipe: the active members; a coordinator gets a deactivate button for each."""
     async with context.services.sessions() as session:
         members = await team.list_members(session=session)
-        names = {n.id: n.name for n in await reference.neighbourhoods(session=session)}
+    names = {n.id: n.name for n in await context.services.reference.neighbourhoods()}
     lines = [texts.TEAM_HEADER.format(count=len(members))]
     buttons = []
     for member in members:

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Text, delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -50,9 +52,8 @@ async def already_processed(*, session: AsyncSession, update_id: int) -> bool:
 
 async def mark_processed(*, session: AsyncSession, update_id: int, now: dt.datetime) -> None:
     """Remember that this update was handled."""
-    if await session.get(ProcessedUpdate, update_id) is None:
-        session.add(ProcessedUpdate(update_id=update_id, at=now))
-        await session.flush()
+    values = {"update_id": update_id, "at": now}
+    await session.exec(_upsert(session, ProcessedUpdate, values, ["update_id"], update=False))
 
 
 async def purge_processed(*, session: AsyncSession, before: dt.datetime) -> int:
@@ -86,22 +87,38 @@ async def load_conversations(*, session: AsyncSession, name: str) -> dict[tuple,
     return {decode_key(r.key): json.loads(r.state) for r in rows.all()}
 
 
+def _upsert(
+    session: AsyncSession,
+    table: type[SQLModel],
+    values: dict[str, Any],
+    keys: list[str],
+    *,
+    update: bool = True,
+) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE (or NOTHING), in the session's dialect: one statement."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table).values(**values)
+    updates = {k: v for k, v in values.items() if k not in keys}
+    if not update or not updates:
+        return statement.on_conflict_do_nothing(index_elements=keys)
+    return statement.on_conflict_do_update(index_elements=keys, set_=updates)
+
+
 async def save_conversation(
     *, session: AsyncSession, name: str, key: tuple, state: object | None, now: dt.datetime
 ) -> None:
     """Store (or, for a finished conversation, delete) one state."""
     encoded = encode_key(key)
-    row = await session.get(ConversationState, (name, encoded))
     if state is None:
-        if row is not None:
-            await session.delete(row)
-    elif row is None:
-        session.add(
-            ConversationState(name=name, key=encoded, state=json.dumps(state), updated_at=now)
+        await session.exec(
+            delete(ConversationState).where(
+                col(ConversationState.name) == name, col(ConversationState.key) == encoded
+            )
         )
-    else:
-        row.state, row.updated_at = json.dumps(state), now
-    await session.flush()
+        return
+    values = {"name": name, "key": encoded, "state": json.dumps(state), "updated_at": now}
+    await session.exec(_upsert(session, ConversationState, values, ["name", "key"]))
 
 
 async def load_user_data(*, session: AsyncSession) -> dict[int, dict]:
@@ -114,15 +131,11 @@ async def save_user_data(
     *, session: AsyncSession, user_id: int, data: dict, now: dt.datetime
 ) -> None:
     """Store one member's drafts; an empty dict stores nothing (non-members leave no row)."""
-    row = await session.get(UserState, user_id)
     if not data:
-        if row is not None:
-            await session.delete(row)
-    elif row is None:
-        session.add(UserState(user_id=user_id, data=json.dumps(data), updated_at=now))
-    else:
-        row.data, row.updated_at = json.dumps(data), now
-    await session.flush()
+        await session.exec(delete(UserState).where(col(UserState.user_id) == user_id))
+        return
+    values = {"user_id": user_id, "data": json.dumps(data), "updated_at": now}
+    await session.exec(_upsert(session, UserState, values, ["user_id"]))
 
 
 async def drop_user_data(*, session: AsyncSession, user_id: int) -> None:

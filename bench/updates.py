@@ -1,0 +1,242 @@
+"""Update processing: the /nouveau flow and a follow-up answer through
+`Application.process_update` with an offline bot, many users interleaved; then 200 chats at
+once with a 50 ms Bot API, through the update queue and the per-chat processor."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import time
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, insert, update
+from telegram import Update
+from telegram.ext import TypeHandler
+
+from bench.harness import Report, fresh_database, peak_rss_mib, percentile
+from bot.app import build_application
+from bot.db import Sessions, create_engine, make_sessions
+from bot.settings import Settings
+from models import team
+from models.base import utcnow
+from models.botstate import UserState
+from models.reference import Neighbourhood
+from models.team import Role
+from tests.fakes import FakeBotAPI, RecordingRequest, Sent
+
+SIZES = {"tiny": (5, 5), "full": (100, 200)}
+# The /nouveau flow, as callback data or text, after "/nouveau" and the first name.
+FLOW = [
+    ("text", "/nouveau"),
+    ("text", "Amina"),
+    ("tap", "pk:nv:sex:female"),
+    ("tap", "pk:nv:age_bracket:26_44"),
+    ("tap", "pk:nv:residence:qpv"),
+    ("tap", "pk:nv:channel:word_of_mouth"),
+    ("tap", "pk:nv:barriers:french"),
+    ("tap", "nv:nv:done"),
+    ("tap", "pk:nv:registered_ft:no"),
+    ("tap", "pk:nv:rsa:no"),
+    ("tap", "pk:nv:consent:no"),
+    ("tap", "nv:nv:save"),
+]
+
+
+class LenientBotAPI(FakeBotAPI):
+    """Updates are queued before the bot answers: buttons may name a message not sent yet."""
+
+    def _m_editMessageText(self, params: dict) -> dict:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self.messages:
+            self.messages[key] = Sent(key[0], key[1], "")
+        return super()._m_editMessageText(params)
+
+
+class SlowRequest(RecordingRequest):
+    """The offline Bot API, answering each call after a realistic round trip."""
+
+    def __init__(self, api: FakeBotAPI, latency: float) -> None:
+        super().__init__(api)
+        self.latency = latency
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        """Wait, then answer (a simulated network, in a benchmark only)."""
+        await asyncio.sleep(self.latency)
+        return await super().do_request(*args, **kwargs)
+
+
+def payload(api: FakeBotAPI, user_id: int, kind: str, value: str) -> dict[str, Any]:
+    """A Telegram update for one step of one user."""
+    who = {"id": user_id, "is_bot": False, "first_name": "Bench"}
+    chat = {"id": user_id, "type": "private"}
+    if kind == "text":
+        message: dict[str, Any] = {
+            "message_id": next(api._ids),
+            "date": 0,
+            "chat": chat,
+            "from": who,
+            "text": value,
+        }
+        if value.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(value)}]
+        return api.new_update({"message": message})
+    sent = api.chat(user_id)
+    message_id = sent[-1].message_id if sent else 1
+    return api.new_update(
+        {
+            "callback_query": {
+                "id": f"{user_id}-{time.perf_counter_ns()}",
+                "from": who,
+                "chat_instance": "1",
+                "data": value,
+                "message": {"message_id": message_id, "date": 0, "chat": chat, "text": "…"},
+            }
+        }
+    )
+
+
+async def make_members(sessions: Sessions, count: int, first_id: int) -> list[int]:
+    now = utcnow()
+    ids = []
+    async with sessions.begin() as session:
+        nbh = (await session.exec(Neighbourhood.__table__.select())).first()  # type: ignore[attr-defined]
+        for i in range(count):
+            issued = await team.create_invitation(
+                session=session, role=Role.MEDIATOR, display_name=f"Bench {i}",
+                neighbourhood_id=nbh.id, now=now, ttl=dt.timedelta(days=1),
+            )  # fmt: skip
+            await team.redeem_invitation(
+                session=session, code=issued.code, telegram_user_id=first_id + i, now=now
+            )
+            ids.append(first_id + i)
+    return ids
+
+
+async def bare_cost(sessions: Sessions, user_ids: list[int], steps: int) -> list[float]:
+    """The same kind of writes with SQLAlchemy Core: one transaction per update."""
+    durations = []
+    state = json.dumps({"drafts": {"nv": {"values": {"first_name": "Amina"}, "history": []}}})
+    now = utcnow()
+    async with sessions.begin() as session:
+        conn = await session.connection()
+        await conn.execute(
+            insert(UserState.__table__),
+            [{"user_id": u, "data": state, "updated_at": now} for u in user_ids],
+        )  # type: ignore[attr-defined]
+    for _ in range(steps):
+        for user_id in user_ids:
+            start = time.perf_counter()
+            async with sessions.begin() as session:
+                conn = await session.connection()
+                await conn.execute(
+                    update(UserState.__table__)
+                    .where(UserState.__table__.c.user_id == user_id)
+                    .values(data=state, updated_at=now)  # type: ignore[attr-defined]
+                )
+            durations.append((time.perf_counter() - start) * 1000)
+    async with sessions.begin() as session:
+        conn = await session.connection()
+        await conn.execute(
+            delete(UserState.__table__).where(UserState.__table__.c.user_id.in_(user_ids))
+        )  # type: ignore[attr-defined]
+    return durations
+
+
+async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: int) -> None:
+    """Sequential processing (latency-free), then 200 chats at once with a 50 ms Bot API."""
+    _ = repeat  # every update is measured once; the sizes make the percentiles
+    users, chats = SIZES[size]
+    url = await fresh_database(kind, postgres_url, "aveq_bench_updates")
+    engine = create_engine(url)
+    sessions = make_sessions(engine)
+    settings = Settings(_env_file=None, telegram_bot_token="1:bench", database_url=url)  # type: ignore[call-arg]
+    label = f"{users} users x {len(FLOW)} updates"
+
+    api = FakeBotAPI()
+    # The bot's own cost: Telegram's rate limit is measured by the delivery benchmark.
+    app = build_application(settings, sessions, request=RecordingRequest(api), rate_limited=False)
+    user_ids = await make_members(sessions, users, 10_000)
+    durations: list[float] = []
+    async with app:
+        started = time.perf_counter()
+        for kind_, value in FLOW:
+            for user_id in user_ids:
+                update_ = Update.de_json(payload(api, user_id, kind_, value), app.bot)
+                start = time.perf_counter()
+                await app.process_update(update_)
+                durations.append((time.perf_counter() - start) * 1000)
+        wall = time.perf_counter() - started
+    saved = sum(
+        1 for u in user_ids if api.chat(u) and api.chat(u)[-1].text.startswith("Enregistré")
+    )
+    target = "< 10 ms" if kind == "sqlite" else "< 15 ms"
+    report.add("updates", kind, label, "p50 per update", percentile(durations, 0.5), "ms")
+    report.add("updates", kind, label, "p99 per update", percentile(durations, 0.99), "ms", target)
+    report.add(
+        "updates",
+        kind,
+        label,
+        "updates per second (1 process)",
+        len(durations) / wall,
+        "/s",
+        ">= 300 /s",
+    )
+    report.add("updates", kind, label, "people saved", saved, "", f"= {users}")
+    bare = await bare_cost(sessions, [u + 500_000 for u in user_ids], len(FLOW))
+    report.add(
+        "updates", kind, label, "bare DB write p50 (Core, 1 tx)", percentile(bare, 0.5), "ms"
+    )
+    ratio = percentile(durations, 0.5) / percentile(bare, 0.5)
+    report.add("updates", kind, label, "bot overhead vs bare DB (p50)", ratio, "x", "< 5 x")
+
+    # 200 chats, 50 ms per Bot API call, through the update queue (the per-chat processor).
+    api = LenientBotAPI()
+    api._update_ids = itertools.count(1_000_000)  # the same bot: update ids do not restart
+    app = build_application(settings, sessions, request=SlowRequest(api, 0.05), rate_limited=False)
+    chat_ids = await make_members(sessions, chats, 20_000)
+    order: dict[int, list[int]] = defaultdict(list)
+    total = chats * len(FLOW)
+    done = asyncio.Event()
+
+    async def seen(update_: Update, _: object) -> None:
+        chat = update_.effective_chat
+        if chat is not None:
+            order[chat.id].append(update_.update_id)
+        if sum(len(v) for v in order.values()) >= total:
+            done.set()
+
+    completed: list[int] = []
+    finished = asyncio.Event()
+
+    async def last(update_: Update, _: object) -> None:
+        completed.append(update_.update_id)
+        if len(completed) >= total:
+            finished.set()
+
+    app.add_handler(TypeHandler(Update, seen), group=-10)  # arrival: before anything else
+    app.add_handler(TypeHandler(Update, last), group=200)  # completion: after everything
+    label = f"{chats} chats, 50 ms API"
+    async with app:
+        await app.start()
+        started = time.perf_counter()
+        expected: dict[int, list[int]] = defaultdict(list)
+        for kind_, value in FLOW:
+            for chat_id in chat_ids:
+                data = payload(api, chat_id, kind_, value)
+                expected[chat_id].append(data["update_id"])
+                await app.update_queue.put(Update.de_json(data, app.bot))
+        await asyncio.wait_for(finished.wait(), timeout=600)
+        wall = time.perf_counter() - started
+        await app.stop()
+    in_order = all(order[c] == expected[c] for c in chat_ids)
+    saved = sum(1 for c in chat_ids if any(m.text.startswith("Enregistré") for m in api.chat(c)))
+    report.add("updates", kind, label, "people saved", saved, "", f"= {chats}")
+    report.add("updates", kind, label, "updates per second", total / wall, "/s", ">= 200 /s")
+    report.add(
+        "updates", kind, label, "every chat in arrival order", float(in_order), "bool", "= 1"
+    )
+    report.add("memory", kind, label, "peak RSS so far", peak_rss_mib(), "MiB", "< 250 MiB")
+    await engine.dispose()

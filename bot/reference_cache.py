@@ -1,0 +1,61 @@
+"""Reference data kept in memory: it changes only at start (the versioned file) or when a
+partner is added from the field, which invalidates the cache. Saves a query per button."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from bot.db import Sessions
+from models import reference
+from models.reference import Choice, Kind, Neighbourhood, Partner
+
+
+class ReferenceCache:
+    """Lazily loaded, process-wide copies of the reference tables."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+        self._lock = asyncio.Lock()
+        self._choices: dict[Kind, list[Choice]] | None = None
+        self._labels: dict[Kind, dict[str, str]] = {}
+        self._partners: Sequence[Partner] = ()
+        self._neighbourhoods: Sequence[Neighbourhood] = ()
+
+    async def _ensure(self) -> dict[Kind, list[Choice]]:
+        if self._choices is not None:
+            return self._choices
+        async with self._lock:
+            if self._choices is None:
+                async with self._sessions() as session:
+                    choices = {k: await reference.choices(session=session, kind=k) for k in Kind}
+                    self._labels = {
+                        k: await reference.labels(session=session, kind=k) for k in Kind
+                    }
+                    self._partners = await reference.partners(session=session)
+                    self._neighbourhoods = await reference.neighbourhoods(session=session)
+                self._choices = choices
+        return self._choices
+
+    def invalidate(self) -> None:
+        """Reload on next use (a partner was added)."""
+        self._choices = None
+
+    async def choices(self, kind: Kind) -> list[Choice]:
+        """Active entries of a list, in order."""
+        return (await self._ensure())[kind]
+
+    async def labels(self, kind: Kind) -> dict[str, str]:
+        """Code → label, retired entries included."""
+        await self._ensure()
+        return self._labels[kind]
+
+    async def partners(self, category: str | None = None) -> list[Partner]:
+        """Active partners (of a category), by name."""
+        await self._ensure()
+        return [p for p in self._partners if category is None or p.category == category]
+
+    async def neighbourhoods(self) -> Sequence[Neighbourhood]:
+        """Active neighbourhoods, by name."""
+        await self._ensure()
+        return self._neighbourhoods
