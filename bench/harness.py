@@ -45,8 +45,9 @@ class Report:
     rows: list[Row] = field(default_factory=list)
 
     def add(self, *args: Any, **kwargs: Any) -> None:
-        self.rows.append(Row(*args, **kwargs))
-        row = self.rows[-1]
+        row = Row(*args, **kwargs)
+        row.value = float(row.value)
+        self.rows.append(row)
         print(
             f"{row.section:<12} {row.database:<10} {row.size:<22} {row.figure:<34} "
             f"{row.value:>12.3f} {row.unit:<6} {row.target}",
