@@ -54,6 +54,13 @@ async def notice(update: Update, text: str) -> None:
         await update.effective_chat.send_message(text)
 
 
+def begin_draft(update: Update, context: BotContext, form: str) -> dict[str, Any]:
+    """A fresh draft for `form`, replacing any earlier one, bound to this chat."""
+    chat = update.effective_chat
+    chat_id = chat.id if chat is not None else context.member.telegram_user_id
+    return drafts.start(context.member_data, form, now=context.services.clock(), chat_id=chat_id)
+
+
 async def checkpoint(
     update: Update,
     context: BotContext,

@@ -24,6 +24,7 @@ from bot.messages import person_label, reminder_keyboard, reminder_text
 from handlers import picking
 from handlers.common import (
     END,
+    begin_draft,
     cancel_for,
     checkpoint,
     delete_sensitive,
@@ -127,10 +128,7 @@ KIND, NOTE = "kind", "note"
 
 
 def _begin(update: Update, context: BotContext, form: str) -> dict[str, Any]:
-    chat_id = (
-        update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
-    )
-    draft = drafts.start(context.member_data, form, now=context.services.clock(), chat_id=chat_id)
+    draft = begin_draft(update, context, form)
     draft["step"] = picking.PERSON
     return draft
 

@@ -28,6 +28,7 @@ from bot.messages import person_label
 from handlers import picking
 from handlers.common import (
     END,
+    begin_draft,
     cancel_for,
     checkpoint,
     delete_sensitive,
@@ -58,10 +59,7 @@ APPOINTMENT_BUTTONS: Final = {
 
 
 def _begin(update: Update, context: BotContext) -> dict[str, Any]:
-    chat_id = (
-        update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
-    )
-    draft = drafts.start(context.member_data, FORM, now=context.services.clock(), chat_id=chat_id)
+    draft = begin_draft(update, context, FORM)
     draft.update(history=[], replaces=None)
     return draft
 

@@ -20,7 +20,7 @@ from bot.callbacks import Nav, Pick
 from bot.context import BotContext
 from bot.dates import parse_day
 from bot.formatting import day
-from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
+from handlers.common import END, begin_draft, cancel_for, checkpoint, notice, show, with_draft
 from models import outreach
 from models.errors import DomainError
 from models.reference import Kind, Neighbourhood
@@ -42,10 +42,7 @@ async def start(update: Update, context: BotContext) -> object:
     if context.member.neighbourhood_id is None:
         await show(update, texts.NEW_NO_NEIGHBOURHOOD)
         return END
-    chat_id = (
-        update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
-    )
-    draft = drafts.start(context.member_data, FORM, now=context.services.clock(), chat_id=chat_id)
+    draft = begin_draft(update, context, FORM)
     return await ask_kind(update, context, draft)
 
 

@@ -21,6 +21,7 @@ from bot.context import BotContext
 from bot.formatting import day
 from handlers.common import (
     END,
+    begin_draft,
     cancel_for,
     checkpoint,
     delete_sensitive,
@@ -241,10 +242,7 @@ async def start_new(update: Update, context: BotContext) -> object:
     if context.member.neighbourhood_id is None:
         await show(update, texts.NEW_NO_NEIGHBOURHOOD)
         return END
-    chat_id = (
-        update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
-    )
-    draft = drafts.start(context.member_data, FORM, now=context.services.clock(), chat_id=chat_id)
+    draft = begin_draft(update, context, FORM)
     draft.update(values={}, history=[], editing=False)
     return await render(update, context, draft, "first_name")
 

@@ -20,7 +20,7 @@ from bot import drafts, keyboards, texts
 from bot.callbacks import MemberRef, Nav, Pick
 from bot.context import BotContext
 from bot.formatting import day
-from handlers.common import END, cancel_for, checkpoint, notice, show, with_draft
+from handlers.common import END, begin_draft, cancel_for, checkpoint, notice, show, with_draft
 from models import audit, botstate, team
 from models.errors import DomainError
 from models.team import Role
@@ -39,10 +39,7 @@ def invitation_link(username: str | None, code: str) -> str | None:
 
 async def start(update: Update, context: BotContext) -> object:
     """/inviter: choose the role of the person to invite."""
-    chat_id = (
-        update.effective_chat.id if update.effective_chat else context.member.telegram_user_id
-    )
-    draft = drafts.start(context.member_data, FORM, now=context.services.clock(), chat_id=chat_id)
+    draft = begin_draft(update, context, FORM)
     return await ask_role(update, context, draft)
 
 

@@ -7,11 +7,9 @@ import datetime as dt
 from sqlmodel import select
 
 from bot.db import Sessions
-from models import people
 from models.outreach import OutreachAction
-from models.people import Answer, Profile, Sex
-from models.team import Member, Role
-from tests.conftest import Clock, User, add_member
+from models.team import Role
+from tests.conftest import Clock, User, add_member, engage_person
 
 
 async def test_informed_count_with_buttons(mediator: User, sessions: Sessions) -> None:
@@ -39,23 +37,6 @@ async def test_informed_typed_count_and_date(mediator: User, sessions: Sessions)
     assert (action.informed, action.day) == (23, dt.date(2026, 3, 6))
 
 
-async def make_person(sessions: Sessions, clock: Clock, member: Member, name: str) -> None:
-    async with sessions.begin() as session:
-        await people.engage(
-            session=session,
-            mediator=member,
-            profile=Profile(
-                first_name=name,
-                sex=Sex.FEMALE,
-                age_bracket="26_44",
-                residence="qpv",
-                channel="event",
-                registered_ft=Answer.NO,
-            ),
-            now=clock(),
-        )
-
-
 async def test_people_list_is_scoped_and_paged(app, api, sessions: Sessions, clock: Clock) -> None:
     samia, samia_id = await add_member(sessions, clock, name="Samia")
     karim, karim_id = await add_member(sessions, clock, name="Karim", neighbourhood="19e-sud")
@@ -64,8 +45,8 @@ async def test_people_list_is_scoped_and_paged(app, api, sessions: Sessions, clo
     )
     for i in range(10):
         clock.advance(minutes=1)
-        await make_person(sessions, clock, samia, f"Awa{i}")
-    await make_person(sessions, clock, karim, "Yasmine")
+        await engage_person(sessions, clock, samia, f"Awa{i}")
+    await engage_person(sessions, clock, karim, "Yasmine")
 
     samia_chat = User(app, api, samia_id)
     first_page = await samia_chat.send("/personnes")
