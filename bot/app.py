@@ -101,6 +101,8 @@ async def persist_now(update: Update, context: BotContext) -> None:
         return
     context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
     await context.application.update_persistence()
+    if context.processed_recorded:
+        return
     services = context.services
     async with services.sessions.begin() as session:
         await botstate.mark_processed(

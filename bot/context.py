@@ -39,7 +39,7 @@ class Services:
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Callback context carrying the services and the member the access check found."""
 
-    __slots__ = ("_member",)
+    __slots__ = ("_member", "processed_recorded")
 
     def __init__(
         self,
@@ -49,6 +49,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self._member: Member | None = None
+        self.processed_recorded = False  # the update was recorded as handled with its effects
 
     @property
     def services(self) -> Services:

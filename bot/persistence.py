@@ -45,8 +45,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         conversation: str,
         key: ConversationKey,
         state: object | None,
+        update_id: int | None = None,
     ) -> None:
-        """Commit a member's drafts and one conversation state together, before answering."""
+        """Commit a member's drafts and one conversation state together, before answering;
+        with `update_id`, the update is recorded as handled in the same transaction."""
         user_json, state_json = json.dumps(data), json.dumps(state)
         async with self._write_lock, self._sessions.begin() as session:
             now = self._clock()
@@ -54,6 +56,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             await botstate.save_conversation(
                 session=session, name=conversation, key=key, state=state, now=now
             )
+            if update_id is not None:
+                await botstate.mark_processed(session=session, update_id=update_id, now=now)
         self._written_users[user_id] = user_json
         self._written_conversations[(conversation, botstate.encode_key(key))] = state_json
 

@@ -99,8 +99,9 @@ async def checkpoint(
     if isinstance(persistence, DatabasePersistence):
         await persistence.write_ahead(
             user_id=user.id, data=data, conversation=conversation, key=(chat.id, user.id),
-            state=stored_state,
+            state=stored_state, update_id=update.update_id,
         )  # fmt: skip
+        context.processed_recorded = True
         return
     async with context.services.sessions.begin() as own:
         await write(own)
