@@ -85,7 +85,7 @@ async def guard(update: object, context: BotContext) -> None:
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
         # Groups (the coordinators' digest group) are written to, never read.
         raise ApplicationHandlerStop
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         if await botstate.already_processed(session=session, update_id=update.update_id):
             raise ApplicationHandlerStop  # a redelivery or a retry: handled once already
         member = await team.active_member(session=session, telegram_user_id=user.id)

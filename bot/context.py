@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.db import Sessions
+from bot.db import Sessions, make_read_sessions
 from bot.reference_cache import ReferenceCache
 from bot.settings import Settings
 from models.team import Member
@@ -27,9 +27,11 @@ class Services:
     sessions: Sessions
     clock: Clock
     reference: ReferenceCache = field(init=False)
+    reads: Sessions = field(init=False)
 
     def __post_init__(self) -> None:
-        self.reference = ReferenceCache(self.sessions)
+        self.reads = make_read_sessions(self.sessions.kw["bind"])
+        self.reference = ReferenceCache(self.reads)
 
     def today(self) -> dt.date:
         """Today's date where the team works."""

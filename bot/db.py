@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "aveq_read_only"
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -42,8 +43,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:
-    """Take the write lock at BEGIN: a read-then-write transaction then waits, never fails."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    """Take the write lock at BEGIN: a read-then-write transaction then waits, never fails.
+    Read-only sessions (`make_read_sessions`) begin a plain, concurrent read transaction."""
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -67,6 +70,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def make_sessions(engine: AsyncEngine) -> Sessions:
     """One session per unit of work; objects stay readable after commit."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def make_read_sessions(engine: AsyncEngine) -> Sessions:
+    """Sessions that only read: on SQLite they do not take the write lock (WAL readers run
+    beside the writer). Never write through them."""
+    return make_sessions(engine.execution_options(**{READ_ONLY: True}))
 
 
 def alembic_config(url: str) -> Config:
