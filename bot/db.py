@@ -53,6 +53,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Build the async engine for `url`, with the pragmas SQLite needs to behave like a server."""
     if not url.startswith("sqlite"):
         kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
         return create_async_engine(url, **kwargs)
     if _is_memory_sqlite(url):
         kwargs.setdefault("poolclass", StaticPool)

@@ -8,7 +8,9 @@ killed mid-conversation loses nothing that was answered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
@@ -22,7 +24,14 @@ from models import botstate
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Stores drafts and conversation states in `user_state` and `conversation_state`."""
 
-    def __init__(self, sessions: Sessions, clock: Clock, update_interval: float = 60) -> None:
+    def __init__(
+        self,
+        sessions: Sessions,
+        clock: Clock,
+        update_interval: float = 60,
+        *,
+        serialize_writes: bool = True,
+    ) -> None:
         super().__init__(
             store_data=PersistenceInput(
                 bot_data=False, chat_data=False, user_data=True, callback_data=False
@@ -32,10 +41,13 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self._sessions = sessions
         self._clock = clock
         # What was last written, so PTB's own pass after each update does not write it again,
-        # and one write at a time (SQLite has one writer; waiting here beats its busy loop).
+        # and, on SQLite, one write at a time (one writer anyway; waiting here beats its busy
+        # loop). PostgreSQL takes concurrent writes.
         self._written_users: dict[int, str] = {}
         self._written_conversations: dict[tuple[str, str], str] = {}
-        self._write_lock = asyncio.Lock()
+        self._write_lock: AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if serialize_writes else contextlib.nullcontext()
+        )
 
     async def write_ahead(
         self,
