@@ -14,11 +14,16 @@ import os
 import sys
 from pathlib import Path
 
-from bench import indicators, sweep, updates
+from bench import delivery, indicators, sweep, updates
 from bench.harness import RESULTS, Report
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-SECTIONS = {"updates": updates.run, "indicators": indicators.run, "sweep": sweep.run}
+SECTIONS = {
+    "updates": updates.run,
+    "indicators": indicators.run,
+    "sweep": sweep.run,
+    "delivery": delivery.run,
+}
 
 
 async def main(argv: list[str] | None = None) -> int:

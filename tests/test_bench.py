@@ -19,7 +19,7 @@ async def test_bench_smoke(postgres_url: str | None, tmp_path: Path) -> None:
     result = json.loads(output.read_text())
     assert result["machine"]["cores"] >= 1
     sections = {row["section"] for row in result["rows"]}
-    assert {"updates", "generate", "indicators", "sweep", "memory"} <= sections
+    assert {"updates", "generate", "indicators", "sweep", "delivery", "memory"} <= sections
     saved = [r["value"] for r in result["rows"] if r["figure"] == "people saved"]
     assert saved == [5.0, 5.0]  # both update benchmarks really ran the /nouveau flow
     assert all(isinstance(row["value"], float) for row in result["rows"])
