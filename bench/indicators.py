@@ -7,11 +7,12 @@ import functools
 import time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bench.harness import Report, analyse, fresh_database, peak_rss_mib, percentile, timed
 from bot import reports
-from bot.db import create_engine, make_sessions
+from bot.db import create_engine, make_read_sessions, make_sessions
 from models import demo, stats
 from models.base import utcnow
 from models.stats import Period, Scope, ScopeKind
@@ -26,10 +27,17 @@ SIZES = {
 
 
 async def figures_text(
-    session: AsyncSession, labels: reports.Labels, period: Period, scope: Scope, today: dt.date
+    session: AsyncSession,
+    labels: reports.Labels,
+    period: Period,
+    scope: Scope,
+    today: dt.date,
+    parallel: async_sessionmaker[AsyncSession],
 ) -> str:
     """What /stats and the digest do: the engine, then the French text."""
-    figures = await stats.compute(session=session, period=period, scope=scope, tz=TZ, today=today)
+    figures = await stats.compute(
+        session=session, period=period, scope=scope, tz=TZ, today=today, parallel=parallel
+    )
     return reports.render(figures, labels, scope_label="bench", tz=TZ)
 
 
@@ -80,7 +88,9 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
         async with sessions() as session:
             labels = await reports.load_labels(session=session)
             for name, period, scope in cases:
-                call = functools.partial(figures_text, session, labels, period, scope, today)
+                call = functools.partial(
+                    figures_text, session, labels, period, scope, today, make_read_sessions(engine)
+                )
                 durations = await timed(call, repeat)
                 p50 = percentile(durations, 0.5)
                 report.add("indicators", kind, label, f"{name} p50", p50, "ms", "< 1000 ms")

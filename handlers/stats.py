@@ -170,6 +170,7 @@ async def figures_text(context: BotContext, scope: Scope, period: Period) -> str
         figures = await stats.compute(
             session=session, period=period, scope=scope, tz=services.settings.tz,
             today=services.today(), yearly_target=services.settings.yearly_target,
+            parallel=services.reads,
         )  # fmt: skip
         labels = await reports.load_labels(session=session)
     label = await scope_label(context, scope)

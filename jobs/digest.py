@@ -82,11 +82,12 @@ async def digest_content(
     async with services.sessions() as session:
         labels = await reports.load_labels(session=session)
         of_week = await stats.compute(
-            session=session, period=week, scope=Scope(), tz=tz, today=today, yearly_target=target
-        )
+            session=session, period=week, scope=Scope(), tz=tz, today=today, yearly_target=target,
+            parallel=services.reads,
+        )  # fmt: skip
         of_year = await stats.compute(
             session=session, period=year_to_date, scope=Scope(), tz=tz, today=today,
-            yearly_target=target,
+            yearly_target=target, parallel=services.reads,
         )  # fmt: skip
         weeks = stats.last_weeks(week.end, CHART_WEEKS)
         by_week = await stats.weekly_engaged(session=session, weeks=weeks, tz=tz)

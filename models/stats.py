@@ -7,6 +7,7 @@ both ends included, turned into UTC instants with the team's time zone.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, true
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -162,64 +164,83 @@ async def compute(
     tz: ZoneInfo,
     today: dt.date,
     yearly_target: int = 800,
+    parallel: async_sessionmaker[AsyncSession] | None = None,
 ) -> Indicators:
-    """Every indicator for one period and scope."""
+    """Every indicator for one period and scope.
+
+    With `parallel` (read-only sessions), the independent aggregates run at the same time on
+    their own connections: the total is then about the slowest one, not their sum.
+    """
     start, end = period.bounds(tz)
     in_scope = _person_scope(scope)
     engaged_here = and_(in_scope, col(Person.engaged_at) >= start, col(Person.engaged_at) < end)
-    result = Indicators(period=period, scope=scope, yearly_target=yearly_target)
-
-    result.informed = int(
-        (
-            await session.exec(
-                select(func.coalesce(func.sum(OutreachAction.informed), 0)).where(
-                    _outreach_scope(scope),
-                    col(OutreachAction.day) >= period.start,
-                    col(OutreachAction.day) <= period.end,
-                )
-            )
-        ).one()
-    )
-    await _people_cube(session, engaged_here, result)
-    barrier_counts = await _grouped(
-        session,
-        select(PersonBarrier.barrier, func.count())
-        .join(Person, col(Person.id) == col(PersonBarrier.person_id))
-        .where(engaged_here)
-        .group_by(PersonBarrier.barrier),
-    )
-    result.barriers = sorted(barrier_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
     oriented_here = and_(
         in_scope, col(Orientation.created_at) >= start, col(Orientation.created_at) < end
     )
-    await _orientation_cube(session, oriented_here, result.orientations)
-
-    result.exits_by_reason = await _grouped(
-        session,
-        select(Person.exit_reason, func.count())
-        .where(
-            in_scope, col(Person.exited_on) >= period.start, col(Person.exited_on) <= period.end
-        )
-        .group_by(Person.exit_reason),
-    )
-    result.followups = await followups_by_mediator(session=session, scope=scope)
-
     year = year_of(today)
     year_start, year_end = year.bounds(tz)
-    result.year_engaged = int(
-        (
-            await session.exec(
-                select(func.count())
-                .select_from(Person)
-                .where(
-                    in_scope,
-                    col(Person.engaged_at) >= year_start,
-                    col(Person.engaged_at) < year_end,
-                )
+    result = Indicators(period=period, scope=scope, yearly_target=yearly_target)
+
+    async def informed(s: AsyncSession) -> None:
+        query = select(func.coalesce(func.sum(OutreachAction.informed), 0)).where(
+            _outreach_scope(scope),
+            col(OutreachAction.day) >= period.start,
+            col(OutreachAction.day) <= period.end,
+        )
+        result.informed = int((await s.exec(query)).one())
+
+    async def people(s: AsyncSession) -> None:
+        await _people_cube(s, engaged_here, result)
+
+    async def barriers(s: AsyncSession) -> None:
+        counts = await _grouped(
+            s,
+            select(PersonBarrier.barrier, func.count())
+            .join(Person, col(Person.id) == col(PersonBarrier.person_id))
+            .where(engaged_here)
+            .group_by(PersonBarrier.barrier),
+        )
+        result.barriers = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    async def oriented(s: AsyncSession) -> None:
+        await _orientation_cube(s, oriented_here, result.orientations)
+
+    async def exits(s: AsyncSession) -> None:
+        result.exits_by_reason = await _grouped(
+            s,
+            select(Person.exit_reason, func.count())
+            .where(
+                in_scope,
+                col(Person.exited_on) >= period.start,
+                col(Person.exited_on) <= period.end,
             )
-        ).one()
-    )
+            .group_by(Person.exit_reason),
+        )
+
+    async def followups(s: AsyncSession) -> None:
+        result.followups = await followups_by_mediator(session=s, scope=scope)
+
+    async def this_year(s: AsyncSession) -> None:
+        query = (
+            select(func.count())
+            .select_from(Person)
+            .where(
+                in_scope, col(Person.engaged_at) >= year_start, col(Person.engaged_at) < year_end
+            )
+        )
+        result.year_engaged = int((await s.exec(query)).one())
+
+    parts = (informed, people, barriers, oriented, exits, followups, this_year)
+    if parallel is None:
+        for part in parts:
+            await part(session)
+    else:
+
+        async def alone(part: Any) -> None:
+            async with parallel() as own:
+                await part(own)
+
+        await asyncio.gather(*(alone(part) for part in parts))
     result.weeks_left = max(0, (year.end - today).days // 7)
     return result
 

@@ -6,9 +6,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
-from bot.db import Sessions
+from bot.db import Sessions, make_read_sessions
 from models import orientations, outreach, people, stats
 from models.calendar import ReminderWindow, parse_days
 from models.orientations import Answer as Reply
@@ -183,3 +184,15 @@ async def test_period_boundaries_follow_paris_time(
         sessions, Scope(), Period(dt.date(2026, 4, 1), dt.date(2026, 4, 1))
     )
     assert (april_first.engaged, april_first.informed) == (1, 7)
+
+
+async def test_parallel_reads_give_the_same_figures(
+    engine: AsyncEngine, sessions: Sessions, data: dict[str, int]
+) -> None:
+    sequential = await figures(sessions, Scope())
+    async with sessions() as session:
+        parallel = await stats.compute(
+            session=session, period=MARCH, scope=Scope(), tz=PARIS, today=dt.date(2026, 4, 1),
+            parallel=make_read_sessions(engine),
+        )  # fmt: skip
+    assert parallel == sequential
