@@ -8,7 +8,6 @@ import os
 import platform
 import resource
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -81,18 +80,28 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def database_url(kind: str, postgres_url: str, name: str) -> str:
+    """Where the benchmark database `name` lives."""
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{RESULTS / 'data' / f'{name}.sqlite3'}"
+    return make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+
+
 async def fresh_database(kind: str, postgres_url: str, name: str) -> str:
     """A migrated, empty database with its reference data."""
     if kind == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="aveq-bench-"))
-        url = f"sqlite+aiosqlite:///{folder / f'{name}.sqlite3'}"
+        path = RESULTS / "data" / f"{name}.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in path.parent.glob(f"{name}.sqlite3*"):
+            leftover.unlink()
+        url = database_url(kind, postgres_url, name)
     else:
         admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
         async with admin.connect() as conn:
             await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             await conn.execute(text(f"CREATE DATABASE {name}"))
         await admin.dispose()
-        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+        url = database_url(kind, postgres_url, name)
     await asyncio.to_thread(upgrade_database, url)
     engine = create_engine(url)
     async with make_sessions(engine).begin() as session:

@@ -7,14 +7,26 @@ import functools
 import time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bench.harness import Report, analyse, fresh_database, peak_rss_mib, percentile, timed
+from bench.harness import (
+    Report,
+    analyse,
+    database_url,
+    fresh_database,
+    peak_rss_mib,
+    percentile,
+    timed,
+)
 from bot import reports
 from bot.db import create_engine, make_read_sessions, make_sessions
 from models import demo, stats
 from models.base import utcnow
+from models.people import Person
 from models.stats import Period, Scope, ScopeKind
 
 TZ = ZoneInfo("Europe/Paris")
@@ -41,26 +53,46 @@ async def figures_text(
     return reports.render(figures, labels, scope_label="bench", tz=TZ)
 
 
-async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: int) -> None:
-    """Generate each size, then time the engine for a year, a month, and one neighbourhood."""
+async def existing_people(url: str) -> int:
+    """People already in a benchmark database (0 when it does not exist)."""
+    engine = create_engine(url)
+    try:
+        async with make_sessions(engine)() as session:
+            return (await session.exec(select(func.count()).select_from(Person))).one()
+    except (OSError, DBAPIError):
+        return 0
+    finally:
+        await engine.dispose()
+
+
+async def run(
+    report: Report, kind: str, postgres_url: str, size: str, repeat: int, *, reuse: bool = False
+) -> None:
+    """Generate each size (or, with `reuse`, keep what an earlier run generated), then time the
+    engine for a year, a month, one neighbourhood and since the start."""
     for people, interactions, years in SIZES[size]:
         label = f"{people} p / {interactions} i / {years} y"
-        url = await fresh_database(kind, postgres_url, f"aveq_bench_{people}")
+        name = f"aveq_bench_{people}_{years}y"
+        url = database_url(kind, postgres_url, name)
+        now = utcnow()
+        if not (reuse and await existing_people(url) == people):
+            url = await fresh_database(kind, postgres_url, name)
+            engine = create_engine(url)
+            started = time.perf_counter()
+            async with make_sessions(engine).begin() as session:
+                counts = await demo.generate(
+                    session=session,
+                    size=demo.DemoSize(
+                        people=people, interactions_per_person=interactions / people, years=years
+                    ),
+                    now=now,
+                    seed=7,
+                )
+            elapsed = time.perf_counter() - started
+            report.add("generate", kind, label, f"rows: {sum(counts.values())}", elapsed, "s")
+            await engine.dispose()
         engine = create_engine(url)
         sessions = make_sessions(engine)
-        now = utcnow()
-        started = time.perf_counter()
-        async with sessions.begin() as session:
-            counts = await demo.generate(
-                session=session,
-                size=demo.DemoSize(
-                    people=people, interactions_per_person=interactions / people, years=years
-                ),
-                now=now,
-                seed=7,
-            )
-        elapsed = time.perf_counter() - started
-        report.add("generate", kind, label, f"rows: {sum(counts.values())}", elapsed, "s")
         await analyse(url, sessions)
         today = now.astimezone(TZ).date()
         cases = (
