@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 ACCESS_GROUP = -1
 FEATURES_GROUP = 0
 PERSIST_GROUP = 100
+OVERALL_RATE_PER_SECOND = 29
 
 BotApplication = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
 
@@ -68,7 +69,15 @@ def build_application(
         .post_init(on_startup)
     )
     if rate_limited:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=5))
+        builder = builder.rate_limiter(
+            AIORateLimiter(
+                # One request every 1/29 s, never a burst: Telegram's 30 per second hold in
+                # any sliding second, so no 429 costs a pause to every chat.
+                overall_max_rate=1,
+                overall_time_period=1 / OVERALL_RATE_PER_SECOND,
+                max_retries=5,
+            )
+        )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application: BotApplication = builder.build()
