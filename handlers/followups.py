@@ -133,15 +133,22 @@ def _begin(update: Update, context: BotContext, form: str) -> dict[str, Any]:
     return draft
 
 
+async def _pick_person_first(
+    update: Update, context: BotContext, form: str, conversation: str
+) -> object:
+    """Start a conversation at the person picker (ends at once if nobody is followed yet)."""
+    _begin(update, context, form)
+    await checkpoint(update, context, conversation=conversation, state=picking.PERSON)
+    if not await picking.ask_person(update, context, form):
+        drafts.drop(context.member_data, form)
+        await checkpoint(update, context, conversation=conversation, state=END)
+        return END
+    return picking.PERSON
+
+
 async def contact_start(update: Update, context: BotContext) -> object:
     """/contact: which person?"""
-    draft = _begin(update, context, CONTACT_FORM)
-    await checkpoint(update, context, conversation=CONTACT_CONVERSATION, state=picking.PERSON)
-    if not await picking.ask_person(update, context, CONTACT_FORM):
-        drafts.drop(context.member_data, CONTACT_FORM)
-        await checkpoint(update, context, conversation=CONTACT_CONVERSATION, state=END)
-        return END
-    return draft["step"]
+    return await _pick_person_first(update, context, CONTACT_FORM, CONTACT_CONVERSATION)
 
 
 async def contact_from_card(update: Update, context: BotContext) -> object:
@@ -269,13 +276,7 @@ REASON, DATE, CONFIRM = "reason", "date", "confirm"
 
 async def exit_start(update: Update, context: BotContext) -> object:
     """/sortie: which person?"""
-    draft = _begin(update, context, EXIT_FORM)
-    await checkpoint(update, context, conversation=EXIT_CONVERSATION, state=picking.PERSON)
-    if not await picking.ask_person(update, context, EXIT_FORM):
-        drafts.drop(context.member_data, EXIT_FORM)
-        await checkpoint(update, context, conversation=EXIT_CONVERSATION, state=END)
-        return END
-    return draft["step"]
+    return await _pick_person_first(update, context, EXIT_FORM, EXIT_CONVERSATION)
 
 
 async def exit_from_elsewhere(update: Update, context: BotContext) -> object:

@@ -25,6 +25,19 @@ NOTE_MAX = 280
 CODE_PREFIX = "P-"
 
 
+# What the indicator engine groups newly engaged people by (models.stats), in one pass.
+INDICATOR_COLUMNS = (
+    "channel",
+    "residence",
+    "age_bracket",
+    "sex",
+    "neighbourhood_id",
+    "mediator_id",
+    "registered_ft",
+    "referent_contact_5m",
+)
+
+
 class Sex(StrEnum):
     """Recorded because the State's O2R call weighs the women/men balance."""
 
@@ -75,18 +88,7 @@ class Person(SQLModel, table=True):
         Index("ix_person_duplicate_key", "mediator_id", "first_name_key", "age_bracket"),
         Index("ix_person_neighbourhood_engaged", "neighbourhood_id", "engaged_at"),
         # Covers the indicator engine's pass over a period's people (an index-only scan).
-        Index(
-            "ix_person_engaged_cube",
-            "engaged_at",
-            "channel",
-            "residence",
-            "age_bracket",
-            "sex",
-            "neighbourhood_id",
-            "mediator_id",
-            "registered_ft",
-            "referent_contact_5m",
-        ),
+        Index("ix_person_engaged_cube", "engaged_at", *INDICATOR_COLUMNS),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.orientations import Orientation, Outcome
 from models.outreach import OutreachAction
-from models.people import Answer, Person, PersonBarrier
+from models.people import INDICATOR_COLUMNS, Answer, Person, PersonBarrier
 from models.reference import Neighbourhood, Partner
 from models.team import Member
 
@@ -247,16 +247,7 @@ async def compute(
 
 # Every dimension of a newly engaged person, grouped in one pass over the period's people; the
 # groups (a few thousand at most, however many people) are then folded into each breakdown.
-CUBE = (
-    "channel",
-    "residence",
-    "age_bracket",
-    "sex",
-    "neighbourhood_id",
-    "mediator_id",
-    "registered_ft",
-    "referent_contact_5m",
-)
+CUBE = INDICATOR_COLUMNS
 BREAKDOWNS = {"neighbourhood_id": "neighbourhood", "mediator_id": "mediator"}
 
 
