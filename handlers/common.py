@@ -14,6 +14,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ConversationHandler
 
 from bot import drafts, texts
+from bot.callbacks import Pick
 from bot.context import BotContext
 from bot.persistence import DatabasePersistence
 from models import botstate
@@ -105,6 +106,16 @@ async def checkpoint(
         return
     async with context.services.sessions.begin() as own:
         await write(own)
+
+
+async def current_pick(update: Update, draft: dict[str, Any]) -> Pick | None:
+    """The button pressed, if it belongs to the step the draft is at; otherwise say the
+    button is no longer active (an old message, a redelivery) and give None."""
+    pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
+    if pick is None or pick.step != draft.get("step"):
+        await notice(update, texts.STALE_BUTTON)
+        return None
+    return pick
 
 
 def with_draft(form: str, command: str) -> Callable[[DraftCallback], Callback]:

@@ -27,6 +27,7 @@ from handlers.common import (
     begin_draft,
     cancel_for,
     checkpoint,
+    current_pick,
     delete_sensitive,
     notice,
     remember_sensitive,
@@ -178,9 +179,8 @@ async def contact_kind(
 @with_draft(CONTACT_FORM, "contact")
 async def contact_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
     """Person or kind chosen."""
-    pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
-    if pick is None or pick.step != draft["step"]:
-        await notice(update, texts.STALE_BUTTON)
+    pick = await current_pick(update, draft)
+    if pick is None:
         return None
     if pick.step == picking.PERSON:
         return await contact_kind(
@@ -352,9 +352,8 @@ async def exit_confirm(
 @with_draft(EXIT_FORM, "sortie")
 async def exit_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
     """Person, reason or day chosen."""
-    pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
-    if pick is None or pick.step != draft["step"]:
-        await notice(update, texts.STALE_BUTTON)
+    pick = await current_pick(update, draft)
+    if pick is None:
         return None
     if pick.step == picking.PERSON:
         return await exit_reason(update, context, draft, await picking.chosen(context, pick.value))

@@ -31,6 +31,7 @@ from handlers.common import (
     begin_draft,
     cancel_for,
     checkpoint,
+    current_pick,
     delete_sensitive,
     notice,
     remember_sensitive,
@@ -192,9 +193,8 @@ def after_appointment(draft: dict[str, Any]) -> str:
 @with_draft(FORM, COMMAND)
 async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
     """A button of the current step."""
-    pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
-    if pick is None or pick.step != draft["step"]:
-        await notice(update, texts.STALE_BUTTON)
+    pick = await current_pick(update, draft)
+    if pick is None:
         return None
     if pick.step == PERSON:
         return await with_person(update, context, draft, await picking.chosen(context, pick.value))

@@ -20,7 +20,16 @@ from bot.callbacks import Nav, Pick
 from bot.context import BotContext
 from bot.dates import parse_day
 from bot.formatting import day
-from handlers.common import END, begin_draft, cancel_for, checkpoint, notice, show, with_draft
+from handlers.common import (
+    END,
+    begin_draft,
+    cancel_for,
+    checkpoint,
+    current_pick,
+    notice,
+    show,
+    with_draft,
+)
 from models import outreach
 from models.errors import DomainError
 from models.reference import Kind, Neighbourhood
@@ -81,9 +90,8 @@ async def ask_day(
 @with_draft(FORM, COMMAND)
 async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
     """A button of the current step."""
-    pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
-    if pick is None or pick.step != draft["step"]:
-        await notice(update, texts.STALE_BUTTON)
+    pick = await current_pick(update, draft)
+    if pick is None:
         return None
     if pick.step == KIND:
         draft["kind"] = pick.value

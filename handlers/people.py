@@ -24,6 +24,7 @@ from handlers.common import (
     begin_draft,
     cancel_for,
     checkpoint,
+    current_pick,
     delete_sensitive,
     notice,
     remember_sensitive,
@@ -273,10 +274,9 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
 @with_draft(FORM, COMMAND)
 async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
     """A button of a choice step; barriers toggle until « Valider »."""
-    pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
     step = draft["step"]
-    if pick is None or pick.step != step:
-        await notice(update, texts.STALE_BUTTON)
+    pick = await current_pick(update, draft)
+    if pick is None:
         return None
     if step == EDIT:
         if pick.value not in STEPS or not applies(pick.value, draft["values"]):

@@ -20,7 +20,16 @@ from bot import drafts, keyboards, texts
 from bot.callbacks import MemberRef, Nav, Pick
 from bot.context import BotContext
 from bot.formatting import day
-from handlers.common import END, begin_draft, cancel_for, checkpoint, notice, show, with_draft
+from handlers.common import (
+    END,
+    begin_draft,
+    cancel_for,
+    checkpoint,
+    current_pick,
+    notice,
+    show,
+    with_draft,
+)
 from models import audit, botstate, team
 from models.errors import DomainError
 from models.team import Role
@@ -80,9 +89,8 @@ async def ask_neighbourhood(
 @with_draft(FORM, COMMAND)
 async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
     """Role or neighbourhood chosen."""
-    pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
-    if pick is None or pick.step != draft["step"]:
-        await notice(update, texts.STALE_BUTTON)
+    pick = await current_pick(update, draft)
+    if pick is None:
         return None
     if pick.step == ROLE and pick.value in {r.value for r in INVITABLE}:
         draft["role"] = pick.value
