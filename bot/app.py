@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -126,6 +126,10 @@ async def on_error(update: object, context: BotContext) -> None:
     check must never let a feature handler through).
     """
     error = context.error
+    if update is None and isinstance(error, NetworkError):
+        # Polling while Telegram (or the network) is unreachable: PTB retries with a back-off.
+        logger.warning("Telegram unreachable (%s); polling retries", type(error).__name__)
+        return
     if isinstance(error, DomainError):
         text = texts.domain_error(error.key, error.params)
     elif isinstance(error, DBAPIError | OSError):
