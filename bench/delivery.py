@@ -8,19 +8,19 @@ import datetime as dt
 import time
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import col, select
 
-from bench.harness import Report, fresh_database, peak_rss_mib
+from bench.harness import Report, fresh_database, peak_rss_mib, seed_open_orientations
 from bot.app import build_application
 from bot.context import services_of
 from bot.db import create_engine, make_sessions
 from bot.settings import Settings
 from jobs.reminders import send_due_reminders
+from models import demo
 from models.base import utcnow
 from models.orientations import Orientation
-from models.people import Person
-from models.reference import Neighbourhood, Partner
+from models.reference import Neighbourhood
 from models.team import Member
 from tests.fakes import FakeBotAPI, FakeBotServer
 
@@ -66,33 +66,15 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
     now = utcnow()
     async with sessions.begin() as session:
         nbh = (await session.exec(select(Neighbourhood))).first()
-        partner = (await session.exec(select(Partner))).first()
-        conn = await session.connection()
         members = [
             {"telegram_user_id": 3_000_000 + i, "display_name": f"m{i}", "role": "mediator",
-             "neighbourhood_id": nbh.id, "active": True, "joined_at": now}
+             "neighbourhood_id": nbh.id if nbh else None, "active": True, "joined_at": now}
             for i in range(count)
         ]  # fmt: skip
-        member_table = Member.__table__  # type: ignore[attr-defined]
-        returning = insert(member_table).returning(member_table.c.id, sort_by_parameter_order=True)
-        member_ids = (await conn.execute(returning, members)).scalars().all()
-        person_table = Person.__table__  # type: ignore[attr-defined]
-        people = [
-            {"first_name": "X", "first_name_key": "x", "sex": "female", "age_bracket": "26_44",
-             "residence": "qpv", "channel": "other", "neighbourhood_id": nbh.id, "mediator_id": m,
-             "registered_ft": "no", "rsa": "no", "contact_consent": False, "status": "oriented",
-             "engaged_at": now, "last_contact_at": now}
-            for m in member_ids
-        ]  # fmt: skip
-        returning = insert(person_table).returning(person_table.c.id, sort_by_parameter_order=True)
-        person_ids = (await conn.execute(returning, people)).scalars().all()
-        rows = [
-            {"person_id": p, "mediator_id": m, "partner_id": partner.id, "purpose": "support",
-             "mode": "information", "created_at": now, "reminders_sent": 0, "overdue": False,
-             "seq": 0, "next_check_at": now - dt.timedelta(minutes=1)}
-            for p, m in zip(person_ids, member_ids, strict=True)
-        ]  # fmt: skip
-        await conn.execute(insert(Orientation.__table__), rows)  # type: ignore[attr-defined]
+        member_ids = await demo.bulk_insert(await session.connection(), Member, members)
+        await seed_open_orientations(
+            session, mediator_ids=member_ids, due=[now - dt.timedelta(minutes=1)] * count
+        )
 
     api = TelegramLimits()
     server = FakeBotServer(api, TOKEN)

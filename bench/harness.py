@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import platform
 import resource
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -17,9 +18,15 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import Sessions, create_engine, make_sessions, upgrade_database
-from models import reference
+from models import demo, reference
+from models.base import utcnow
+from models.orientations import Orientation
+from models.people import Person
+from models.reference import Neighbourhood, Partner
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -134,3 +141,33 @@ async def analyse(url: str, sessions: Sessions) -> None:
         await session.exec(text("ANALYZE"))  # type: ignore[call-overload]
         await session.commit()
     _ = url
+
+
+async def seed_open_orientations(
+    session: AsyncSession, *, mediator_ids: Sequence[int], due: Sequence[dt.datetime]
+) -> None:
+    """One person and one open orientation per due time, person i followed by mediator i."""
+    now = utcnow()
+    nbh = (await session.exec(select(Neighbourhood))).first()
+    partner = (await session.exec(select(Partner))).first()
+    if nbh is None or partner is None:
+        raise RuntimeError("load the reference data first")
+    conn = await session.connection()
+    person = {
+        "first_name": "X", "first_name_key": "x", "sex": "female", "age_bracket": "26_44",
+        "residence": "qpv", "channel": "other", "neighbourhood_id": nbh.id,
+        "registered_ft": "no", "rsa": "no", "contact_consent": False, "status": "oriented",
+        "engaged_at": now, "last_contact_at": now,
+    }  # fmt: skip
+    person_ids = await demo.bulk_insert(
+        conn, Person, [{**person, "mediator_id": m} for m in mediator_ids]
+    )
+    orientation = {
+        "partner_id": partner.id, "purpose": "support", "mode": "information",
+        "created_at": now, "reminders_sent": 0, "overdue": False, "seq": 0,
+    }  # fmt: skip
+    rows = [
+        {**orientation, "person_id": p, "mediator_id": m, "next_check_at": when}
+        for p, m, when in zip(person_ids, mediator_ids, due, strict=True)
+    ]
+    await demo.bulk_insert(conn, Orientation, rows)

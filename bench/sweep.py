@@ -5,19 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from sqlalchemy import insert
 from sqlmodel import select
 
-from bench.harness import Report, analyse, fresh_database, percentile, timed
+from bench.harness import (
+    Report,
+    analyse,
+    fresh_database,
+    percentile,
+    seed_open_orientations,
+    timed,
+)
 from bot.context import Services
 from bot.db import create_engine, make_sessions
 from bot.settings import Settings
 from jobs.reminders import send_due_reminders
 from models import orientations
-from models.base import utcnow
-from models.orientations import Orientation
-from models.people import Person
-from models.reference import Neighbourhood, Partner
+from models.base import pk, utcnow
+from models.reference import Neighbourhood
 from models.team import Member
 
 SIZES = {"tiny": (1_000, 10), "full": (100_000, 1_000)}
@@ -46,37 +50,20 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
     now = utcnow()
     async with sessions.begin() as session:
         nbh = (await session.exec(select(Neighbourhood))).first()
-        partner = (await session.exec(select(Partner))).first()
         member = Member(
             telegram_user_id=-1,
             display_name="bench",
             role="mediator",
-            neighbourhood_id=nbh.id,
+            neighbourhood_id=nbh.id if nbh else None,
             joined_at=now,
         )
         session.add(member)
         await session.flush()
-        conn = await session.connection()
-        person = {
-            "first_name": "X", "first_name_key": "x", "sex": "female", "age_bracket": "26_44",
-            "residence": "qpv", "channel": "other", "neighbourhood_id": nbh.id,
-            "mediator_id": member.id, "registered_ft": "no", "rsa": "no",
-            "contact_consent": False, "status": "oriented", "engaged_at": now,
-            "last_contact_at": now,
-        }  # fmt: skip
-        table = Person.__table__  # type: ignore[attr-defined]
-        returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = (await conn.execute(returning, [person] * total)).scalars().all()
-        orientation = {
-            "mediator_id": member.id, "partner_id": partner.id, "purpose": "support",
-            "mode": "information", "created_at": now, "reminders_sent": 0, "overdue": False,
-            "seq": 0,
-        }  # fmt: skip
-        rows = [
-            {**orientation, "person_id": pid, "next_check_at": due_time(now, i, due)}
-            for i, pid in enumerate(ids)
-        ]
-        await conn.execute(insert(Orientation.__table__), rows)  # type: ignore[attr-defined]
+        await seed_open_orientations(
+            session,
+            mediator_ids=[pk(member)] * total,
+            due=[due_time(now, i, due) for i in range(total)],
+        )
     await analyse(url, sessions)
 
     async def idle_claim() -> None:

@@ -67,7 +67,7 @@ def _pick(rng: random.Random, weights: dict[Any, int]) -> Any:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-async def _insert(conn: AsyncConnection, table: type[SQLModel], rows: list[dict]) -> list[int]:
+async def bulk_insert(conn: AsyncConnection, table: type[SQLModel], rows: list[dict]) -> list[int]:
     """Bulk insert in batches; returns the new ids in order (when the table has an id)."""
     target = table.__table__  # type: ignore[attr-defined]
     ids: list[int] = []
@@ -229,15 +229,15 @@ async def generate(
                 }
             )
             children.append((barriers, oriented, contacts))
-        person_ids = await _insert(conn, Person, people_rows)
+        person_ids = await bulk_insert(conn, Person, people_rows)
         barrier_rows, orientation_rows, interaction_rows = [], [], []
         for person_id, (barriers, oriented, contacts) in zip(person_ids, children, strict=True):
             barrier_rows += [{"person_id": person_id, **row} for row in barriers]
             orientation_rows += [{"person_id": person_id, **row} for row in oriented]
             interaction_rows += [{"person_id": person_id, **row} for row in contacts]
-        await _insert(conn, PersonBarrier, barrier_rows)
-        await _insert(conn, Orientation, orientation_rows)
-        await _insert(conn, Interaction, interaction_rows)
+        await bulk_insert(conn, PersonBarrier, barrier_rows)
+        await bulk_insert(conn, Orientation, orientation_rows)
+        await bulk_insert(conn, Interaction, interaction_rows)
         totals["people"] += len(person_ids)
         totals["orientations"] += len(orientation_rows)
         totals["interactions"] += len(interaction_rows)
@@ -259,5 +259,5 @@ async def generate(
                     "created_at": now,
                 }
             )
-    await _insert(conn, OutreachAction, informed_rows)
+    await bulk_insert(conn, OutreachAction, informed_rows)
     return {**totals, "informed_actions": len(informed_rows)}
