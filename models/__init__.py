@@ -3,6 +3,8 @@
 from models import (
     audit,
     botstate,
+    committee,
+    events,
     orientations,
     outreach,
     people,
@@ -15,6 +17,8 @@ from models import (
 __all__ = [
     "audit",
     "botstate",
+    "committee",
+    "events",
     "orientations",
     "outreach",
     "people",

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import phonenumbers
 from sqlalchemy import ColumnElement, Index, func, true
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.base import UTCDateTime, pk
 from models.crypto import EncryptedText
 from models.errors import DomainError, NotAllowed, NotFound
+from models.phones import normalize_phone
 from models.reference import Kind, Neighbourhood, Partner, active_codes
 from models.team import Member
 
@@ -189,17 +189,6 @@ def clean_first_name(text: str) -> str:
     if len(cleaned) > FIRST_NAME_MAX:
         raise DomainError("first_name_too_long", limit=FIRST_NAME_MAX)
     return cleaned
-
-
-def normalize_phone(text: str) -> str:
-    """A French (or international) phone number in E.164 form, or DomainError."""
-    try:
-        number = phonenumbers.parse(text, "FR")
-    except phonenumbers.NumberParseException as exc:
-        raise DomainError("phone_invalid") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise DomainError("phone_invalid")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def clean_note(text: str) -> str:

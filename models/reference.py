@@ -7,6 +7,7 @@ are never touched. An item removed from the file is deactivated, never deleted.
 
 from __future__ import annotations
 
+import re
 import secrets
 import tomllib
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.errors import DomainError
+from models.phones import normalize_phone
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "reference_data.toml"
 
@@ -67,6 +69,17 @@ class Partner(SQLModel, table=True):
     name: str = Field(max_length=120)
     category: str = Field(max_length=40)
     active: bool = True
+    # The « correspondant ressource »: the team's privileged contact at this partner.
+    contact_name: str = Field(default="", max_length=80)
+    contact_role: str = Field(default="", max_length=80)
+    contact_phone: str = Field(default="", max_length=20)
+    contact_email: str = Field(default="", max_length=120)
+    referral_notes: str = Field(default="", max_length=500)
+
+    @property
+    def has_contact(self) -> bool:
+        """Whether a correspondant is recorded."""
+        return bool(self.contact_name or self.contact_phone or self.contact_email)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,3 +206,38 @@ async def add_partner(*, session: AsyncSession, name: str, category: str) -> Par
     session.add(partner)
     await session.flush()
     return partner
+
+
+CONTACT_LIMITS = {
+    "contact_name": 80,
+    "contact_role": 80,
+    "contact_phone": 20,
+    "contact_email": 120,
+    "referral_notes": 500,
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def clean_contact_field(name: str, text: str) -> str:
+    """One field of a correspondant, checked: a French phone number, an e-mail address, or a
+    line of text within its length."""
+    if name not in CONTACT_LIMITS:
+        raise DomainError("choice_invalid")
+    if name == "referral_notes":
+        cleaned = "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+    else:
+        cleaned = " ".join("".join(c for c in text if c.isprintable()).split())
+    if not cleaned or len(cleaned) > CONTACT_LIMITS[name]:
+        raise DomainError("contact_field_invalid", limit=CONTACT_LIMITS[name])
+    if name == "contact_phone":
+        return normalize_phone(cleaned)
+    if name == "contact_email":
+        if not _EMAIL.match(cleaned):
+            raise DomainError("email_invalid")
+        return cleaned.lower()
+    return cleaned
+
+
+def update_contact(partner: Partner, name: str, value: str | None) -> None:
+    """Set (or with None, clear) one field of the partner's correspondant."""
+    setattr(partner, name, "" if value is None else clean_contact_field(name, value))

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.events import EventFigures
+from models.events import figures as event_figures
 from models.orientations import Orientation, Outcome
 from models.outreach import OutreachAction
 from models.people import INDICATOR_COLUMNS, Answer, Person, PersonBarrier
@@ -119,6 +121,7 @@ class Indicators:
     orientations: OrientationFigures = field(default_factory=OrientationFigures)
     exits_by_reason: dict[str, int] = field(default_factory=dict)
     followups: dict[str, tuple[int, int]] = field(default_factory=dict)
+    events: EventFigures = field(default_factory=EventFigures)
     year_engaged: int = 0
     yearly_target: int = 800
     weeks_left: int = 0
@@ -220,6 +223,15 @@ async def compute(
     async def followups(s: AsyncSession) -> None:
         result.followups = await followups_by_mediator(session=s, scope=scope)
 
+    async def events(s: AsyncSession) -> None:
+        result.events = await event_figures(
+            session=s,
+            start=start,
+            end=end,
+            neighbourhood_id=scope.id if scope.kind == ScopeKind.NEIGHBOURHOOD else None,
+            mediator_id=scope.id if scope.kind == ScopeKind.MEDIATOR else None,
+        )
+
     async def this_year(s: AsyncSession) -> None:
         query = (
             select(func.count())
@@ -230,7 +242,7 @@ async def compute(
         )
         result.year_engaged = int((await s.exec(query)).one())
 
-    parts = (informed, people, barriers, oriented, exits, followups, this_year)
+    parts = (informed, people, barriers, oriented, exits, followups, events, this_year)
     if parallel is None:
         for part in parts:
             await part(session)
