@@ -28,7 +28,18 @@ from bot.db import Sessions
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.settings import Settings
-from handlers import followups, orientations, outreach, people, privacy, start, stats, team
+from handlers import (
+    events,
+    followups,
+    orientations,
+    outreach,
+    partners,
+    people,
+    privacy,
+    start,
+    stats,
+    team,
+)
 from jobs import schedule
 from models import botstate
 from models import team as team_model
@@ -96,7 +107,8 @@ def register_handlers(application: BotApplication) -> None:
         # Our conversations mix buttons and typed answers on purpose and track them per user,
         # which is what PTB's per_message warning is about.
         warnings.filterwarnings("ignore", message=".*per_message", category=PTBUserWarning)
-        for module in (start, people, orientations, followups, outreach, team, stats, privacy):
+        modules = (start, people, orientations, followups, outreach, events, partners, team, stats)
+        for module in (*modules, privacy):
             application.add_handlers(module.handlers(), group=FEATURES_GROUP)
     application.add_handlers(start.last_resort(), group=FEATURES_GROUP)
     application.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)

@@ -129,3 +129,25 @@ class StatsRef(CallbackData):
     kind: str
     scope_id: int
     period: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EventRef(CallbackData):
+    """An event button: what to do, on which event, on what (a person, a registration, a page
+    or an outcome's index; 0 when nothing)."""
+
+    prefix: ClassVar[str] = "ev"
+    action: str
+    event_id: int
+    target: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PartnerRef(CallbackData):
+    """A directory or committee button: what to do, on which category or partner, and one
+    more value (a contact field, a period; "-" when nothing)."""
+
+    prefix: ClassVar[str] = "pa"
+    action: str
+    key: str
+    extra: str = "-"

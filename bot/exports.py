@@ -20,7 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import texts
 from bot.reports import Labels, load_labels
-from models import exports, reference, stats
+from models import committee, events, exports, reference, stats
+from models.base import pk
 from models.orientations import Outcome
 from models.stats import Period, Scope, ScopeKind
 
@@ -71,6 +72,9 @@ def indicator_row(month: Period, scope_label: str, ind: stats.Indicators) -> lis
         by_outcome.get(Outcome.STARTED.value, 0),
         by_outcome.get(Outcome.NO_SHOW.value, 0),
         sum(ind.exits_by_reason.values()),
+        ind.events.events,
+        ind.events.attendees,
+        ind.events.changed,
     ]
 
 
@@ -116,7 +120,63 @@ async def build_tables(
             await exports.informed_rows(session=session, period=period),
             labels,
         ),
+        await _events_table(session, period, tz),
+        await _partners_table(session, period, tz, labels),
     ]
+
+
+async def _events_table(session: AsyncSession, period: Period, tz: ZoneInfo) -> Table:
+    """One line per event: what, where, who was there, what changed (no one named)."""
+    start, end = period.bounds(tz)
+    outcome_codes = list(texts.EVENT_OUTCOME_LABELS)
+    headers = [*texts.EXPORT_EVENT_HEADERS.values(), *texts.EVENT_OUTCOME_LABELS.values()]
+    names = {n.id: n.name for n in await reference.neighbourhoods(session=session)}
+    rows = []
+    for event in await events.in_period(session=session, start=start, end=end):
+        figures = await events.figures(session=session, event_id=pk(event))
+        partners = await events.partners_of(session=session, event_id=pk(event))
+        rows.append(
+            [
+                event.starts_at.astimezone(tz).date(),
+                texts.EVENT_KIND_LABELS.get(event.kind, event.kind),
+                event.title,
+                names.get(event.neighbourhood_id, "?"),
+                event.theme,
+                ", ".join(p.name for p in partners),
+                figures.registered,
+                figures.attended_registered,
+                figures.unregistered,
+                figures.attendees,
+                figures.changed,
+                *(figures.outcomes.get(code, 0) for code in outcome_codes),
+            ]
+        )
+    return Table(texts.EXPORT_SHEET_EVENTS, headers, rows)
+
+
+async def _partners_table(
+    session: AsyncSession, period: Period, tz: ZoneInfo, labels: Labels
+) -> Table:
+    """The committee figures of every partner that received orientations in the period."""
+    rows = []
+    for partner_id in await committee.partners_oriented_to(session=session, period=period, tz=tz):
+        report = await committee.report(
+            session=session, partner_id=partner_id, period=period, tz=tz
+        )
+        median = report.median_days_to_appointment
+        rows.append(
+            [
+                report.partner.name,
+                labels.of("partner_category", report.partner.category),
+                report.total,
+                report.known,
+                report.pending,
+                median if median is not None else "",
+                round(report.share_came, 3) if report.share_came is not None else "",
+                round(report.share_started, 3) if report.share_started is not None else "",
+            ]
+        )
+    return Table(texts.EXPORT_SHEET_PARTNERS, list(texts.EXPORT_PARTNER_HEADERS), rows)
 
 
 # Which label list translates which column's codes.

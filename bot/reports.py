@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import texts
 from bot.formatting import LOCALE, day
 from models import reference
+from models.events import EventFigures
 from models.orientations import Outcome
 from models.reference import Kind
 from models.stats import Indicators
@@ -142,6 +143,8 @@ def render(
         if exits
         else texts.REPORT_NO_EXIT
     )
+    if ind.events.events:
+        lines.append(event_line(ind.events))
     if with_followups and ind.followups:
         parts = ", ".join(
             texts.REPORT_FOLLOWUP_PART.format(name=name, pending=pending, overdue=overdue)
@@ -158,6 +161,27 @@ def render(
             )
         )
     return "\n".join(lines)
+
+
+def event_line(figures: EventFigures) -> str:
+    """Events, their attendees and the changes of situation that followed, on one line."""
+    kinds = ", ".join(
+        f"{texts.EVENT_KIND_LABELS.get(kind, kind)} {count}"
+        for kind, count in sorted(figures.by_kind.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    parts = ", ".join(
+        f"{texts.EVENT_OUTCOME_LABELS.get(code, code).lower()} {count}"
+        for code, count in sorted(figures.outcomes.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    return texts.REPORT_EVENTS.format(
+        count=figures.events,
+        kinds=kinds,
+        attendees=figures.attendees,
+        registered=figures.attended_registered,
+        unregistered=figures.unregistered,
+        changed=figures.changed,
+        parts=parts or texts.REPORT_NONE,
+    )
 
 
 def split(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:

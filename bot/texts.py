@@ -46,6 +46,10 @@ COMMAND_DESCRIPTIONS: Final = {
     "donnees": "Dossier complet d'une personne (droit d'accès)",
     "effacer": "Effacer l'identité d'une personne (droit à l'effacement)",
     "journal": "Journal des actions sensibles",
+    "evenement": "Créer un événement (café de l'emploi, forum…)",
+    "agenda": "Les événements à venir et passés",
+    "partenaires": "L'annuaire des partenaires et leurs correspondant·es",
+    "comite": "Rapport pour un comité de suivi avec un partenaire",
 }
 HELP_HEADER: Final = "Voici ce que vous pouvez faire :"
 HELP_LINE: Final = "/{command} : {description}"
@@ -102,6 +106,19 @@ DOMAIN_ERRORS: Final = {
     "coordinator_only": "Seule la coordination peut faire cela.",
     "transition_invalid": "Ce changement de situation n'est pas possible pour cette personne.",
     "partner_name_invalid": "Indiquez le nom du partenaire (120 caractères au plus).",
+    "event_title_invalid": "Indiquez un titre ({limit} caractères au plus).",
+    "event_place_invalid": "Indiquez le lieu ({limit} caractères au plus).",
+    "event_theme_invalid": "Le secteur ou thème fait {limit} caractères au plus.",
+    "event_past": "Cet événement est passé : les inscriptions sont closes.",
+    "event_not_started": (
+        "L'événement n'a pas encore commencé : les présences se notent le jour même."
+    ),
+    "headcount_invalid": "Indiquez un nombre entre 0 et {limit}.",
+    "outcome_needs_attendance": "Notez d'abord que la personne est venue.",
+    "summary_invalid": "Le bilan doit contenir du texte ({limit} caractères au plus).",
+    "contact_field_invalid": "Ce champ fait {limit} caractères au plus, et ne peut pas être vide.",
+    "email_invalid": "Cette adresse e-mail n'est pas reconnue (exemple : prenom.nom@exemple.fr).",
+    "time_invalid": "Heure non reconnue. Exemples : 14h, 14h30, 9:45.",
 }
 
 # --- /nouveau -----------------------------------------------------------------------------
@@ -428,6 +445,10 @@ REPORT_OUTCOMES: Final = (
 )
 REPORT_EXITS: Final = "Sorties : {count} ({parts})"
 REPORT_NO_EXIT: Final = "Sorties : 0"
+REPORT_EVENTS: Final = (
+    "Événements : {count} ({kinds}) · {attendees} participant·es, dont {registered} inscrit·es "
+    "venu·es et {unregistered} sans inscription · {changed} changement(s) de situation ({parts})"
+)
 REPORT_FOLLOWUPS: Final = "Suivis en attente : {parts}"
 REPORT_FOLLOWUP_PART: Final = "{name} {pending} (dont {overdue} en retard)"
 REPORT_TARGET: Final = (
@@ -495,6 +516,34 @@ EXPORT_INDICATOR_HEADERS: Final = (
     "Accompagnements démarrés",
     "Absences au rendez-vous",
     "Sorties",
+    "Événements",
+    "Participant·es aux événements",
+    "Changements de situation après un événement",
+)
+EXPORT_SHEET_EVENTS: Final = "Événements"
+EXPORT_EVENT_HEADERS: Final = {
+    "day": "Date",
+    "kind": "Type",
+    "title": "Titre",
+    "neighbourhood": "Quartier",
+    "theme": "Thème",
+    "partners": "Partenaires présents",
+    "registered": "Inscrit·es",
+    "attended_registered": "Inscrit·es venu·es",
+    "unregistered": "Venu·es sans inscription",
+    "attendees": "Participant·es",
+    "changed": "Changements de situation",
+}
+EXPORT_SHEET_PARTNERS: Final = "Partenaires"
+EXPORT_PARTNER_HEADERS: Final = (
+    "Partenaire",
+    "Catégorie",
+    "Orientations",
+    "Issue connue",
+    "En attente",
+    "Délai médian jusqu'au premier rendez-vous (jours)",
+    "Part des personnes venues",
+    "Part des accompagnements démarrés",
 )
 EXPORT_PEOPLE_HEADERS: Final = {
     "code": "Code",
@@ -567,6 +616,180 @@ AUDIT_ACTIONS: Final = {
     "join": "a rejoint l'équipe",
     "deactivate": "a désactivé",
     "reopen": "a rouvert la médiation",
+}
+
+
+# --- Events (/evenement, /agenda) ---------------------------------------------------------
+EVENT_KIND_LABELS: Final = {
+    "job_cafe": "Café de l'emploi",
+    "job_dating": "Job dating",
+    "forum": "Forum",
+    "workshop": "Atelier",
+    "company_visit": "Visite d'entreprise",
+    "info_session": "Information collective",
+    "other": "Autre",
+}
+EVENT_OUTCOME_LABELS: Final = {
+    "interview": "Entretien obtenu",
+    "training": "Entrée en formation",
+    "hired": "Embauche",
+    "rpe": "Inscription au RPE",
+    "other": "Autre changement",
+}
+EVENT_PROMPTS: Final = {
+    "kind": "Nouvel événement.\nQuel type ?",
+    "title": "Titre ? (« Passer » garde « {default} »)",
+    "day": "Date ? (ex. 29/03, 29/03/2027, jeudi)",
+    "time": "Heure de début ? (boutons, ou tapez 14h30)",
+    "neighbourhood": "Dans quel quartier ?",
+    "place": "Lieu ? (adresse ou nom du lieu)",
+    "theme": "Secteur ou thème ? (ex. hôtellerie-restauration ; facultatif)",
+    "partners": (
+        "Partenaires présents ? (employeurs, organismes de formation, partenaires du RPE ; "
+        "plusieurs choix, puis « Valider »)"
+    ),
+    "newcategory": "Nouveau partenaire : de quelle catégorie ?",
+    "newname": "Nom du nouveau partenaire ?",
+}
+EVENT_NEW_PARTNER: Final = "➕ Nouveau partenaire"
+EVENT_SUMMARY: Final = "Vérifiez avant d'enregistrer :\n\n{card}"
+EVENT_SAVE: Final = "✅ Enregistrer"
+EVENT_EDIT: Final = "✏️ Modifier"
+EVENT_SAVED: Final = "✅ Événement enregistré.\n\n{card}"
+EVENT_NO_PARTNER: Final = "aucun pour l'instant"
+EVENT_CARD: Final = (
+    "📅 {title} ({kind})\n{when}\n📍 {place}, {neighbourhood}{theme}\nPartenaires : {partners}"
+)
+EVENT_CARD_THEME: Final = "\nThème : {theme}"
+EVENT_CARD_FIGURES: Final = (
+    "\nInscrit·es : {registered} · venu·es : {came} · sans inscription : {unregistered} "
+    "· total présent·es : {attendees}"
+)
+EVENT_CARD_OWN: Final = "\nVos personnes inscrites : {people}"
+EVENT_CARD_OUTCOMES: Final = "\nChangements de situation : {count} ({parts})"
+EVENT_CARD_SUMMARY: Final = "\nBilan : {summary}"
+EVENT_WHEN: Final = "{day} à {time}"
+EVENT_BUTTON_REGISTER: Final = "➕ Inscrire mes personnes"
+EVENT_BUTTON_BY_CODE: Final = "🔢 Inscrire par code"
+EVENT_BUTTON_ATTENDANCE: Final = "✅ Présences"
+EVENT_BUTTON_HEADCOUNT: Final = "👥 Sans inscription : {count}"
+EVENT_BUTTON_OUTCOMES: Final = "🎯 Changements de situation"
+EVENT_BUTTON_SUMMARY: Final = "📝 Bilan"
+EVENT_BUTTON_CARD: Final = "◀ L'événement"
+EVENT_BUTTON_AGENDA: Final = "◀ Agenda"
+EVENT_BUTTON_PAST: Final = "🗂 Événements passés"
+EVENT_BUTTON_NO_OUTCOME: Final = "Pas de changement connu"
+EVENT_REGISTER_LIST: Final = (
+    "Vos personnes pour « {title} » : touchez pour inscrire ou retirer (✅ = inscrite)."
+)
+EVENT_REGISTER_NONE: Final = "Vous ne suivez encore personne. /nouveau"
+EVENT_REGISTERED: Final = "{person} est inscrit·e."
+EVENT_UNREGISTERED: Final = "{person} n'est plus inscrit·e."
+EVENT_ASK_CODE: Final = "Code de la personne à inscrire ? (ex. P-0012)"
+EVENT_CODE_UNKNOWN: Final = "Aucune de vos personnes n'a ce code. Exemple : P-0012."
+EVENT_ATTENDANCE: Final = (
+    "Présences à « {title} » : touchez une personne pour la noter venue (✅) ou non.\n"
+    "Pour les personnes venues sans inscription, touchez « Sans inscription »."
+)
+EVENT_ATTENDANCE_NONE: Final = "Personne n'est inscrit·e. Notez le nombre de personnes venues."
+EVENT_ASK_HEADCOUNT: Final = "Combien de personnes sont venues sans inscription ? (un nombre)"
+EVENT_HEADCOUNT_SAVED: Final = "Enregistré : {count} personne(s) venue(s) sans inscription."
+EVENT_OUTCOMES: Final = (
+    "Qu'est-ce qui a changé pour les personnes venues ? Touchez une personne pour le noter."
+)
+EVENT_OUTCOMES_NONE: Final = "Notez d'abord les présences : personne n'est marqué·e venu·e."
+EVENT_OUTCOME_FOR: Final = "{person} : qu'est-ce qui a changé ?"
+EVENT_OUTCOME_SAVED: Final = "Enregistré pour {person} : {outcome}."
+EVENT_ASK_SUMMARY: Final = (
+    "Le bilan « à chaud » en quelques lignes (1 000 caractères au plus). "
+    "Sans nom ni information sur la santé : ce texte est lu par l'équipe."
+)
+EVENT_SUMMARY_SAVED: Final = "Bilan enregistré."
+EVENT_INPUT_GONE: Final = "Cette saisie a expiré. Rouvrez l'événement depuis /agenda."
+AGENDA_TITLE: Final = "📅 Agenda"
+AGENDA_EMPTY: Final = "Aucun événement à venir."
+AGENDA_LINE: Final = "• {day} {time} — {title}, {neighbourhood}"
+AGENDA_PAST_TITLE: Final = "🗂 Événements passés"
+AGENDA_PAST_EMPTY: Final = "Aucun événement passé."
+AGENDA_PAST_LINE: Final = (
+    "• {day} — {title}, {neighbourhood} : {attendees} présent·es, {changed} changement(s)"
+)
+EVENT_EVE_REMINDER: Final = (
+    "🔔 Demain, {when} : {title} ({neighbourhood}, {place}).\n"
+    "Vos personnes inscrites : {people}.\nPensez à leur rappeler le rendez-vous."
+)
+EVENT_OUTCOMES_REQUEST: Final = (
+    "🎯 « {title} » a eu lieu le {day}. Qu'est-ce qui a changé pour les personnes venues ? "
+    "Notez les changements de situation et le bilan « à chaud »."
+)
+EVENT_OPEN: Final = "Voir l'événement"
+
+# --- Partner directory (/partenaires) and committees (/comite) ----------------------------
+DIRECTORY_TITLE: Final = "Annuaire des partenaires : quelle catégorie ?"
+DIRECTORY_CATEGORY: Final = "{category} :"
+DIRECTORY_EMPTY: Final = "Aucun partenaire dans cette catégorie."
+DIRECTORY_ADD: Final = "➕ Ajouter un partenaire"
+DIRECTORY_BACK: Final = "◀ Catégories"
+DIRECTORY_ASK_NAME: Final = "Nom du partenaire à ajouter ({category}) ?"
+PARTNER_CARD: Final = "🤝 {name}\nCatégorie : {category}\n\n{contact}"
+PARTNER_NO_CONTACT: Final = "Pas encore de correspondant·e ressource."
+PARTNER_CONTACT: Final = "Correspondant·e ressource : {name}{role}{phone}{email}{notes}"
+PARTNER_CONTACT_ROLE: Final = "\nFonction : {value}"
+PARTNER_CONTACT_PHONE: Final = "\nTéléphone : {value}"
+PARTNER_CONTACT_EMAIL: Final = "\nE-mail : {value}"
+PARTNER_CONTACT_NOTES: Final = "\nComment orienter : {value}"
+PARTNER_CONTACT_FIELDS: Final = {
+    "contact_name": "Nom",
+    "contact_role": "Fonction",
+    "contact_phone": "Téléphone",
+    "contact_email": "E-mail",
+    "referral_notes": "Comment orienter",
+}
+PARTNER_EDIT: Final = "✏️ Modifier le correspondant"
+PARTNER_EDIT_WHICH: Final = "Quel champ modifier ?"
+PARTNER_ASK_FIELD: Final = "{field} ? (tapez la nouvelle valeur, ou « Effacer »)"
+PARTNER_CLEAR: Final = "🗑 Effacer"
+PARTNER_SAVED: Final = "Enregistré."
+PARTNER_CONTACT_BUTTON: Final = "📇 Contacter le correspondant"
+PARTNER_COMMITTEE: Final = "📊 Rapport pour le comité"
+COMMITTEE_TITLE: Final = "Rapport pour un comité de suivi : quelle catégorie de partenaire ?"
+COMMITTEE_PERIOD: Final = "Comité avec {partner} : sur quelle période ?"
+COMMITTEE_PERIODS: Final = {
+    "3m": "3 derniers mois",
+    "6m": "6 derniers mois",
+    "12m": "12 derniers mois",
+    "year": "Année en cours",
+    "last": "Année dernière",
+}
+COMMITTEE_REPORT: Final = (
+    "📊 Comité de suivi — {partner}\nDu {start} au {end}\n\n"
+    "Orientations : {total} (issue connue : {known}, en attente : {pending})\n"
+    "Délai médian jusqu'au premier rendez-vous : {median}\n"
+    "Personnes venues : {came} · accompagnement démarré : {started} (sur les issues connues)\n"
+    "Issues : {outcomes}"
+)
+COMMITTEE_MEDIAN: Final = "{days} jours (sur {count} rendez-vous fixés)"
+COMMITTEE_NO_MEDIAN: Final = "aucun rendez-vous fixé"
+COMMITTEE_PENDING: Final = "en attente"
+COMMITTEE_LINES_TITLE: Final = "\n\nDétail (codes) :"
+COMMITTEE_LINE: Final = "• {code} orienté·e le {created} — {purpose}{appointment} — {outcome}"
+COMMITTEE_LINE_APPOINTMENT: Final = ", RDV le {day}"
+COMMITTEE_SHEET_SUMMARY: Final = "Synthèse"
+COMMITTEE_SHEET_ROWS: Final = "Orientations"
+COMMITTEE_SUMMARY_HEADERS: Final = ("Indicateur", "Valeur")
+COMMITTEE_ROW_HEADERS: Final = (
+    "Code", "Orienté·e le", "Objet", "Modalité", "Rendez-vous le", "Délai (jours)", "Issue",
+    "Issue le",
+)  # fmt: skip
+COMMITTEE_SUMMARY_ROWS: Final = {
+    "partner": "Partenaire",
+    "period": "Période",
+    "total": "Orientations",
+    "known": "Issue connue",
+    "pending": "En attente",
+    "median": "Délai médian jusqu'au premier rendez-vous (jours)",
+    "came": "Part des personnes venues (issues connues)",
+    "started": "Part des accompagnements démarrés (issues connues)",
 }
 
 

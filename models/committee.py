@@ -123,3 +123,17 @@ async def report(
             )
         )
     return result
+
+
+async def partners_oriented_to(
+    *, session: AsyncSession, period: Period, tz: ZoneInfo
+) -> list[int]:
+    """The partners that received at least one orientation in the period."""
+    start, end = period.bounds(tz)
+    rows = await session.exec(
+        select(Orientation.partner_id)
+        .where(col(Orientation.created_at) >= start, col(Orientation.created_at) < end)
+        .distinct()
+        .order_by(col(Orientation.partner_id))
+    )
+    return list(rows.all())

@@ -382,7 +382,7 @@ async def figures(
         select(Event.kind, Registration.attended, Registration.outcome, func.count())
         .join(Registration, col(Registration.event_id) == col(Event.id))
         .where(*where)
-        .group_by(Event.kind, Registration.attended, col(Registration.outcome))
+        .group_by(col(Event.kind), col(Registration.attended), col(Registration.outcome))
     )
     if mediator_id is None:
         kinds = await session.exec(
@@ -417,6 +417,18 @@ async def figures(
             outcomes[outcome] += count
     result.outcomes = dict(outcomes)
     return result
+
+
+async def in_period(
+    *, session: AsyncSession, start: dt.datetime, end: dt.datetime
+) -> Sequence[Event]:
+    """Events starting in [start, end), in order."""
+    rows = await session.exec(
+        select(Event)
+        .where(col(Event.starts_at) >= start, col(Event.starts_at) < end)
+        .order_by(col(Event.starts_at), col(Event.id))
+    )
+    return rows.all()
 
 
 async def upcoming(*, session: AsyncSession, now: dt.datetime, limit: int = 10) -> Sequence[Event]:

@@ -223,6 +223,8 @@ async def test_export_workbook_matches_the_engine_and_holds_no_identity(
         "Orientations",
         "Sorties",
         "Informés",
+        "Événements",
+        "Partenaires",
     ]
     indicators = list(workbook["Indicateurs"].iter_rows(values_only=True))
     assert indicators[0][:4] == (

@@ -1,0 +1,346 @@
+"""`/partenaires`: the partner directory with each partner's correspondant ressource, the
+« Contacter le correspondant » button of reminders and orientations, and `/comite`: the
+follow-up committee report for one partner (message + XLSX, pseudonymised)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import Any, Final
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import committee_report, drafts, keyboards, texts
+from bot.callbacks import Nav, PartnerRef
+from bot.context import BotContext
+from handlers.common import END, begin_draft, cancel_for, checkpoint, notice, show, with_draft
+from models import audit, committee, reference
+from models.base import pk
+from models.errors import DomainError, NotFound
+from models.reference import Kind, Partner
+from models.stats import Period
+
+NONE: Final = "-"
+
+
+def _button(label: str, action: str, key: object, extra: str = NONE) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=PartnerRef(action, str(key), extra).pack())
+
+
+def contact_button(partner_id: int) -> InlineKeyboardButton:
+    """« Contacter le correspondant », for reminders and orientations."""
+    return _button(texts.PARTNER_CONTACT_BUTTON, "contact", partner_id)
+
+
+def contact_text(partner: Partner, category: str) -> str:
+    """A partner and its correspondant ressource."""
+    if partner.has_contact:
+        contact = texts.PARTNER_CONTACT.format(
+            name=partner.contact_name or "–",
+            role=texts.PARTNER_CONTACT_ROLE.format(value=partner.contact_role)
+            if partner.contact_role
+            else "",
+            phone=texts.PARTNER_CONTACT_PHONE.format(value=partner.contact_phone)
+            if partner.contact_phone
+            else "",
+            email=texts.PARTNER_CONTACT_EMAIL.format(value=partner.contact_email)
+            if partner.contact_email
+            else "",
+            notes=texts.PARTNER_CONTACT_NOTES.format(value=partner.referral_notes)
+            if partner.referral_notes
+            else "",
+        )
+    else:
+        contact = texts.PARTNER_NO_CONTACT
+        if partner.referral_notes:
+            contact += texts.PARTNER_CONTACT_NOTES.format(value=partner.referral_notes)
+    return texts.PARTNER_CARD.format(name=partner.name, category=category, contact=contact)
+
+
+async def directory(update: Update, context: BotContext) -> None:
+    """/partenaires: the categories."""
+    await _categories(update, context, committee_mode=False)
+
+
+async def committee_start(update: Update, context: BotContext) -> None:
+    """/comite: the categories, then a partner, then a period."""
+    await _categories(update, context, committee_mode=True)
+
+
+async def _categories(update: Update, context: BotContext, *, committee_mode: bool) -> None:
+    categories = await context.services.reference.choices(Kind.PARTNER_CATEGORY)
+    action = "ccat" if committee_mode else "cat"
+    buttons = [_button(c.label, action, c.code) for c in categories]
+    title = texts.COMMITTEE_TITLE if committee_mode else texts.DIRECTORY_TITLE
+    await show(update, title, InlineKeyboardMarkup(keyboards.rows(buttons, 2)))
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """Every directory and committee button."""
+    ref = PartnerRef.unpack(update.callback_query.data if update.callback_query else None)
+    if ref is None:
+        await notice(update, texts.STALE_BUTTON)
+        return
+    member = context.member
+    try:
+        if ref.action in ("cats", "ccats"):
+            await _categories(update, context, committee_mode=ref.action == "ccats")
+        elif ref.action in ("cat", "ccat"):
+            await _partners_of(update, context, ref.key, committee_mode=ref.action == "ccat")
+        elif ref.action == "show" and ref.key.isdigit():
+            await _partner_card(update, context, int(ref.key))
+        elif ref.action == "contact" and ref.key.isdigit():
+            await _send_contact(update, context, int(ref.key))
+        elif ref.action == "edit" and ref.key.isdigit() and member.is_coordinator:
+            await _edit_menu(update, int(ref.key))
+        elif ref.action == "period" and ref.key.isdigit() and member.is_coordinator:
+            await _period_menu(update, context, int(ref.key))
+        elif ref.action == "report" and ref.key.isdigit() and member.is_coordinator:
+            await send_report(update, context, int(ref.key), ref.extra)
+        else:
+            raise DomainError("not_allowed")
+    except DomainError as error:
+        await notice(update, texts.domain_error(error.key, error.params))
+
+
+async def _category_label(context: BotContext, code: str) -> str:
+    return (await context.services.reference.labels(Kind.PARTNER_CATEGORY)).get(code, code)
+
+
+async def _partners_of(
+    update: Update, context: BotContext, category: str, *, committee_mode: bool
+) -> None:
+    codes = {c.code for c in await context.services.reference.choices(Kind.PARTNER_CATEGORY)}
+    if category not in codes:
+        raise DomainError("choice_invalid")
+    async with context.services.reads() as session:
+        listed = await reference.partners(session=session, category=category)
+    action = "period" if committee_mode else "show"
+    rows = [[_button(p.name, action, p.id)] for p in listed]
+    if context.member.is_coordinator and not committee_mode:
+        rows.append([_button(texts.DIRECTORY_ADD, "add", category)])
+    rows.append([_button(texts.DIRECTORY_BACK, "ccats" if committee_mode else "cats", NONE)])
+    label = await _category_label(context, category)
+    text = texts.DIRECTORY_CATEGORY.format(category=label)
+    await show(
+        update, text if listed else f"{text}\n{texts.DIRECTORY_EMPTY}", InlineKeyboardMarkup(rows)
+    )
+
+
+async def _load(context: BotContext, partner_id: int) -> Partner:
+    async with context.services.reads() as session:
+        partner = await session.get(Partner, partner_id)
+    if partner is None:
+        raise NotFound()
+    return partner
+
+
+async def _partner_card(update: Update, context: BotContext, partner_id: int) -> None:
+    partner = await _load(context, partner_id)
+    text = contact_text(partner, await _category_label(context, partner.category))
+    rows = []
+    if context.member.is_coordinator:
+        rows.append([_button(texts.PARTNER_EDIT, "edit", partner_id)])
+        rows.append([_button(texts.PARTNER_COMMITTEE, "period", partner_id)])
+    rows.append([_button(texts.DIRECTORY_BACK, "cat", partner.category)])
+    await show(update, text, InlineKeyboardMarkup(rows))
+
+
+async def _send_contact(update: Update, context: BotContext, partner_id: int) -> None:
+    """The contact card as a new message: the reminder it was asked from stays as it is."""
+    partner = await _load(context, partner_id)
+    text = contact_text(partner, await _category_label(context, partner.category))
+    await show(update, text, edit=False)
+
+
+async def _edit_menu(update: Update, partner_id: int) -> None:
+    buttons = [
+        _button(label, "field", partner_id, field)
+        for field, label in texts.PARTNER_CONTACT_FIELDS.items()
+    ]
+    rows = keyboards.rows(buttons, 2)
+    rows.append([_button(texts.BACK, "show", partner_id)])
+    await show(update, texts.PARTNER_EDIT_WHICH, InlineKeyboardMarkup(rows))
+
+
+# --- Committee ----------------------------------------------------------------------------
+def period_for(code: str, today: dt.date) -> Period:
+    """The committee periods: the last 3, 6 or 12 months, this year, last year."""
+    if code == "year":
+        return Period(dt.date(today.year, 1, 1), today)
+    if code == "last":
+        return Period(dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31))
+    months = {"3m": 3, "6m": 6, "12m": 12}.get(code)
+    if months is None:
+        raise DomainError("choice_invalid")
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    same_day = dt.date(year, month + 1, min(today.day, calendar.monthrange(year, month + 1)[1]))
+    return Period(same_day + dt.timedelta(days=1), today)
+
+
+async def _period_menu(update: Update, context: BotContext, partner_id: int) -> None:
+    partner = await _load(context, partner_id)
+    buttons = [
+        _button(label, "report", partner_id, code)
+        for code, label in texts.COMMITTEE_PERIODS.items()
+    ]
+    rows = keyboards.rows(buttons, 2)
+    rows.append([_button(texts.DIRECTORY_BACK, "ccat", partner.category)])
+    await show(
+        update, texts.COMMITTEE_PERIOD.format(partner=partner.name), InlineKeyboardMarkup(rows)
+    )
+
+
+async def send_report(update: Update, context: BotContext, partner_id: int, code: str) -> None:
+    """The committee report as a message, and as a workbook; the export is audited."""
+    services = context.services
+    tz = services.settings.tz
+    period = period_for(code, services.today())
+    async with services.sessions.begin() as session:
+        built = await committee.report(
+            session=session, partner_id=partner_id, period=period, tz=tz
+        )
+        labels = await committee_report.load_labels(session=session)
+        await audit.record(
+            session=session, at=services.clock(), member_id=context.member.id,
+            action="committee", subject=built.partner.code,
+            detail=f"{period.start.isoformat()}..{period.end.isoformat()}",
+        )  # fmt: skip
+    chunks = committee_report.render(built, labels, tz=tz)
+    await show(update, chunks[0])
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for chunk in chunks[1:]:
+        await chat.send_message(chunk)
+    stem = f"aveq-comite-{built.partner.code}-{period.start.isoformat()}-{period.end.isoformat()}"
+    await chat.send_document(
+        InputFile(committee_report.to_xlsx_bytes(built, labels, tz=tz), filename=f"{stem}.xlsx")
+    )
+
+
+# --- Editing a correspondant, adding a partner (coordinators) -----------------------------
+FORM: Final = "par"
+CONVERSATION: Final = "partenaire"
+TYPING: Final = "typing"
+
+
+async def ask(update: Update, context: BotContext) -> object:
+    """« Nom », « Téléphone »… or « Ajouter un partenaire »: ask for the value."""
+    ref = PartnerRef.unpack(update.callback_query.data if update.callback_query else None)
+    valid = ref is not None and (
+        (ref.action == "field" and ref.extra in texts.PARTNER_CONTACT_FIELDS)
+        or ref.action == "add"
+    )
+    if ref is None or not valid or not context.member.is_coordinator:
+        await notice(update, texts.STALE_BUTTON)
+        return END
+    draft = begin_draft(update, context, FORM)
+    draft.update(step=TYPING, action=ref.action, key=ref.key, field=ref.extra)
+    await checkpoint(update, context, conversation=CONVERSATION, state=TYPING)
+    if ref.action == "add":
+        prompt = texts.DIRECTORY_ASK_NAME.format(category=await _category_label(context, ref.key))
+        markup = keyboards.nav_only(FORM, back=False)
+    else:
+        prompt = texts.PARTNER_ASK_FIELD.format(field=texts.PARTNER_CONTACT_FIELDS[ref.extra])
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        texts.PARTNER_CLEAR, callback_data=Nav(FORM, "clear").pack()
+                    )
+                ],
+                keyboards.nav_row(FORM, back=False),
+            ]
+        )
+    await show(update, prompt, markup, edit=False)
+    return TYPING
+
+
+@with_draft(FORM, "partenaires")
+async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+    """The typed value."""
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    return await _apply(update, context, draft, text)
+
+
+@with_draft(FORM, "partenaires")
+async def on_nav(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+    """« Effacer » a field, or « Annuler »."""
+    nav = Nav.unpack(update.callback_query.data if update.callback_query else None)
+    if nav is not None and nav.action == "clear" and draft["action"] == "field":
+        return await _apply(update, context, draft, None)
+    return await cancel(update, context)
+
+
+async def _apply(
+    update: Update, context: BotContext, draft: dict[str, Any], value: str | None
+) -> object:
+    services = context.services
+    try:
+        async with services.sessions.begin() as session:
+            if draft["action"] == "add":
+                partner = await reference.add_partner(
+                    session=session, name=value or "", category=draft["key"]
+                )
+            else:
+                found = await session.get(Partner, int(draft["key"]))
+                if found is None:
+                    raise NotFound()
+                partner = found
+                reference.update_contact(partner, draft["field"], value)
+            partner_id = pk(partner)
+            await checkpoint(
+                update, context, conversation=CONVERSATION, state=END, session=session,
+                without=FORM,
+            )  # fmt: skip
+    except DomainError as error:
+        await show(update, texts.domain_error(error.key, error.params), edit=False)
+        return TYPING
+    services.reference.invalidate()
+    drafts.drop(context.member_data, FORM)
+    await show(update, texts.PARTNER_SAVED, edit=False)
+    await _partner_card_new_message(update, context, partner_id)
+    return END
+
+
+async def _partner_card_new_message(update: Update, context: BotContext, partner_id: int) -> None:
+    partner = await _load(context, partner_id)
+    text = contact_text(partner, await _category_label(context, partner.category))
+    rows = [
+        [_button(texts.PARTNER_EDIT, "edit", partner_id)],
+        [_button(texts.PARTNER_COMMITTEE, "period", partner_id)],
+        [_button(texts.DIRECTORY_BACK, "cat", partner.category)],
+    ]
+    await show(update, text, InlineKeyboardMarkup(rows), edit=False)
+
+
+cancel = cancel_for(FORM, CONVERSATION)
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
+    """/partenaires, /comite, their buttons, and the typed values of coordinators."""
+    return [
+        ConversationHandler(
+            entry_points=[CallbackQueryHandler(ask, pattern=r"^pa:(field|add):")],
+            states={TYPING: [MessageHandler(~filters.COMMAND, on_text)]},
+            fallbacks=[
+                CommandHandler("annuler", cancel),
+                CallbackQueryHandler(on_nav, pattern=Nav.pattern(FORM)),
+            ],
+            name=CONVERSATION,
+            persistent=True,
+            allow_reentry=True,
+        ),
+        CommandHandler("partenaires", directory),
+        CommandHandler("comite", committee_start),
+        CallbackQueryHandler(on_button, pattern=PartnerRef.pattern()),
+    ]
