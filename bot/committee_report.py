@@ -22,8 +22,8 @@ def render(report: CommitteeReport, labels: Labels, *, tz: ZoneInfo) -> list[str
     """The figures, then one line per orientation; split into Telegram-sized messages."""
     median = report.median_days_to_appointment
     with_appointment = sum(1 for r in report.rows if r.appointment_on is not None)
-    outcomes = ", ".join(
-        f"{_outcome(labels, code).lower()} {count}"
+    outcomes = " ; ".join(
+        f"{_outcome(labels, code)} : {count}"
         for code, count in sorted(report.by_outcome().items(), key=lambda kv: -kv[1])
     )
     text = texts.COMMITTEE_REPORT.format(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
-from bot.callbacks import Nav, Page, Pick
+from bot.callbacks import Nav, Page, PartnerRef, Pick
 
 Option = tuple[str, str]  # (code, label)
 
@@ -77,3 +77,11 @@ def pager(listing: str, page: int, pages: int) -> list[InlineKeyboardButton]:
     if page < pages:
         row.append(InlineKeyboardButton(texts.NEXT, callback_data=Page(listing, page + 1).pack()))
     return row
+
+
+def contact_button(partner_id: int) -> InlineKeyboardButton:
+    """« Contacter le correspondant »: the partner's contact card, from a reminder or an
+    orientation."""
+    return InlineKeyboardButton(
+        texts.PARTNER_CONTACT_BUTTON, callback_data=PartnerRef("contact", str(partner_id)).pack()
+    )

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import texts
 from bot.callbacks import FollowUp
 from bot.formatting import day
+from bot.keyboards import contact_button
 from models.orientations import Orientation
 from models.people import Person
 from models.reference import Partner
@@ -47,4 +48,5 @@ def reminder_keyboard(orientation: Orientation) -> InlineKeyboardMarkup:
         )
         for action in FOLLOWUP_ACTIONS
     ]
-    return InlineKeyboardMarkup([[b] for b in buttons[:3]] + [buttons[3:5], [buttons[5]]])
+    contact = [contact_button(orientation.partner_id)]
+    return InlineKeyboardMarkup([[b] for b in buttons[:3]] + [buttons[3:5], [buttons[5]], contact])

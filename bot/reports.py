@@ -163,16 +163,19 @@ def render(
     return "\n".join(lines)
 
 
+def outcome_parts(outcomes: dict[str, int]) -> str:
+    """`Entretien obtenu 3, Embauche 1`: most frequent first."""
+    labelled = [(texts.EVENT_OUTCOME_LABELS.get(code, code), n) for code, n in outcomes.items()]
+    return ", ".join(f"{label} {n}" for label, n in sorted(labelled, key=lambda x: (-x[1], x[0])))
+
+
 def event_line(figures: EventFigures) -> str:
     """Events, their attendees and the changes of situation that followed, on one line."""
     kinds = ", ".join(
         f"{texts.EVENT_KIND_LABELS.get(kind, kind)} {count}"
         for kind, count in sorted(figures.by_kind.items(), key=lambda kv: (-kv[1], kv[0]))
     )
-    parts = ", ".join(
-        f"{texts.EVENT_OUTCOME_LABELS.get(code, code).lower()} {count}"
-        for code, count in sorted(figures.outcomes.items(), key=lambda kv: (-kv[1], kv[0]))
-    )
+    parts = outcome_parts(figures.outcomes)
     return texts.REPORT_EVENTS.format(
         count=figures.events,
         kinds=kinds,

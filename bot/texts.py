@@ -715,7 +715,7 @@ AGENDA_PAST_LINE: Final = (
     "• {day} — {title}, {neighbourhood} : {attendees} présent·es, {changed} changement(s)"
 )
 EVENT_EVE_REMINDER: Final = (
-    "🔔 Demain, {when} : {title} ({neighbourhood}, {place}).\n"
+    "🔔 Bientôt, {when} : {title} ({neighbourhood}, {place}).\n"
     "Vos personnes inscrites : {people}.\nPensez à leur rappeler le rendez-vous."
 )
 EVENT_OUTCOMES_REQUEST: Final = (

@@ -24,6 +24,7 @@ from bot.context import BotContext
 from bot.dates import parse_day
 from bot.formatting import day, long_day
 from bot.messages import person_label
+from bot.reports import outcome_parts
 from handlers.common import (
     END,
     begin_draft,
@@ -390,11 +391,9 @@ async def event_card(
         people = ", ".join(person_label(p) for _, p in own) or "–"
         text += texts.EVENT_CARD_OWN.format(people=people)
     if figures.changed:
-        parts = ", ".join(
-            f"{texts.EVENT_OUTCOME_LABELS.get(code, code).lower()} {count}"
-            for code, count in sorted(figures.outcomes.items(), key=lambda kv: -kv[1])
+        text += texts.EVENT_CARD_OUTCOMES.format(
+            count=figures.changed, parts=outcome_parts(figures.outcomes)
         )
-        text += texts.EVENT_CARD_OUTCOMES.format(count=figures.changed, parts=parts)
     if is_organiser(member) and event.summary:
         text += texts.EVENT_CARD_SUMMARY.format(summary=event.summary)
     rows: list[list[InlineKeyboardButton]] = []

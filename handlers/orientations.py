@@ -325,6 +325,7 @@ async def save(update: Update, context: BotContext, draft: dict[str, Any]) -> ob
             partner=draft["partner_name"],
             check=day(services.settings.reminder_window.next_opening(check), services.settings.tz),
         ),
+        InlineKeyboardMarkup([[keyboards.contact_button(orientation.partner_id)]]),
     )
     return END
 

@@ -35,11 +35,6 @@ def _button(label: str, action: str, key: object, extra: str = NONE) -> InlineKe
     return InlineKeyboardButton(label, callback_data=PartnerRef(action, str(key), extra).pack())
 
 
-def contact_button(partner_id: int) -> InlineKeyboardButton:
-    """« Contacter le correspondant », for reminders and orientations."""
-    return _button(texts.PARTNER_CONTACT_BUTTON, "contact", partner_id)
-
-
 def contact_text(partner: Partner, category: str) -> str:
     """A partner and its correspondant ressource."""
     if partner.has_contact:

@@ -8,10 +8,11 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.context import services_of
-from jobs import digest, housekeeping, reminders, retention
+from jobs import digest, events, housekeeping, reminders, retention
 
 DRAFT_SWEEP_SECONDS = 60
 DIGEST_CHECK_SECONDS = 600
+EVENT_CHECK_SECONDS = 600
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -31,6 +32,13 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         interval=services_of(application).settings.reminder_sweep_seconds,
         first=5,
         name="reminder_sweep",
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+    queue.run_repeating(
+        events.sweep,
+        interval=EVENT_CHECK_SECONDS,
+        first=10,
+        name="event_reminders",
         job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )
     queue.run_repeating(

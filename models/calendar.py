@@ -80,6 +80,15 @@ class ReminderWindow:
             day += dt.timedelta(days=1)
         return self.opening_on(day)
 
+    def last_day_before(self, day: dt.date) -> dt.date:
+        """The last reminder day before `day` (a Friday for a Sunday or a Monday event)."""
+        current = day - dt.timedelta(days=1)
+        for _ in range(7):
+            if current.weekday() in self.days:
+                return current
+            current -= dt.timedelta(days=1)
+        return day - dt.timedelta(days=1)
+
     def workdays_later(self, instant: dt.datetime, count: int) -> dt.datetime:
         """The window's start `count` working days after `instant`'s local date."""
         local_day = instant.astimezone(self.tz).date()

@@ -487,8 +487,8 @@ class EveReminder:
 async def eve_reminders(
     *, session: AsyncSession, now: dt.datetime, until: dt.datetime
 ) -> list[EveReminder]:
-    """For events starting between `now` and `until` (the end of tomorrow, local time): each
-    active mediator with registered people, and those people."""
+    """For events starting between `now` and `until`: each active mediator with registered
+    people, and those people."""
     rows = await session.exec(
         select(Event, Member, Person)
         .join(Registration, col(Registration.event_id) == col(Event.id))
