@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.audit import AuditEvent
 from models.base import pk
 from models.botstate import ConversationState, UserState
+from models.events import Event, Registration
 from models.orientations import Interaction, Orientation
 from models.people import Person, barriers_of, get_person
 from models.reference import Neighbourhood, Partner
@@ -120,6 +121,13 @@ async def record_of(
     contacts = (
         await session.exec(select(Interaction).where(Interaction.person_id == person.id))
     ).all()
+    registrations = (
+        await session.exec(
+            select(Registration, Event)
+            .join(Event, col(Event.id) == col(Registration.event_id))
+            .where(Registration.person_id == person.id)
+        )
+    ).all()
     profile = person.model_dump(exclude={"first_name_key"})
     profile["code"] = person.code
     profile["neighbourhood"] = neighbourhood.name
@@ -132,6 +140,16 @@ async def record_of(
             for o in orientations
         ],
         "contacts": [c.model_dump() for c in contacts],
+        "events": [
+            {
+                "event": event.title,
+                "starts_at": event.starts_at,
+                "registered_at": registration.registered_at,
+                "attended": registration.attended,
+                "outcome": registration.outcome,
+            }
+            for registration, event in registrations
+        ],
     }
 
 

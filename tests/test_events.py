@@ -243,6 +243,10 @@ async def test_a_mediator_registers_only_their_own_people(
     labels = team["nadia"].labels()
     assert any(label.endswith("Amina") for label in labels)
     assert any(label.endswith("Farid") for label in labels)
+    # Her registration is part of her record (right of access).
+    await team["claire"].send(f"/donnees {person_code(amina)}")
+    ((_, record, *_),) = [params for _, kind, params in api.files if kind == "document"]
+    assert '"event": "Café de l\'emploi"' in record.decode()
 
 
 async def test_event_reminders_in_the_reminder_hours_and_once_across_restarts(
