@@ -19,6 +19,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import reference
+from models.events import Event, EventPartner, Registration
 from models.orientations import ContactKind, Interaction, Mode, Orientation, Purpose
 from models.outreach import OutreachAction
 from models.people import Person, PersonBarrier, Status, name_key
@@ -61,6 +62,19 @@ class DemoSize:
 
 class RealDataPresent(Exception):
     """The database already holds people: demo data would mix with real records."""
+
+
+RESERVOIR = 2_000
+EVENT_KINDS = {"job_cafe": 40, "job_dating": 20, "forum": 10, "workshop": 15, "info_session": 15}
+EVENT_TITLES = {
+    "job_cafe": "Café de l'emploi",
+    "job_dating": "Job dating",
+    "forum": "Forum emploi",
+    "workshop": "Atelier CV",
+    "info_session": "Information collective",
+}
+EVENT_THEMES = ("hôtellerie-restauration", "logistique", "BTP", "services à la personne", "")
+EVENT_OUTCOMES = {"interview": 40, "training": 20, "hired": 15, "rpe": 20, "other": 5}
 
 
 def _pick(rng: random.Random, weights: dict[Any, int]) -> Any:
@@ -128,11 +142,12 @@ async def generate(
     rng = random.Random(seed)
     fake = Faker("fr_FR")
     fake.seed_instance(seed)
-    mediators, _ = await _demo_members(session, now)
+    mediators, coordinator = await _demo_members(session, now)
     partners: Sequence[Partner] = await reference.partners(session=session)
     conn = await session.connection()
 
     totals = {"people": 0, "orientations": 0, "interactions": 0}
+    reservoir: list[tuple[int, dt.datetime]] = []  # a sample of people, for the events
     remaining = size.people
     while remaining > 0:  # in chunks: memory stays flat whatever the size
         chunk = min(BATCH, remaining)
@@ -238,6 +253,11 @@ async def generate(
         await bulk_insert(conn, PersonBarrier, barrier_rows)
         await bulk_insert(conn, Orientation, orientation_rows)
         await bulk_insert(conn, Interaction, interaction_rows)
+        for person_id, row in zip(person_ids, people_rows, strict=True):
+            if len(reservoir) < RESERVOIR:
+                reservoir.append((person_id, row["engaged_at"]))
+            elif (slot := rng.randrange(totals["people"] + len(reservoir))) < RESERVOIR:
+                reservoir[slot] = (person_id, row["engaged_at"])
         totals["people"] += len(person_ids)
         totals["orientations"] += len(orientation_rows)
         totals["interactions"] += len(interaction_rows)
@@ -260,4 +280,58 @@ async def generate(
                 }
             )
     await bulk_insert(conn, OutreachAction, informed_rows)
-    return {**totals, "informed_actions": len(informed_rows)}
+    events_made = await _demo_events(
+        conn, rng, now=now, years=size.years, mediators=mediators, organiser=coordinator,
+        partners=partners, reservoir=reservoir,
+    )  # fmt: skip
+    return {**totals, "informed_actions": len(informed_rows), "events": events_made}
+
+
+async def _demo_events(
+    conn: AsyncConnection, rng: random.Random, *, now: dt.datetime, years: int,
+    mediators: list[Member], organiser: Member, partners: Sequence[Partner],
+    reservoir: list[tuple[int, dt.datetime]],
+) -> int:  # fmt: skip
+    """Two events a month, with partners, registered people who came or not, outcomes."""
+    event_rows = []
+    for month in range(12 * years):
+        for _ in range(2):
+            starts = now - dt.timedelta(days=30 * month + rng.randint(1, 29))
+            starts = starts.replace(hour=rng.choice((8, 9, 13, 16)), minute=0, second=0)
+            kind = _pick(rng, EVENT_KINDS)
+            event_rows.append(
+                {
+                    "kind": kind,
+                    "title": EVENT_TITLES[kind],
+                    "starts_at": starts,
+                    "neighbourhood_id": rng.choice(mediators).neighbourhood_id,
+                    "place": "Centre social du quartier",
+                    "theme": rng.choice(EVENT_THEMES),
+                    "created_by_id": organiser.id,
+                    "created_at": starts - dt.timedelta(days=14),
+                    "unregistered_attendees": rng.randint(2, 10),
+                    "outcomes_recorded_at": starts + dt.timedelta(days=7),
+                }
+            )
+    event_ids = await bulk_insert(conn, Event, event_rows)
+    partner_rows, registration_rows = [], []
+    for event_id, row in zip(event_ids, event_rows, strict=True):
+        for partner in rng.sample(list(partners), k=min(len(partners), rng.randint(1, 4))):
+            partner_rows.append({"event_id": event_id, "partner_id": partner.id})
+        known = [p for p, engaged in reservoir if engaged < row["starts_at"]]
+        for person_id in rng.sample(known, k=min(len(known), rng.randint(3, 10))):
+            attended = rng.random() < 0.7
+            outcome = _pick(rng, EVENT_OUTCOMES) if attended and rng.random() < 0.4 else None
+            registration_rows.append(
+                {
+                    "event_id": event_id,
+                    "person_id": person_id,
+                    "registered_by_id": organiser.id,
+                    "registered_at": row["created_at"],
+                    "attended": attended,
+                    "outcome": outcome,
+                }
+            )
+    await bulk_insert(conn, EventPartner, partner_rows)
+    await bulk_insert(conn, Registration, registration_rows)
+    return len(event_ids)

@@ -8,10 +8,11 @@ import io
 import struct
 import zipfile
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot import reports
 from bot.app import BotApplication, build_application
@@ -20,6 +21,7 @@ from bot.db import Sessions
 from bot.settings import Settings
 from models import demo, stats
 from models.audit import AuditEvent
+from models.events import Event, Registration
 from models.people import Person
 from models.stats import Period, Scope
 from models.team import Role
@@ -275,6 +277,25 @@ async def test_demo_data_has_the_programme_s_shape(sessions: Sessions, clock: Cl
     assert total == 400
     assert 0.24 <= word_of_mouth / total <= 0.38
     assert 0.62 <= registered / total <= 0.78
+    # Two events a month, each with people who registered before it, some of whom came.
+    assert counts["events"] == 24
+    async with sessions() as session:
+        year = await stats.compute(
+            session=session, period=stats.year_of(clock().date()), scope=Scope(),
+            tz=ZoneInfo("Europe/Paris"), today=clock().date(),
+        )  # fmt: skip
+        late = (
+            await session.exec(
+                select(func.count())
+                .select_from(Registration)
+                .join(Event, col(Event.id) == col(Registration.event_id))
+                .join(Person, col(Person.id) == col(Registration.person_id))
+                .where(col(Person.engaged_at) >= col(Event.starts_at))
+            )
+        ).one()
+    assert late == 0
+    assert 0 < year.events.attended_registered <= year.events.registered
+    assert 0 < year.events.changed < year.events.attended_registered
     with pytest.raises(demo.RealDataPresent):
         async with sessions.begin() as session:
             await demo.generate(session=session, size=demo.DemoSize(people=10), now=clock())
