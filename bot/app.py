@@ -56,6 +56,18 @@ OVERALL_RATE_PER_SECOND = 29
 BotApplication = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
 
 
+class AveqApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application, handing the job leadership over when it shuts down (whatever the
+    way it ran), so a follower replica takes over at once."""
+
+    async def shutdown(self) -> None:
+        """Release the leadership, then shut down as usual."""
+        services = self.bot_data.get(SERVICES_KEY)
+        if services is not None:
+            await services.leadership.release()
+        await super().shutdown()
+
+
 def build_application(
     settings: Settings,
     sessions: Sessions,
@@ -78,6 +90,7 @@ def build_application(
         .concurrent_updates(PerChatUpdateProcessor())
         .defaults(Defaults(tzinfo=settings.tz, protect_content=True))
         .post_init(on_startup)
+        .application_class(AveqApplication)
     )
     if rate_limited:
         builder = builder.rate_limiter(

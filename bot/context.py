@@ -10,6 +10,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.db import Sessions, make_read_sessions
+from bot.leader import Leadership
 from bot.reference_cache import ReferenceCache
 from bot.settings import Settings
 from models.team import Member
@@ -28,10 +29,12 @@ class Services:
     clock: Clock
     reference: ReferenceCache = field(init=False)
     reads: Sessions = field(init=False)
+    leadership: Leadership = field(init=False)
 
     def __post_init__(self) -> None:
         self.reads = make_read_sessions(self.sessions.kw["bind"])
         self.reference = ReferenceCache(self.reads)
+        self.leadership = Leadership(self.sessions.kw["bind"])
 
     def today(self) -> dt.date:
         """Today's date where the team works."""

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     reminder_hours: str = "09:00-18:30"
     reminder_days: str = "mon-fri"
     reminder_sweep_seconds: int = Field(default=300, ge=10, le=3600)
+    leader_poll_seconds: int = Field(default=15, ge=1, le=60)
     yearly_target: int = Field(default=800, ge=1)
     digest_cron: str = "0 9 * * mon"
     digest_chat_id: int | None = None

@@ -7,6 +7,7 @@ from typing import Any
 
 from telegram.ext import Application
 
+from bot import leader
 from bot.context import services_of
 from jobs import digest, events, housekeeping, reminders, retention
 
@@ -16,41 +17,60 @@ EVENT_CHECK_SECONDS = 600
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Schedule every recurring job."""
+    """Schedule every recurring job; on PostgreSQL only the leader replica runs them."""
     queue = application.job_queue
     if queue is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    services = services_of(application)
+    settings = services.settings
+
+    def gated(job: leader.Job) -> leader.Job:
+        return leader.leader_only(services.leadership, job)
+
+    once = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
     queue.run_repeating(
-        housekeeping.expire_idle_drafts,
+        claim_leadership,
+        interval=settings.leader_poll_seconds,
+        first=0,
+        name="leadership",
+        job_kwargs=once,
+    )
+    queue.run_repeating(
+        gated(housekeeping.expire_idle_drafts),
         interval=DRAFT_SWEEP_SECONDS,
         first=DRAFT_SWEEP_SECONDS,
         name="expire_idle_drafts",
-        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+        job_kwargs=once,
     )
     queue.run_repeating(
-        reminders.sweep,
-        interval=services_of(application).settings.reminder_sweep_seconds,
+        gated(reminders.sweep),
+        interval=settings.reminder_sweep_seconds,
         first=5,
         name="reminder_sweep",
-        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        job_kwargs=once,
     )
     queue.run_repeating(
-        events.sweep,
+        gated(events.sweep),
         interval=EVENT_CHECK_SECONDS,
         first=10,
         name="event_reminders",
-        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        job_kwargs=once,
     )
     queue.run_repeating(
-        digest.weekly,
+        gated(digest.weekly),
         interval=DIGEST_CHECK_SECONDS,
         first=15,
         name="weekly_digest",
-        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        job_kwargs=once,
     )
     queue.run_daily(
-        retention.daily,
-        time=dt.time(3, 30, tzinfo=services_of(application).settings.tz),
+        gated(retention.daily),
+        time=dt.time(3, 30, tzinfo=settings.tz),
         name="retention",
-        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+        job_kwargs=once,
     )
+
+
+async def claim_leadership(context: Any) -> None:
+    """Keep the job leadership, or take it when the leader is gone."""
+    await services_of(context.application).leadership.ensure()

@@ -238,6 +238,14 @@ class FakeBotServer:
         self.api._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._hold: tuple[str, int] | None = None
+        self.holding = asyncio.Event()
+
+    def hold(self, method: str, *, after: int) -> None:
+        """Leave the next call to `method` unanswered once `after` of them were answered, as a
+        Telegram that hangs; it is not delivered. `holding` is set while it hangs."""
+        self._hold = (method, after)
+        self.holding.clear()
 
     @property
     def base_url(self) -> str:
@@ -285,6 +293,15 @@ class FakeBotServer:
         for key, value in form.items():
             text = value if isinstance(value, str) else "<file>"
             params[key] = json.loads(text) if key in JSON_FIELDS else text
+        held = self._hold
+        if (
+            held is not None
+            and held[0] == method
+            and len(self.api.method_calls(method)) >= held[1]
+        ):
+            self._hold = None
+            self.holding.set()
+            await asyncio.Event().wait()  # until the client goes away (and is cancelled)
         if method == "getUpdates":
             result: Any = {"ok": True, "result": await self._updates(params)}
             status = 200

@@ -283,6 +283,7 @@ async def test_event_reminders_in_the_reminder_hours_and_once_across_restarts(
     assert "Chloé" not in text
     assert eve(karim) == []  # no one registered
     await sweep(app)
+    await services_of(app).leadership.release()  # the first process is gone
     restarted = build_application(settings, sessions, request=RecordingRequest(api), clock=clock)
     async with restarted:
         await sweep(restarted)

@@ -42,6 +42,7 @@ async def test_after_two_hours_of_downtime_every_due_check_is_sent_once_in_order
     user_id, ids = await setup_due(app, sessions, clock, count=5, spacing_minutes=20)
     # Due from Tuesday 10 at 9:00 to 10:20. The bot is down from 9:00 to 11:00.
     clock.now = paris(2026, 3, 10, 11, 0)
+    await services_of(app).leadership.release()  # the first process is gone
     restarted = build_application(settings, sessions, request=RecordingRequest(api), clock=clock)
     async with restarted:
         await sweep(restarted)

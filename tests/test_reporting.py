@@ -87,6 +87,7 @@ async def test_digest_goes_out_once_per_week_across_restarts(
     clock.advance(minutes=2)
     await run_digest(app)
     await run_digest(app)
+    await services_of(app).leadership.release()  # the first process is gone
     restarted = build_application(settings, sessions, request=RecordingRequest(api), clock=clock)
     async with restarted:
         await run_digest(restarted)
