@@ -11,7 +11,6 @@ from sqlalchemy.exc import DBAPIError
 from telegram import Update
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -27,6 +26,7 @@ from bot.context import SERVICES_KEY, BotContext, Clock, Services
 from bot.db import Sessions
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
+from bot.ratelimit import TelegramRateLimiter
 from bot.settings import Settings
 from handlers import (
     events,
@@ -94,12 +94,14 @@ def build_application(
     )
     if rate_limited:
         builder = builder.rate_limiter(
-            AIORateLimiter(
+            TelegramRateLimiter(
                 # One request every 1/29 s, never a burst: Telegram's 30 per second hold in
-                # any sliding second, so no 429 costs a pause to every chat.
+                # any sliding second, so no 429 costs a pause to every chat; and one new
+                # message per second in a private chat.
                 overall_max_rate=1,
                 overall_time_period=1 / OVERALL_RATE_PER_SECOND,
                 max_retries=5,
+                private_rate=settings.private_chat_messages_per_second,
             )
         )
     if request is not None:

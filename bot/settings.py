@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     reminder_days: str = "mon-fri"
     reminder_sweep_seconds: int = Field(default=300, ge=10, le=3600)
     leader_poll_seconds: int = Field(default=15, ge=1, le=60)
+    private_chat_messages_per_second: float = Field(default=1, gt=0, le=1000)
     yearly_target: int = Field(default=800, ge=1)
     digest_cron: str = "0 9 * * mon"
     digest_chat_id: int | None = None

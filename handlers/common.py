@@ -6,6 +6,7 @@ import copy
 import functools
 import logging
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,10 +27,22 @@ DraftCallback = Callable[[Update, BotContext, dict[str, Any]], Coroutine[Any, An
 Callback = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
 
 
+_warning: ContextVar[str | None] = ContextVar("aveq_warning", default=None)
+
+
+def warn(text: str) -> None:
+    """Say `text` at the top of the next message of this update: one message instead of two,
+    as Telegram allows one new message per second in a chat."""
+    _warning.set(text)
+
+
 async def show(
     update: Update, text: str, markup: InlineKeyboardMarkup | None = None, *, edit: bool = True
 ) -> None:
     """Edit the message whose button was pressed, or send a new message when the user typed."""
+    if (pending := _warning.get()) is not None:
+        _warning.set(None)
+        text = f"{pending}\n\n{text}"
     query = update.callback_query
     if query is not None and edit:
         await query.answer()

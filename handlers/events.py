@@ -33,6 +33,7 @@ from handlers.common import (
     current_pick,
     notice,
     show,
+    warn,
     with_draft,
 )
 from models import events, reference
@@ -272,9 +273,9 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
             draft["new_partners"].append([name, draft.pop("new_category")])
             return await goto(update, context, draft, PARTNERS, edit=False)
     except DomainError as error:
-        await show(update, texts.domain_error(error.key, error.params), edit=False)
+        warn(texts.domain_error(error.key, error.params))
         return await goto(update, context, draft, str(step), edit=False)
-    await show(update, texts.USE_BUTTONS, edit=False)
+    warn(texts.USE_BUTTONS)
     return await goto(update, context, draft, str(step or KIND), edit=False)
 
 
@@ -339,7 +340,7 @@ async def save(update: Update, context: BotContext, draft: dict[str, Any]) -> ob
                 without=FORM,
             )  # fmt: skip
     except DomainError as error:
-        await show(update, texts.domain_error(error.key, error.params), edit=False)
+        warn(texts.domain_error(error.key, error.params))
         return await goto(update, context, draft, CONFIRM, edit=False)
     if draft["new_partners"]:
         services.reference.invalidate()

@@ -32,6 +32,7 @@ from handlers.common import (
     notice,
     remember_sensitive,
     show,
+    warn,
     with_draft,
 )
 from models import orientations
@@ -378,7 +379,7 @@ async def exit_text(update: Update, context: BotContext, draft: dict[str, Any]) 
         today = context.services.today()
         on = parse_day(text, today=today, past=True)
         if on is None or on > today:
-            await show(update, texts.domain_error("date_out_of_range"), edit=False)
+            warn(texts.domain_error("date_out_of_range"))
             return await exit_ask_date(update, context, draft)
         return await exit_confirm(update, context, draft, on)
     await show(update, texts.USE_BUTTONS, edit=False)

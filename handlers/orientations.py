@@ -36,6 +36,7 @@ from handlers.common import (
     notice,
     remember_sensitive,
     show,
+    warn,
     with_draft,
 )
 from models import orientations, reference
@@ -234,7 +235,7 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
     text = update.effective_message.text if update.effective_message else None
     step = draft["step"]
     if step not in TEXT_STEPS or not text:
-        await show(update, texts.USE_BUTTONS, edit=False)
+        warn(texts.USE_BUTTONS)
         return await goto(update, context, draft, step, edit=False)
     if step == PERSON:
         await picking.search(update, context, FORM, text)
@@ -242,7 +243,7 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
     if step == NEW_PARTNER:
         name = " ".join(text.split())
         if not name or len(name) > 120:
-            await show(update, texts.domain_error("partner_name_invalid"), edit=False)
+            warn(texts.domain_error("partner_name_invalid"))
             return await goto(update, context, draft, NEW_PARTNER, edit=False)
         draft.update(partner_id=None, partner_name=name, new_partner=name)
         return await goto(update, context, draft, PURPOSE, edit=False)
@@ -254,7 +255,7 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
             <= chosen
             <= today + dt.timedelta(days=orientations.APPOINTMENT_MAX_FUTURE_DAYS)
         ):
-            await show(update, texts.ORIENT_APPOINTMENT_INVALID, edit=False)
+            warn(texts.ORIENT_APPOINTMENT_INVALID)
             return await goto(update, context, draft, APPOINTMENT, edit=False)
         draft["appointment"] = chosen.isoformat()
         return await goto(update, context, draft, after_appointment(draft), edit=False)
@@ -262,7 +263,7 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
         draft["note"] = clean_note(text)
         remember_sensitive(update, draft)
     except DomainError as error:
-        await show(update, texts.domain_error(error.key, error.params), edit=False)
+        warn(texts.domain_error(error.key, error.params))
         return await goto(update, context, draft, NOTE, edit=False)
     return await goto(update, context, draft, SUMMARY, edit=False)
 

@@ -28,6 +28,7 @@ from handlers.common import (
     current_pick,
     notice,
     show,
+    warn,
     with_draft,
 )
 from models import outreach
@@ -113,17 +114,17 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
     if draft["step"] == COUNT:
         if not text.isdigit() or not 1 <= int(text) <= outreach.MAX_INFORMED_PER_ACTION:
             limit = outreach.MAX_INFORMED_PER_ACTION
-            await show(update, texts.INFORMED_COUNT_INVALID.format(limit=limit), edit=False)
+            warn(texts.INFORMED_COUNT_INVALID.format(limit=limit))
             return await ask_count(update, context, draft, edit=False)
         draft["count"] = int(text)
         return await ask_day(update, context, draft, edit=False)
     if draft["step"] == DAY:
         chosen = parse_day(text, today=today, past=True)
         if chosen is None or chosen > today:
-            await show(update, texts.domain_error("date_out_of_range"), edit=False)
+            warn(texts.domain_error("date_out_of_range"))
             return await ask_day(update, context, draft, edit=False)
         return await save(update, context, draft, offset=(today - chosen).days)
-    await show(update, texts.USE_BUTTONS, edit=False)
+    warn(texts.USE_BUTTONS)
     return await ask_kind(update, context, draft)
 
 
@@ -170,7 +171,7 @@ async def save(
                 without=FORM,
             )
     except DomainError as error:
-        await show(update, texts.domain_error(error.key, error.params), edit=False)
+        warn(texts.domain_error(error.key, error.params))
         return await ask_day(update, context, draft, edit=False)
     drafts.drop(context.member_data, FORM)
     await show(

@@ -21,7 +21,16 @@ from telegram.ext import (
 from bot import committee_report, drafts, keyboards, texts
 from bot.callbacks import Nav, PartnerRef
 from bot.context import BotContext
-from handlers.common import END, begin_draft, cancel_for, checkpoint, notice, show, with_draft
+from handlers.common import (
+    END,
+    begin_draft,
+    cancel_for,
+    checkpoint,
+    notice,
+    show,
+    warn,
+    with_draft,
+)
 from models import audit, committee, reference
 from models.base import pk
 from models.errors import DomainError, NotFound
@@ -302,7 +311,7 @@ async def _apply(
         return TYPING
     services.reference.invalidate()
     drafts.drop(context.member_data, FORM)
-    await show(update, texts.PARTNER_SAVED, edit=False)
+    warn(texts.PARTNER_SAVED)
     await _partner_card_new_message(update, context, partner_id)
     return END
 

@@ -29,6 +29,7 @@ from handlers.common import (
     notice,
     remember_sensitive,
     show,
+    warn,
     with_draft,
 )
 from models import audit, people
@@ -263,7 +264,7 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
         else:
             value = people.clean_note(text)
     except DomainError as error:
-        await show(update, texts.domain_error(error.key, error.params), edit=False)
+        warn(texts.domain_error(error.key, error.params))
         return await render(update, context, draft, step)
     if step in OPTIONAL:
         remember_sensitive(update, draft)
@@ -415,7 +416,7 @@ async def reprompt(update: Update, context: BotContext, draft: dict[str, Any]) -
     """Something unexpected (free text on a button step, a photo...): ask the step again."""
     step = draft["step"]
     expected_text = step in TEXT_STEPS
-    await show(update, texts.EXPECT_TEXT if expected_text else texts.USE_BUTTONS, edit=False)
+    warn(texts.EXPECT_TEXT if expected_text else texts.USE_BUTTONS)
     return await render(update, context, draft, step)
 
 

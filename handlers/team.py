@@ -28,6 +28,7 @@ from handlers.common import (
     current_pick,
     notice,
     show,
+    warn,
     with_draft,
 )
 from models import audit, botstate, team
@@ -112,7 +113,7 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
     try:
         draft["name"] = team.clean_name(text or "")
     except DomainError as error:
-        await show(update, texts.domain_error(error.key, error.params), edit=False)
+        warn(texts.domain_error(error.key, error.params))
         return await ask_name(update, context, draft, edit=False)
     if draft["role"] == Role.MEDIATOR:
         return await ask_neighbourhood(update, context, draft, edit=False)

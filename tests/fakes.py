@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
 BOT_ID = 7000001
@@ -61,6 +62,12 @@ class FakeBotAPI:
     alerts: list[tuple[str, str]] = field(default_factory=list)
     files: list[tuple[int, str, Any]] = field(default_factory=list)
     faults: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
+    throttle_every: int = 0  # with N > 0, every Nth sending call gets a 429
+    retry_after: int = 3
+    down: bool = False  # the network is gone: every call fails before reaching Telegram
+    unreachable_calls: int = 0  # calls attempted while down
+    pending: list[dict[str, Any]] = field(default_factory=list)  # updates for getUpdates
+    _sending_calls: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
@@ -86,6 +93,13 @@ class FakeBotAPI:
         parts = [p.get("text", "") for _, p in self.calls]
         return "\n".join(str(p) for p in parts)
 
+    async def wait_until(self, predicate: Any, within: float = 30) -> Any:
+        """Wait until `predicate(self)` is truthy, woken by each call the bot makes."""
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        async with asyncio.timeout(within), self._changed:
+            return await self._changed.wait_for(lambda: predicate(self))
+
     # --- behaviour -------------------------------------------------------------------------
     def new_update(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Wrap a message or callback query into an update with a fresh id."""
@@ -94,6 +108,15 @@ class FakeBotAPI:
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Answer one Bot API call as Telegram would (status, JSON body)."""
         self.calls.append((method, params))
+        if self.throttle_every and method.startswith("send"):
+            self._sending_calls += 1
+            if self._sending_calls % self.throttle_every == 0:
+                return 429, {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry later",
+                    "parameters": {"retry_after": self.retry_after},
+                }
         queued = self.faults.get(method)
         if queued:
             return queued.pop(0)
@@ -215,12 +238,29 @@ class RecordingRequest(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         """Route the call to the model."""
+        if self.api.down:
+            self.api.unreachable_calls += 1
+            raise NetworkError("the network is down")
         params = dict(request_data.parameters) if request_data else {}
+        if url.endswith("/getUpdates"):
+            return 200, json.dumps(await self._updates(params)).encode()
         if request_data and request_data.multipart_data:
             # (file name, content, MIME type) for each uploaded file
             params.update(dict(request_data.multipart_data))
         status, body = self.api.handle(url.rsplit("/", 1)[-1], params)
+        if self.api._changed is not None:
+            async with self.api._changed:
+                self.api._changed.notify_all()
         return status, json.dumps(body).encode()
+
+    async def _updates(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Long polling, offline: the pending updates past `offset`, or wait `timeout`."""
+        self.api.calls.append(("getUpdates", params))
+        offset = int(params.get("offset", 0) or 0)
+        self.api.pending = [u for u in self.api.pending if u["update_id"] >= offset]
+        if not self.api.pending:
+            await asyncio.sleep(float(params.get("timeout", 0) or 0))
+        return {"ok": True, "result": list(self.api.pending)}
 
 
 class FakeBotServer:

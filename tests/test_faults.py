@@ -49,17 +49,21 @@ async def run_cli(env: dict[str, str], *args: str) -> None:
 
 
 async def seed_due_reminders(url: str) -> list[int]:
-    """A mediator with REMINDERS orientations whose check fell due a week ago."""
+    """Four mediators with REMINDERS orientations in all, whose checks fell due weeks ago."""
     engine = create_engine(url)
     sessions: Sessions = make_sessions(engine)
     policy = Settings(_env_file=None, database_url=url).followup_policy  # type: ignore[call-arg]
     month_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     clock = Clock(month_ago)
-    member, _ = await add_member(sessions, clock, role=Role.MEDIATOR, user_id=700)
+    members = [
+        (await add_member(sessions, clock, role=Role.MEDIATOR, user_id=700 + i))[0]
+        for i in range(4)
+    ]
     ids = []
     async with sessions() as session:
         partner_id = (await reference.partners(session=session))[0].id or 0
     for i in range(REMINDERS):
+        member = members[i % len(members)]
         person = await engage_person(sessions, clock, member, f"Awa{i}")
         async with sessions.begin() as session:
             made = await orientations.orient(

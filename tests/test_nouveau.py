@@ -86,10 +86,9 @@ async def test_invalid_phone_is_asked_again(mediator: User) -> None:
     assert "RSA" in mediator.last.text
     await mediator.tap("Oui")
     await mediator.tap("Oui, elle ou il accepte")
-    await mediator.send("12")
-    texts_sent = [m.text for m in mediator.api.chat(mediator.id)[-2:]]
-    assert "n'est pas reconnu" in texts_sent[0]
-    assert "téléphone" in texts_sent[1]
+    answer = await mediator.send("12")
+    assert "n'est pas reconnu" in answer
+    assert "téléphone" in answer
     assert "note" in await mediator.send("+33 7 81 23 45 67")
 
 
@@ -105,8 +104,8 @@ async def test_free_text_on_a_button_step_reprompts(mediator: User) -> None:
     await mediator.send("/nouveau")
     await mediator.send("Amina")
     answer = await mediator.send("femme")
+    assert "boutons" in answer
     assert "Sexe" in answer
-    assert "boutons" in mediator.api.chat(mediator.id)[-2].text
     assert "Tranche d'âge" in await mediator.tap("Femme")
 
 
