@@ -9,6 +9,7 @@ Both record every call and fail loudly on any Bot API method the fake does not k
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -259,7 +260,9 @@ class RecordingRequest(BaseRequest):
         offset = int(params.get("offset", 0) or 0)
         self.api.pending = [u for u in self.api.pending if u["update_id"] >= offset]
         if not self.api.pending:
-            await asyncio.sleep(float(params.get("timeout", 0) or 0))
+            with contextlib.suppress(TimeoutError):
+                timeout = float(params.get("timeout", 0) or 0)
+                await self.api.wait_until(lambda api: api.pending, within=timeout)
         return {"ok": True, "result": list(self.api.pending)}
 
 

@@ -1,5 +1,6 @@
 """Sending as Telegram wants it: one new message a second in a private chat, other chats never
-waiting for a busy one, and a digest to 200 coordinators through 429s."""
+waiting for a busy one, a digest to 200 coordinators through 429s, ten minutes without
+network. PTB's own waits (after a 429, between polling retries) pass in virtual time."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from typing import Any
 import pytest
 from aiolimiter import AsyncLimiter
 from telegram.ext import _aioratelimiter as aioratelimiter
+from telegram.ext._utils import networkloop
 
 from bot.app import build_application
 from bot.db import Sessions
 from bot.ratelimit import TelegramRateLimiter
 from bot.settings import Settings
 from models.team import Member, Role
-from tests.conftest import Clock
+from tests.conftest import Clock, User, add_member
 from tests.fakes import FakeBotAPI, RecordingRequest
 
 
@@ -28,6 +30,7 @@ class VirtualWaits:
     def __init__(self) -> None:
         self.offset = 0.0
         self.slept: list[float] = []
+        self._passed = asyncio.Condition()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(asyncio, name)
@@ -35,7 +38,14 @@ class VirtualWaits:
     async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.offset += seconds
+        async with self._passed:
+            self._passed.notify_all()
         await asyncio.sleep(0)
+
+    async def reached(self, seconds: float) -> None:
+        """Wait until `seconds` of virtual waiting have passed."""
+        async with asyncio.timeout(60), self._passed:
+            await self._passed.wait_for(lambda: self.offset >= seconds)
 
     def now(self) -> float:
         return asyncio.get_running_loop().time() + self.offset
@@ -120,3 +130,35 @@ async def test_a_digest_to_200_coordinators_through_429s(
         assert next_call >= refused_at + 3, "retried before retry_after"
     assert waits.slept
     assert min(waits.slept) >= 3  # PTB waits retry_after (and a little more)
+
+
+async def test_ten_minutes_without_network(
+    settings: Settings, sessions: Sessions, api: FakeBotAPI, clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    waits = VirtualWaits()  # PTB's polling back-off, in virtual time
+    monkeypatch.setattr(networkloop, "asyncio", waits)
+    _, user_id = await add_member(sessions, clock)
+    app = build_application(settings, sessions, request=RecordingRequest(api), clock=clock)
+    user = User(app, api, user_id)  # here its messages reach the bot through polling
+    async with app:
+        app.job_queue.scheduler.remove_all_jobs()  # only polling and answers matter here
+        await app.start()
+        await app.updater.start_polling(timeout=1)
+        api.down = True
+        await waits.reached(1)  # the first getUpdates failed
+        for command in ("/aide", "/personnes", "/agenda"):  # typed while the bot is cut off
+            api.pending.append(user.message_update(command))
+        await waits.reached(600)
+        attempts = api.unreachable_calls
+        assert app.updater.running, "the bot gave up"
+        assert attempts <= 40, f"{attempts} calls in ten minutes: a busy loop"
+        assert max(waits.slept) <= 30  # and it never waits longer than half a minute
+        api.down = False
+        await api.wait_until(lambda a: len(a.chat(user_id)) >= 3, within=60)
+        await app.updater.stop()
+        await app.stop()
+    answers = [m.text for m in api.chat(user_id)]
+    assert answers[0].startswith("Voici ce que vous pouvez faire")
+    assert "personne" in answers[1].lower()
+    assert answers[2].startswith("📅 Agenda")
