@@ -7,11 +7,14 @@ import string
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 from telegram import Update
 
-from bot.db import Sessions
+from bot.app import BotApplication
+from bot.context import services_of
+from bot.db import Sessions, create_engine
 from models import team
 from models.people import Person
 from tests.conftest import User
@@ -107,3 +110,29 @@ async def test_hostile_first_names_get_a_clear_answer(
     assert await count_people(sessions) == 0
     assert printable or "Sexe" not in answer
     await mediator.send("/annuler")
+
+
+async def test_postgresql_dropping_every_connection_loses_nothing(
+    app: BotApplication, mediator: User, database_url: str
+) -> None:
+    """What the bot sees of a PostgreSQL restart: every connection it holds is cut. The next
+    update and the next job reconnect, without a restart of the bot."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a server restart is a PostgreSQL matter; SQLite is a file in the process")
+    services = services_of(app)
+    await app.job_queue.get_jobs_by_name("reminder_sweep")[0].run(app)  # takes the leadership
+    assert services.leadership.is_leader
+    assert "Prénom" in await mediator.send("/nouveau")
+    admin = create_engine(database_url)
+    async with admin.connect() as conn:
+        cut = await conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        assert cut.scalar_one() >= 1
+    await admin.dispose()
+    assert "Sexe" in await mediator.send("Amina")  # the same conversation goes on
+    await app.job_queue.get_jobs_by_name("reminder_sweep")[0].run(app)
+    assert services.leadership.is_leader  # the lock came back on a new connection
