@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlmodel import SQLModel
 from telegram import Update
 
 import models  # noqa: F401 - every table on the metadata
+from bot.__main__ import configure_logging
 from bot.app import BotApplication, build_application
 from bot.db import Sessions, create_engine, make_sessions
 from bot.settings import Settings
@@ -37,6 +39,41 @@ START = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)  # a Tuesday, 10:30 in Pa
 
 
 TEST_KEY = Fernet.generate_key().decode()
+
+
+# What the test people are called and what is noted about them: none of it may reach a log line.
+SECRETS_OF_TEST_PEOPLE = (
+    "Amina", "Binta", "Moussa", "Yanis", "Awa", "Yasmina", "Farid", "Djibril",
+    "+3361", "+3369", "+3378", "06 12 34", "06 98 76", "CAP cuisine", TOKEN.split(":")[1],
+)  # fmt: skip
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(autouse=True)
+def no_personal_data_in_logs() -> Iterator[None]:
+    """Every test, logged at DEBUG with the production floors on library loggers: no line may
+    hold a test person's name, phone or note, or the token."""
+    root = logging.getLogger()
+    previous = root.level
+    configure_logging("DEBUG")
+    collect = _Collect()
+    collect.setFormatter(logging.Formatter("%(name)s %(message)s %(exc_text)s"))
+    root.addHandler(collect)
+    try:
+        yield
+    finally:
+        root.removeHandler(collect)
+        root.setLevel(previous)
+    leaked = [line for line in collect.lines for s in SECRETS_OF_TEST_PEOPLE if s in line]
+    assert not leaked, f"personal data or the token in the logs: {leaked[:3]}"
 
 
 @pytest.fixture(autouse=True, scope="session")
