@@ -17,6 +17,7 @@ from handlers.events import parse_time
 from models import events, reference
 from models.errors import DomainError
 from models.events import Event
+from models.people import Person
 from models.team import Role
 from tests.conftest import Clock, User, add_member
 from tests.fakes import FakeBotAPI
@@ -108,3 +109,49 @@ def test_correspondant_fields_are_clean_or_refused_with_a_sentence(text: str, fi
 def test_typed_times_are_real_times_or_none(text: str) -> None:
     moment = parse_time(text)
     assert moment is None or (0 <= moment.hour <= 23 and 0 <= moment.minute <= 59)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(count=HOSTILE, day=HOSTILE)
+async def test_hostile_informed_count_and_day(
+    mediator: User, sessions: Sessions, count: str, day: str
+) -> None:
+    await mediator.send("/informes")
+    await mediator.tap("Permanence")
+    await mediator.process(typed(mediator, count.lstrip("/") or " "))
+    answer = mediator.last.text
+    if "Quel jour" not in answer:  # refused: a reason, then the same question
+        assert "nombre" in answer
+        await mediator.tap("5")
+    await mediator.process(typed(mediator, day.lstrip("/") or " "))
+    answer = mediator.last.text
+    assert answer.startswith("✅") or "Quel jour" in answer
+    await mediator.send("/annuler")
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(phone=HOSTILE, note=HOSTILE)
+async def test_hostile_phone_and_note(
+    mediator: User, sessions: Sessions, phone: str, note: str
+) -> None:
+    await mediator.send("/nouveau")
+    await mediator.send("Moussa")
+    for label in ("Homme", "26-44 ans", "Autre", "Événement", "Valider (0)", "Non", "Oui"):
+        await mediator.tap(label)
+    await mediator.tap("Oui, elle ou il accepte")
+    await mediator.process(typed(mediator, phone.lstrip("/") or " "))
+    answer = mediator.last.text
+    if "note" not in answer.lower():  # refused: a reason, then the same question
+        assert "n'est pas reconnu" in answer
+        assert "téléphone" in answer
+        await mediator.tap("Passer")
+    await mediator.process(typed(mediator, note.lstrip("/") or " "))
+    answer = mediator.last.text
+    assert "Vérifiez" in answer or "note" in answer.lower()
+    await mediator.send("/annuler")
+    async with sessions() as session:
+        assert (await session.exec(select(func.count()).select_from(Person))).one() == 0
