@@ -226,7 +226,10 @@ async def _toggle_partner(
         p.id for p in await context.services.reference.partners()
     }:
         chosen = draft["partners"]
-        chosen.remove(int(value)) if int(value) in chosen else chosen.append(int(value))
+        if int(value) in chosen:
+            chosen.remove(int(value))
+        else:
+            chosen.append(int(value))
     else:
         await notice(update, texts.STALE_BUTTON)
         return None
@@ -670,7 +673,7 @@ async def on_input(update: Update, context: BotContext, draft: dict[str, Any]) -
                 person_id = parse_person_code(text)
                 if person_id is None:
                     raise DomainError("not_found")
-                _, _new = await events.register(
+                await events.register(
                     session=session, event=event, person_id=person_id, member=member, now=now
                 )
                 card, markup = await _people_list(session, context, event)
@@ -687,12 +690,12 @@ async def on_input(update: Update, context: BotContext, draft: dict[str, Any]) -
                 without=INPUT_FORM,
             )  # fmt: skip
     except DomainError as error:
-        key = (
-            "code_unknown"
-            if what == "ask_code" and error.key in {"not_found", "not_allowed"}
-            else ""
+        unknown_code = what == "ask_code" and error.key in {"not_found", "not_allowed"}
+        message = (
+            texts.EVENT_CODE_UNKNOWN
+            if unknown_code
+            else texts.domain_error(error.key, error.params)
         )
-        message = texts.EVENT_CODE_UNKNOWN if key else texts.domain_error(error.key, error.params)
         await show(update, message, keyboards.nav_only(INPUT_FORM, back=False), edit=False)
         return TYPING
     drafts.drop(context.member_data, INPUT_FORM)

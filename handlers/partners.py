@@ -147,7 +147,9 @@ async def _load(context: BotContext, partner_id: int) -> Partner:
     return partner
 
 
-async def _partner_card(update: Update, context: BotContext, partner_id: int) -> None:
+async def _partner_card(
+    update: Update, context: BotContext, partner_id: int, *, edit: bool = True
+) -> None:
     partner = await _load(context, partner_id)
     text = contact_text(partner, await _category_label(context, partner.category))
     rows = []
@@ -155,7 +157,7 @@ async def _partner_card(update: Update, context: BotContext, partner_id: int) ->
         rows.append([_button(texts.PARTNER_EDIT, "edit", partner_id)])
         rows.append([_button(texts.PARTNER_COMMITTEE, "period", partner_id)])
     rows.append([_button(texts.DIRECTORY_BACK, "cat", partner.category)])
-    await show(update, text, InlineKeyboardMarkup(rows))
+    await show(update, text, InlineKeyboardMarkup(rows), edit=edit)
 
 
 async def _send_contact(update: Update, context: BotContext, partner_id: int) -> None:
@@ -312,19 +314,8 @@ async def _apply(
     services.reference.invalidate()
     drafts.drop(context.member_data, FORM)
     warn(texts.PARTNER_SAVED)
-    await _partner_card_new_message(update, context, partner_id)
+    await _partner_card(update, context, partner_id, edit=False)
     return END
-
-
-async def _partner_card_new_message(update: Update, context: BotContext, partner_id: int) -> None:
-    partner = await _load(context, partner_id)
-    text = contact_text(partner, await _category_label(context, partner.category))
-    rows = [
-        [_button(texts.PARTNER_EDIT, "edit", partner_id)],
-        [_button(texts.PARTNER_COMMITTEE, "period", partner_id)],
-        [_button(texts.DIRECTORY_BACK, "cat", partner.category)],
-    ]
-    await show(update, text, InlineKeyboardMarkup(rows), edit=False)
 
 
 cancel = cancel_for(FORM, CONVERSATION)

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.base import UTCDateTime, pk
 from models.crypto import EncryptedText
 from models.errors import DomainError, NotAllowed, NotFound
-from models.people import Person
+from models.people import Person, Status
 from models.reference import Neighbourhood, Partner
 from models.team import Member, Role
 
@@ -214,6 +214,17 @@ def _still_open(event: Event, now: dt.datetime) -> None:
         raise DomainError("event_past")
 
 
+async def _registration_of(
+    session: AsyncSession, event: Event, person_id: int
+) -> Registration | None:
+    rows = await session.exec(
+        select(Registration).where(
+            Registration.event_id == pk(event), Registration.person_id == person_id
+        )
+    )
+    return rows.first()
+
+
 async def register(
     *, session: AsyncSession, event: Event, person_id: int, member: Member, now: dt.datetime
 ) -> tuple[Registration, bool]:
@@ -225,13 +236,7 @@ async def register(
     if not member.is_coordinator and person.mediator_id != member.id:
         raise NotAllowed()
     _still_open(event, now)
-    existing = (
-        await session.exec(
-            select(Registration).where(
-                Registration.event_id == pk(event), Registration.person_id == person_id
-            )
-        )
-    ).first()
+    existing = await _registration_of(session, event, person_id)
     if existing is not None:
         return existing, False
     registration = Registration(
@@ -252,13 +257,7 @@ async def unregister(
     if not member.is_coordinator and person.mediator_id != member.id:
         raise NotAllowed()
     _still_open(event, now)
-    registration = (
-        await session.exec(
-            select(Registration).where(
-                Registration.event_id == pk(event), Registration.person_id == person_id
-            )
-        )
-    ).first()
+    registration = await _registration_of(session, event, person_id)
     if registration is not None and not registration.attended:
         await session.delete(registration)
         await session.flush()
@@ -379,10 +378,10 @@ async def figures(
         where.append(col(Event.id) == event_id)
     result = EventFigures()
     registrations_query = (
-        select(Event.kind, Registration.attended, Registration.outcome, func.count())
-        .join(Registration, col(Registration.event_id) == col(Event.id))
+        select(Registration.attended, Registration.outcome, func.count())
+        .join(Event, col(Event.id) == col(Registration.event_id))
         .where(*where)
-        .group_by(col(Event.kind), col(Registration.attended), col(Registration.outcome))
+        .group_by(col(Registration.attended), col(Registration.outcome))
     )
     if mediator_id is None:
         kinds = await session.exec(
@@ -409,7 +408,7 @@ async def figures(
             result.events += count
             result.by_kind[kind] = count
     outcomes: Counter[str] = Counter()
-    for _kind, attended, outcome, count in (await session.exec(registrations_query)).all():
+    for attended, outcome, count in (await session.exec(registrations_query)).all():
         result.registered += count
         if attended:
             result.attended_registered += count
@@ -465,7 +464,7 @@ async def own_people_for(
         ).all()
     )
     query = select(Person).where(
-        col(Person.anonymised_at).is_(None), col(Person.status) != "exited"
+        col(Person.anonymised_at).is_(None), col(Person.status) != Status.EXITED.value
     )
     if not member.is_coordinator:
         query = query.where(Person.mediator_id == member.id)
