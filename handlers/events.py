@@ -696,7 +696,8 @@ async def on_input(update: Update, context: BotContext, draft: dict[str, Any]) -
             if unknown_code
             else texts.domain_error(error.key, error.params)
         )
-        await show(update, message, keyboards.nav_only(INPUT_FORM, back=False), edit=False)
+        warn(message)  # why, then the same question, in one message
+        await show(update, ASKS[what], keyboards.nav_only(INPUT_FORM, back=False), edit=False)
         return TYPING
     drafts.drop(context.member_data, INPUT_FORM)
     await show(update, card, markup, edit=False)

@@ -193,12 +193,16 @@ async def contact_pick(update: Update, context: BotContext, draft: dict[str, Any
             return await contact_save(update, context, draft)
         draft["step"] = NOTE
         await checkpoint(update, context, conversation=CONTACT_CONVERSATION, state=NOTE)
-        await show(
-            update, texts.CONTACT_NOTE, keyboards.nav_only(CONTACT_FORM, back=False, skip=True)
-        )
-        return NOTE
+        return await contact_ask_note(update)
     await notice(update, texts.STALE_BUTTON)
     return None
+
+
+async def contact_ask_note(update: Update) -> str:
+    """The optional note (the person consented to it)."""
+    markup = keyboards.nav_only(CONTACT_FORM, back=False, skip=True)
+    await show(update, texts.CONTACT_NOTE, markup, edit=update.callback_query is not None)
+    return NOTE
 
 
 @with_draft(CONTACT_FORM, "contact")
@@ -211,9 +215,9 @@ async def contact_text(update: Update, context: BotContext, draft: dict[str, Any
     if draft["step"] == NOTE and text:
         try:
             draft["note"] = clean_note(text)
-        except DomainError as error:
-            await show(update, texts.domain_error(error.key, error.params), edit=False)
-            return NOTE
+        except DomainError as error:  # why, then the same question, in one message
+            warn(texts.domain_error(error.key, error.params))
+            return await contact_ask_note(update)
         remember_sensitive(update, draft)
         return await contact_save(update, context, draft)
     await show(update, texts.USE_BUTTONS, edit=False)

@@ -252,11 +252,17 @@ async def ask(update: Update, context: BotContext) -> object:
     draft = begin_draft(update, context, FORM)
     draft.update(step=TYPING, action=ref.action, key=ref.key, field=ref.extra)
     await checkpoint(update, context, conversation=CONVERSATION, state=TYPING)
-    if ref.action == "add":
-        prompt = texts.DIRECTORY_ASK_NAME.format(category=await _category_label(context, ref.key))
+    return await _ask_value(update, context, draft)
+
+
+async def _ask_value(update: Update, context: BotContext, draft: dict[str, Any]) -> str:
+    """The question of the value being typed (after a refusal too)."""
+    if draft["action"] == "add":
+        category = await _category_label(context, draft["key"])
+        prompt = texts.DIRECTORY_ASK_NAME.format(category=category)
         markup = keyboards.nav_only(FORM, back=False)
     else:
-        prompt = texts.PARTNER_ASK_FIELD.format(field=texts.PARTNER_CONTACT_FIELDS[ref.extra])
+        prompt = texts.PARTNER_ASK_FIELD.format(field=texts.PARTNER_CONTACT_FIELDS[draft["field"]])
         markup = InlineKeyboardMarkup(
             [
                 [
@@ -308,9 +314,9 @@ async def _apply(
                 update, context, conversation=CONVERSATION, state=END, session=session,
                 without=FORM,
             )  # fmt: skip
-    except DomainError as error:
-        await show(update, texts.domain_error(error.key, error.params), edit=False)
-        return TYPING
+    except DomainError as error:  # why, then the same question, in one message
+        warn(texts.domain_error(error.key, error.params))
+        return await _ask_value(update, context, draft)
     services.reference.invalidate()
     drafts.drop(context.member_data, FORM)
     warn(texts.PARTNER_SAVED)

@@ -46,7 +46,7 @@ async def search(update: Update, context: BotContext, form: str, query: str) -> 
         found = await orientations.find_people(
             session=session, viewer=context.member, text=query[:60]
         )
-    shown = " ".join(query.split())[:40]
+    shown = " ".join("".join(c for c in query if c.isprintable()).split())[:40]
     if not found:
         await show(update, texts.PICK_PERSON_NONE.format(query=shown), edit=False)
         return

@@ -127,7 +127,8 @@ def clean_text(text: str, *, limit: int, key: str, required: bool = True) -> str
 
 def clean_summary(text: str) -> str:
     """The free summary: several lines allowed, bounded length."""
-    lines = [" ".join(line.split()) for line in text.replace("\u200b", "").splitlines()]
+    kept = "".join(c for c in text if c.isprintable() or c in " \n")
+    lines = [" ".join(line.split()) for line in kept.replace("\u200b", "").splitlines()]
     cleaned = "\n".join(line for line in lines if line).strip()
     if not cleaned or len(cleaned) > SUMMARY_MAX:
         raise DomainError("summary_invalid", limit=SUMMARY_MAX)

@@ -3,23 +3,29 @@ clear French answer every time, and nothing stored that breaks the rules."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot import texts
 from bot.app import BotApplication
+from bot.callbacks import EventRef
 from bot.db import Sessions
 from handlers.events import parse_time
 from models import events, reference
+from models.base import pk
 from models.errors import DomainError
-from models.events import Event
-from models.people import Person
-from models.team import Role
-from tests.conftest import Clock, User, add_member
+from models.events import Event, EventDraft
+from models.orientations import Interaction, Orientation
+from models.people import Person, clean_note
+from models.reference import Neighbourhood, Partner
+from models.team import Member, Role
+from tests.conftest import Clock, User, add_member, engage_person
 from tests.fakes import FakeBotAPI
 from tests.test_reliability import HOSTILE
 
@@ -30,6 +36,11 @@ def attempt(clean: Any, *args: Any, **kwargs: Any) -> tuple[Any, DomainError | N
         return clean(*args, **kwargs), None
     except DomainError as error:
         return None, error
+
+
+IN_A_CHAT = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def typed(user: User, text: str) -> dict:
@@ -90,6 +101,7 @@ def test_event_texts_are_clean_or_refused_with_a_sentence(text: str) -> None:
         assert error.key in texts.DOMAIN_ERRORS
     else:
         assert 0 < len(summary) <= events.SUMMARY_MAX
+        assert all(c.isprintable() or c == "\n" for c in summary)
 
 
 @given(text=HOSTILE, field=st.sampled_from(sorted(reference.CONTACT_LIMITS)))
@@ -155,3 +167,157 @@ async def test_hostile_phone_and_note(
     await mediator.send("/annuler")
     async with sessions() as session:
         assert (await session.exec(select(func.count()).select_from(Person))).one() == 0
+
+
+async def member_of(sessions: Sessions, user: User) -> Member:
+    async with sessions() as session:
+        return (await session.exec(select(Member).where(Member.telegram_user_id == user.id))).one()
+
+
+@pytest.fixture
+async def consenting(mediator: User, sessions: Sessions, clock: Clock) -> int:
+    """P-0001, followed by the mediator, who agreed to be contacted (so notes are offered)."""
+    return await engage_person(sessions, clock, await member_of(sessions, mediator), consent=True)
+
+
+@IN_A_CHAT
+@given(search=HOSTILE, day=HOSTILE, note=HOSTILE)
+async def test_hostile_orientation_search_date_and_note(
+    mediator: User, consenting: int, sessions: Sessions, search: str, day: str, note: str
+) -> None:
+    await mediator.send("/orienter")
+    await mediator.process(typed(mediator, search.lstrip("/") or " "))
+    answer = mediator.last.text
+    assert answer.startswith((texts.PICK_PERSON_FOUND[:12], texts.PICK_PERSON_NONE[:12]))
+    assert all(c.isprintable() or c.isspace() for c in answer)
+    await mediator.send("/annuler")
+    await mediator.send("/orienter")
+    for label in ("P-0001", "Mission Locale / PRIJ", "PRIJ", "Formation", "Information"):
+        await mediator.tap(label)
+    await mediator.process(typed(mediator, day.lstrip("/") or " "))
+    answer = mediator.last.text
+    if "note" not in answer:  # refused: why, then the same question
+        assert answer.startswith("Je n'ai pas compris cette date")
+        assert "Date du rendez-vous" in answer
+        await mediator.tap("Pas de rendez-vous")
+    await mediator.process(typed(mediator, note.lstrip("/") or " "))
+    answer = mediator.last.text
+    if not answer.startswith("Vérifiez"):
+        assert answer.startswith("La note")
+        assert "Une note courte ?" in answer
+    await mediator.send("/annuler")
+    async with sessions() as session:
+        assert (await session.exec(select(func.count()).select_from(Orientation))).one() == 0
+
+
+@IN_A_CHAT
+@given(note=HOSTILE)
+async def test_hostile_contact_note_is_saved_clean_or_asked_again(
+    mediator: User, consenting: int, sessions: Sessions, note: str
+) -> None:
+    await mediator.send("/contact")
+    await mediator.tap("P-0001")
+    assert "Une note courte ?" in await mediator.tap("Appel")
+    text = note.lstrip("/") or " "
+    await mediator.process(typed(mediator, text))
+    answer = mediator.last.text
+    if not answer.startswith("Contact enregistré"):
+        assert answer.startswith("La note")
+        assert "Une note courte ?" in answer
+        await mediator.send("/annuler")
+        return
+    # The note never goes back through Telegram: the confirmation is exactly this.
+    assert re.fullmatch(
+        r"Contact enregistré avec P-0001 Amina \(appel\), le \d\d/\d\d/\d{4}\.", answer
+    )
+    async with sessions() as session:
+        latest = (
+            await session.exec(select(Interaction).order_by(col(Interaction.id).desc()))
+        ).first()
+    assert latest is not None
+    assert latest.note == clean_note(text)
+
+
+@IN_A_CHAT
+@given(day=HOSTILE)
+async def test_hostile_exit_date(
+    mediator: User, consenting: int, sessions: Sessions, clock: Clock, day: str
+) -> None:
+    await mediator.send("/sortie")
+    await mediator.tap("P-0001")
+    await mediator.tap("Déménagement")
+    await mediator.process(typed(mediator, day.lstrip("/") or " "))
+    answer = mediator.last.text
+    if not answer.startswith("Clore la médiation"):
+        assert answer.index("Date de sortie ?") > 0  # after the reason
+    await mediator.send("/annuler")
+    async with sessions() as session:
+        assert (await session.get_one(Person, consenting)).status != "exited"
+
+
+@pytest.fixture
+async def started_event(sessions: Sessions, clock: Clock, officer: User) -> int:
+    """An event that began an hour ago: the project officer may write its summary."""
+    async with sessions.begin() as session:
+        member = (
+            await session.exec(select(Member).where(Member.telegram_user_id == officer.id))
+        ).one()
+        nbh = (await session.exec(select(Neighbourhood))).first()
+        assert nbh is not None
+        draft = EventDraft(
+            kind="job_cafe", title="Café de l'emploi", neighbourhood_id=pk(nbh), place="Salle",
+            starts_at=clock() - dt.timedelta(hours=1),
+        )  # fmt: skip
+        event = await events.create_event(session=session, member=member, draft=draft, now=clock())
+        assert event.id is not None
+        return event.id
+
+
+@IN_A_CHAT
+@given(summary=HOSTILE)
+async def test_hostile_event_summary(
+    officer: User, started_event: int, sessions: Sessions, summary: str
+) -> None:
+    async with sessions() as session:
+        before = (await session.get_one(Event, started_event)).summary
+    await officer.press(EventRef("ask_summary", started_event, 0).pack(), message_id=1)
+    assert officer.last.text == texts.EVENT_ASK_SUMMARY
+    text = summary.lstrip("/") or " "
+    await officer.process(typed(officer, text))
+    answer = officer.last.text
+    async with sessions() as session:
+        stored = (await session.get_one(Event, started_event)).summary
+    if texts.EVENT_ASK_SUMMARY in answer:  # refused: why, then the same question
+        assert answer.index(texts.EVENT_ASK_SUMMARY) > 0
+        await officer.send("/annuler")
+        assert stored == before  # the summary already saved is kept
+        return
+    assert stored == events.clean_summary(text)
+    assert f"Bilan : {stored}" in answer
+
+
+@IN_A_CHAT
+@given(value=HOSTILE, field=st.sampled_from(sorted(texts.PARTNER_CONTACT_FIELDS)))
+async def test_hostile_correspondant_fields(
+    coordinator: User, sessions: Sessions, value: str, field: str
+) -> None:
+    query = select(Partner).where(Partner.code == "france-travail")
+    async with sessions() as session:
+        before = getattr((await session.exec(query)).one(), field)
+    await coordinator.send("/partenaires")
+    await coordinator.tap("France Travail")
+    await coordinator.tap("France Travail")
+    await coordinator.tap("✏️ Modifier le correspondant")
+    question = texts.PARTNER_ASK_FIELD.format(field=texts.PARTNER_CONTACT_FIELDS[field])
+    await coordinator.tap(texts.PARTNER_CONTACT_FIELDS[field])
+    text = value.lstrip("/") or " "
+    await coordinator.process(typed(coordinator, text))
+    answer = coordinator.last.text
+    async with sessions() as session:
+        stored = getattr((await session.exec(query)).one(), field)
+    if question in answer:  # refused: why, then the same question; the saved value is kept
+        assert answer.index(question) > 0
+        assert stored == before
+        await coordinator.send("/annuler")
+        return
+    assert stored == reference.clean_contact_field(field, text)
