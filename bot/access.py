@@ -11,7 +11,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import texts
 from bot.context import BotContext
-from models import botstate, team
+from models import team
 from models.team import Role
 
 logger = logging.getLogger(__name__)
@@ -100,9 +100,11 @@ async def guard(update: object, context: BotContext) -> None:
         # Groups (the coordinators' digest group) are written to, never read.
         raise ApplicationHandlerStop
     async with context.services.reads() as session:
-        if await botstate.already_processed(session=session, update_id=update.update_id):
-            raise ApplicationHandlerStop  # a redelivery or a retry: handled once already
-        member = await team.active_member(session=session, telegram_user_id=user.id)
+        member, seen = await team.access_check(
+            session=session, telegram_user_id=user.id, update_id=update.update_id
+        )
+    if seen:
+        raise ApplicationHandlerStop  # a redelivery or a retry: handled once already
     command = command_of(update.effective_message)
     if member is not None:
         context.member = member

@@ -13,6 +13,8 @@ import json
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from sqlalchemy import event
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
@@ -57,21 +59,43 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         conversation: str,
         key: ConversationKey,
         state: object | None,
-        update_id: int | None = None,
+        update_id: int,
+        session: AsyncSession | None = None,
     ) -> None:
-        """Commit a member's drafts and one conversation state together, before answering;
-        with `update_id`, the update is recorded as handled in the same transaction."""
+        """Commit a member's drafts, one conversation state and the update as handled, together,
+        before answering. With `session`, these writes join the caller's transaction (the one
+        saving a record), and count as written once it commits."""
         user_json, state_json = json.dumps(data), json.dumps(state)
-        async with self._write_lock, self._sessions.begin() as session:
-            now = self._clock()
-            await botstate.save_user_data(session=session, user_id=user_id, data=data, now=now)
-            await botstate.save_conversation(
-                session=session, name=conversation, key=key, state=state, now=now
-            )
-            if update_id is not None:
-                await botstate.mark_processed(session=session, update_id=update_id, now=now)
-        self._written_users[user_id] = user_json
-        self._written_conversations[(conversation, botstate.encode_key(key))] = state_json
+        slot = (conversation, botstate.encode_key(key))
+
+        def remember(*_: object) -> None:
+            self._written_users[user_id] = user_json
+            self._written_conversations[slot] = state_json
+
+        if session is not None:
+            await self._write(session, user_id, data, conversation, key, state, update_id)
+            event.listen(session.sync_session, "after_commit", remember, once=True)
+            return
+        async with self._write_lock, self._sessions.begin() as own:
+            await self._write(own, user_id, data, conversation, key, state, update_id)
+        remember()
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        data: dict[Any, Any],
+        conversation: str,
+        key: ConversationKey,
+        state: object | None,
+        update_id: int,
+    ) -> None:
+        now = self._clock()
+        await botstate.save_user_data(session=session, user_id=user_id, data=data, now=now)
+        await botstate.save_conversation(
+            session=session, name=conversation, key=key, state=state, now=now
+        )
+        await botstate.mark_processed(session=session, update_id=update_id, now=now)
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         """Every member's drafts."""

@@ -7,7 +7,7 @@ import functools
 import logging
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
@@ -18,7 +18,6 @@ from bot import drafts, texts
 from bot.callbacks import Pick
 from bot.context import BotContext
 from bot.persistence import DatabasePersistence
-from models import botstate
 
 logger = logging.getLogger(__name__)
 
@@ -84,41 +83,28 @@ async def checkpoint(
     session: AsyncSession | None = None,
     without: str | None = None,
 ) -> None:
-    """Commit the drafts and the conversation's next state *before* answering.
+    """Commit the drafts, the conversation's next state and the update as handled *before*
+    answering.
 
     PTB writes persistence after the callback returns; a process killed between our answer
     and that write would forget an answer the user saw accepted. Writing ahead closes that
-    window; PTB's own write afterwards stores the same thing again. With `session`, the
-    write joins the caller's transaction (e.g. the one that saves the record).
+    window (PTB's own pass afterwards finds nothing new to write). With `session`, the writes
+    join the caller's transaction (the one that saves the record): the record, the end of the
+    conversation and the update's mark commit together, so a redelivered update saves nothing
+    twice.
     """
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return
-    now = context.services.clock()
     data = copy.deepcopy(context.member_data)
     if without is not None:
         drafts.drop(data, without)
-    stored_state = None if state == END else state
-
-    async def write(target: AsyncSession) -> None:
-        await botstate.save_user_data(session=target, user_id=user.id, data=data, now=now)
-        await botstate.save_conversation(
-            session=target, name=conversation, key=(chat.id, user.id), state=stored_state, now=now
-        )
-
-    if session is not None:
-        await write(session)
-        return
-    persistence = context.application.persistence
-    if isinstance(persistence, DatabasePersistence):
-        await persistence.write_ahead(
-            user_id=user.id, data=data, conversation=conversation, key=(chat.id, user.id),
-            state=stored_state, update_id=update.update_id,
-        )  # fmt: skip
-        context.processed_recorded = True
-        return
-    async with context.services.sessions.begin() as own:
-        await write(own)
+    persistence = cast(DatabasePersistence, context.application.persistence)
+    await persistence.write_ahead(
+        user_id=user.id, data=data, conversation=conversation, key=(chat.id, user.id),
+        state=None if state == END else state, update_id=update.update_id, session=session,
+    )  # fmt: skip
+    context.processed_recorded = True
 
 
 async def current_pick(update: Update, draft: dict[str, Any]) -> Pick | None:

@@ -89,7 +89,7 @@ async def list_followups(update: Update, context: BotContext) -> None:
     """/suivis: overdue checks first, then due ones, each with its buttons; then what is ahead."""
     services = context.services
     now, tz = services.clock(), services.settings.tz
-    async with services.sessions() as session:
+    async with services.reads() as session:
         pending = await orientations.pending_checks(session=session, viewer=context.member)
         people = {p.id: p for p in [await session.get_one(Person, o.person_id) for o in pending]}
         partners = {o.partner_id: await session.get_one(Partner, o.partner_id) for o in pending}
@@ -292,7 +292,7 @@ async def exit_from_elsewhere(update: Update, context: BotContext) -> object:
     if card is not None:
         person = await picking.chosen(context, str(card.person_id))
     elif reminder is not None:
-        async with context.services.sessions() as session:
+        async with context.services.reads() as session:
             _, person = await orientations.orientation_for(
                 session=session, actor=context.member, orientation_id=reminder.orientation_id
             )
@@ -400,7 +400,7 @@ async def exit_nav(update: Update, context: BotContext, draft: dict[str, Any]) -
     if action == "back" and draft["step"] in (DATE, CONFIRM):
         if draft["step"] == CONFIRM:
             return await exit_ask_date(update, context, draft)
-        async with context.services.sessions() as session:
+        async with context.services.reads() as session:
             person = await session.get_one(Person, draft["person_id"])
         return await exit_reason(update, context, draft, person)
     if action == "save" and draft["step"] == CONFIRM:

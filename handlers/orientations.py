@@ -89,7 +89,7 @@ async def start_from_reminder(update: Update, context: BotContext) -> object:
     if ref is None:
         await notice(update, texts.STALE_BUTTON)
         return END
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         orientation, person = await orientations.orientation_for(
             session=session, actor=context.member, orientation_id=ref.orientation_id
         )
@@ -205,7 +205,7 @@ async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) ->
     if pick.step == PARTNER:
         if pick.value == "new":
             return await goto(update, context, draft, NEW_PARTNER)
-        async with context.services.sessions() as session:
+        async with context.services.reads() as session:
             partner = await session.get(Partner, int(pick.value)) if pick.value.isdigit() else None
         if partner is None or not partner.active:
             await notice(update, texts.STALE_BUTTON)

@@ -343,7 +343,7 @@ async def save(
     """Save the person (after a duplicate check), confirm only once committed."""
     values, member, services = draft["values"], context.member, context.services
     if check_duplicates:
-        async with services.sessions() as session:
+        async with services.reads() as session:
             similar = await people.likely_duplicates(
                 session=session,
                 mediator=member,
@@ -355,11 +355,14 @@ async def save(
             await checkpoint(update, context, conversation=CONVERSATION, state=DUPLICATE)
             await show(update, duplicate_text(context, similar), duplicate_keyboard(similar))
             return DUPLICATE
+    names = {n.id: n.name for n in await services.reference.neighbourhoods()}
     async with services.sessions.begin() as session:
         person = await people.engage(
             session=session, mediator=member, profile=profile_from(values), now=services.clock()
         )
-        neighbourhood = await session.get_one(Neighbourhood, person.neighbourhood_id)
+        neighbourhood = names.get(person.neighbourhood_id) or (
+            (await session.get_one(Neighbourhood, person.neighbourhood_id)).name  # inactive
+        )
         await checkpoint(
             update, context, conversation=CONVERSATION, state=END, session=session, without=FORM
         )
@@ -368,7 +371,7 @@ async def save(
     await show(
         update,
         texts.NEW_SAVED.format(
-            code=person.code, first_name=person.first_name, neighbourhood=neighbourhood.name
+            code=person.code, first_name=person.first_name, neighbourhood=neighbourhood
         ),
     )
     return END
@@ -499,7 +502,7 @@ async def list_people(update: Update, context: BotContext) -> None:
         parsed = Page.unpack(update.callback_query.data)
         page = parsed.page if parsed else 1
     size = context.services.settings.people_page_size
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         rows, total = await people.visible_people(
             session=session, viewer=context.member, offset=(page - 1) * size, limit=size
         )

@@ -31,7 +31,7 @@ def person_buttons(form: str, found: list[Person] | Any) -> InlineKeyboardMarkup
 
 async def ask_person(update: Update, context: BotContext, form: str, *, edit: bool = True) -> bool:
     """Show recent people; False when the member follows nobody yet."""
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         recent = await orientations.recent_people(session=session, viewer=context.member)
     if not recent:
         await show(update, texts.PICK_PERSON_EMPTY, edit=edit)
@@ -42,7 +42,7 @@ async def ask_person(update: Update, context: BotContext, form: str, *, edit: bo
 
 async def search(update: Update, context: BotContext, form: str, query: str) -> None:
     """Answer a typed code or name with matching people as buttons."""
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         found = await orientations.find_people(
             session=session, viewer=context.member, text=query[:60]
         )
@@ -62,7 +62,7 @@ async def chosen(context: BotContext, value: str) -> Person:
     """The person a button names, checked again: only people the member follows."""
     if not value.isdigit():
         raise NotFound()
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         return await people.get_person(
             session=session, viewer=context.member, person_id=int(value)
         )

@@ -51,7 +51,7 @@ async def erase_ask(update: Update, context: BotContext) -> None:
     person_id = await _person_from_args(update, context, texts.RIGHTS_ERASE_USAGE)
     if person_id is None:
         return
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         person = await people.get_person(
             session=session, viewer=context.member, person_id=person_id
         )
@@ -91,7 +91,7 @@ async def erase(update: Update, context: BotContext) -> None:
 
 async def journal(update: Update, context: BotContext) -> None:
     """/journal: the latest sensitive actions."""
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         events = await audit.events(session=session, limit=30)
         members = await team.list_members(session=session, include_inactive=True)
         names = {m.id: m.display_name for m in members}

@@ -83,7 +83,7 @@ def period_keyboard(action: str, scope: Scope) -> InlineKeyboardMarkup:
 
 async def scope_label(context: BotContext, scope: Scope) -> str:
     """How a scope is named in a title."""
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         if scope.kind == ScopeKind.NEIGHBOURHOOD:
             found = await session.get(reference.Neighbourhood, scope.id)
             return texts.SCOPE_NEIGHBOURHOOD.format(name=found.name if found else "?")
@@ -146,7 +146,7 @@ async def list_scopes(update: Update, context: BotContext, kind: ScopeKind) -> N
     """Neighbourhoods or mediators as buttons (coordinators only)."""
     if not context.member.is_coordinator:
         raise NotAllowed()
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         if kind == ScopeKind.NEIGHBOURHOOD:
             options = [(n.id, n.name) for n in await reference.neighbourhoods(session=session)]
             prompt = texts.STATS_PICK_NEIGHBOURHOOD
@@ -166,7 +166,7 @@ async def list_scopes(update: Update, context: BotContext, kind: ScopeKind) -> N
 async def figures_text(context: BotContext, scope: Scope, period: Period) -> str:
     """The figures, as text (aggregates only)."""
     services = context.services
-    async with services.sessions() as session:
+    async with services.reads() as session:
         figures = await stats.compute(
             session=session, period=period, scope=scope, tz=services.settings.tz,
             today=services.today(), yearly_target=services.settings.yearly_target,

@@ -180,7 +180,7 @@ cancel = cancel_for(FORM, CONVERSATION)
 
 async def list_team(update: Update, context: BotContext) -> None:
     """/equipe: the active members; a coordinator gets a deactivate button for each."""
-    async with context.services.sessions() as session:
+    async with context.services.reads() as session:
         members = await team.list_members(session=session)
     names = {n.id: n.name for n in await context.services.reference.neighbourhoods()}
     lines = [texts.TEAM_HEADER.format(count=len(members))]
@@ -213,7 +213,7 @@ async def on_member_action(update: Update, context: BotContext) -> None:
         return
     services = context.services
     if ref.action == "off":
-        async with services.sessions() as session:
+        async with services.reads() as session:
             target = await session.get(team.Member, ref.member_id)
         if target is None or not target.active:
             await notice(update, texts.STALE_BUTTON)

@@ -67,7 +67,7 @@ async def digest_recipients(services: Services) -> list[int]:
     """The coordinators' group, or each active coordinator."""
     if services.settings.digest_chat_id is not None:
         return [services.settings.digest_chat_id]
-    async with services.sessions() as session:
+    async with services.reads() as session:
         members = await team.list_members(session=session)
     return [m.telegram_user_id for m in members if m.role == Role.COORDINATOR]
 
@@ -79,7 +79,7 @@ async def digest_content(
     tz = services.settings.tz
     target = services.settings.yearly_target
     year_to_date = Period(stats.year_of(today).start, min(week.end, today))
-    async with services.sessions() as session:
+    async with services.reads() as session:
         labels = await reports.load_labels(session=session)
         of_week = await stats.compute(
             session=session, period=week, scope=Scope(), tz=tz, today=today, yearly_target=target,
@@ -134,7 +134,7 @@ async def digest_content(
 async def _send_digest(
     *, bot: Bot, services: Services, key: str, week: Period, today: dt.date
 ) -> int:
-    async with services.sessions() as session:
+    async with services.reads() as session:
         done = await audit.delivered_chats(session=session, kind=DIGEST, period_key=key)
     pending = [chat for chat in await digest_recipients(services) if chat not in done]
     if not pending:
@@ -165,7 +165,7 @@ async def _send_recaps(
     *, bot: Bot, services: Services, key: str, week: Period, today: dt.date
 ) -> int:
     tz = services.settings.tz
-    async with services.sessions() as session:
+    async with services.reads() as session:
         done = await audit.delivered_chats(session=session, kind=RECAP, period_key=key)
         mediators = [
             m
@@ -174,7 +174,7 @@ async def _send_recaps(
         ]
     sent = 0
     for mediator in mediators:
-        async with services.sessions() as session:
+        async with services.reads() as session:
             figures = await stats.compute(
                 session=session, period=week, scope=Scope(ScopeKind.MEDIATOR, mediator.id),
                 tz=tz, today=today,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Text, delete
+from sqlalchemy import BigInteger, Column, Text, bindparam, delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,8 +54,9 @@ async def already_processed(*, session: AsyncSession, update_id: int) -> bool:
 
 async def mark_processed(*, session: AsyncSession, update_id: int, now: dt.datetime) -> None:
     """Remember that this update was handled."""
-    values = {"update_id": update_id, "at": now}
-    await session.exec(_upsert(session, ProcessedUpdate, values, ["update_id"], update=False))
+    columns, keys = ("update_id", "at"), ("update_id",)
+    statement = _upsert(_dialect(session), ProcessedUpdate, columns, keys, update=False)
+    await _write(session, statement, {"update_id": update_id, "at": now})
 
 
 async def purge_processed(*, session: AsyncSession, before: dt.datetime) -> int:
@@ -87,22 +90,42 @@ async def load_conversations(*, session: AsyncSession, name: str) -> dict[tuple,
     return {decode_key(r.key): json.loads(r.state) for r in rows.all()}
 
 
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+async def _write(session: AsyncSession, statement: UpdateBase, params: dict[str, Any]) -> None:
+    """Run a prebuilt statement on the session's connection: SQLAlchemy Core, not the ORM's
+    bulk path, which annotates (and so re-keys) the statement on every call."""
+    connection = await session.connection()
+    await connection.execute(statement, params)
+
+
+# The statements below run on every update: built once (per dialect) with bound parameters,
+# so SQLAlchemy neither rebuilds them nor recomputes their cache key each time.
+@functools.cache
 def _upsert(
-    session: AsyncSession,
+    dialect: str,
     table: type[SQLModel],
-    values: dict[str, Any],
-    keys: list[str],
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
     *,
     update: bool = True,
-) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE (or NOTHING), in the session's dialect: one statement."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+) -> UpdateBase:
+    """INSERT ... ON CONFLICT DO UPDATE the other columns (or DO NOTHING): one statement."""
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(table).values(**values)
-    updates = {k: v for k, v in values.items() if k not in keys}
+    statement = insert(table).values({c: bindparam(c) for c in columns})
+    updates = {c: statement.excluded[c] for c in columns if c not in keys}
     if not update or not updates:
-        return statement.on_conflict_do_nothing(index_elements=keys)
-    return statement.on_conflict_do_update(index_elements=keys, set_=updates)
+        return statement.on_conflict_do_nothing(index_elements=list(keys))
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+
+
+_DELETE_CONVERSATION = delete(ConversationState).where(
+    col(ConversationState.name) == bindparam("name"),
+    col(ConversationState.key) == bindparam("key"),
+)
+_DELETE_USER = delete(UserState).where(col(UserState.user_id) == bindparam("user_id"))
 
 
 async def save_conversation(
@@ -111,14 +134,12 @@ async def save_conversation(
     """Store (or, for a finished conversation, delete) one state."""
     encoded = encode_key(key)
     if state is None:
-        await session.exec(
-            delete(ConversationState).where(
-                col(ConversationState.name) == name, col(ConversationState.key) == encoded
-            )
-        )
+        await _write(session, _DELETE_CONVERSATION, {"name": name, "key": encoded})
         return
     values = {"name": name, "key": encoded, "state": json.dumps(state), "updated_at": now}
-    await session.exec(_upsert(session, ConversationState, values, ["name", "key"]))
+    columns = ("name", "key", "state", "updated_at")
+    statement = _upsert(_dialect(session), ConversationState, columns, ("name", "key"))
+    await _write(session, statement, values)
 
 
 async def load_user_data(*, session: AsyncSession) -> dict[int, dict]:
@@ -132,15 +153,16 @@ async def save_user_data(
 ) -> None:
     """Store one member's drafts; an empty dict stores nothing (non-members leave no row)."""
     if not data:
-        await session.exec(delete(UserState).where(col(UserState.user_id) == user_id))
+        await drop_user_data(session=session, user_id=user_id)
         return
     values = {"user_id": user_id, "data": json.dumps(data), "updated_at": now}
-    await session.exec(_upsert(session, UserState, values, ["user_id"]))
+    columns = ("user_id", "data", "updated_at")
+    await _write(session, _upsert(_dialect(session), UserState, columns, ("user_id",)), values)
 
 
 async def drop_user_data(*, session: AsyncSession, user_id: int) -> None:
     """Forget one member's drafts."""
-    await session.exec(delete(UserState).where(col(UserState.user_id) == user_id))
+    await _write(session, _DELETE_USER, {"user_id": user_id})
 
 
 async def get_setting(*, session: AsyncSession, key: str) -> str | None:

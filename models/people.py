@@ -17,7 +17,7 @@ from models.base import UTCDateTime, pk
 from models.crypto import EncryptedText
 from models.errors import DomainError, NotAllowed, NotFound
 from models.phones import normalize_phone
-from models.reference import Kind, Neighbourhood, Partner, active_codes
+from models.reference import Kind, Neighbourhood, Partner, all_active
 from models.team import Member
 
 FIRST_NAME_MAX = 40
@@ -202,16 +202,14 @@ def clean_note(text: str) -> str:
 
 
 async def _validate(session: AsyncSession, profile: Profile) -> None:
-    checks = (
-        (Kind.AGE_BRACKET, [profile.age_bracket]),
-        (Kind.RESIDENCE, [profile.residence]),
-        (Kind.CHANNEL, [profile.channel]),
-        (Kind.BARRIER, profile.barriers),
-    )
-    for kind, codes in checks:
-        allowed = await active_codes(session=session, kind=kind)
-        if not set(codes) <= allowed:
-            raise DomainError("choice_invalid")
+    wanted = [
+        (Kind.AGE_BRACKET, profile.age_bracket),
+        (Kind.RESIDENCE, profile.residence),
+        (Kind.CHANNEL, profile.channel),
+        *((Kind.BARRIER, barrier) for barrier in profile.barriers),
+    ]
+    if not await all_active(session=session, wanted=wanted):
+        raise DomainError("choice_invalid")
     if not profile.contact_consent and (profile.phone or profile.note):
         raise DomainError("consent_required")
     if profile.registered_ft != Answer.YES and profile.referent_contact_5m is not None:

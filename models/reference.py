@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -166,6 +166,21 @@ async def labels(*, session: AsyncSession, kind: Kind) -> dict[str, str]:
     """Code → label for one list, inactive entries included (old records keep a label)."""
     rows = await session.exec(select(ReferenceItem).where(ReferenceItem.kind == kind.value))
     return {r.code: r.label for r in rows.all()}
+
+
+async def all_active(*, session: AsyncSession, wanted: Iterable[tuple[Kind, str]]) -> bool:
+    """Whether every (list, code) pair is an active entry: one query for a whole form."""
+    pairs = {(kind.value, code) for kind, code in wanted}
+    if not pairs:
+        return True
+    rows = await session.exec(
+        select(ReferenceItem.kind, ReferenceItem.code).where(
+            col(ReferenceItem.active),
+            col(ReferenceItem.kind).in_({kind for kind, _ in pairs}),
+            col(ReferenceItem.code).in_({code for _, code in pairs}),
+        )
+    )
+    return pairs <= set(rows.all())
 
 
 async def active_codes(*, session: AsyncSession, kind: Kind) -> set[str]:

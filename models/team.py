@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, update
+from sqlalchemy import BigInteger, Column, bindparam, exists, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import UTCDateTime
+from models.botstate import ProcessedUpdate, already_processed
 from models.errors import DomainError, NotAllowed, NotFound
 from models.reference import Neighbourhood
 
@@ -165,10 +166,23 @@ async def member_by_telegram_id(*, session: AsyncSession, telegram_user_id: int)
     return rows.first()
 
 
-async def active_member(*, session: AsyncSession, telegram_user_id: int) -> Member | None:
-    """The active member with this Telegram id, if any: the access check."""
-    member = await member_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
-    return member if member is not None and member.active else None
+_SEEN = exists().where(col(ProcessedUpdate.update_id) == bindparam("update_id"))
+_ACCESS = select(Member, _SEEN.label("seen")).where(
+    col(Member.telegram_user_id) == bindparam("telegram_user_id")
+)  # built once: it runs on every update
+
+
+async def access_check(
+    *, session: AsyncSession, telegram_user_id: int, update_id: int
+) -> tuple[Member | None, bool]:
+    """In one statement: the active member with this Telegram id (or None), and whether this
+    update was handled already (a redelivery, a retry, a double tap)."""
+    params = {"telegram_user_id": telegram_user_id, "update_id": update_id}
+    row = (await session.exec(_ACCESS, params=params)).first()
+    if row is None:
+        return None, await already_processed(session=session, update_id=update_id)
+    member, seen = row
+    return (member if member.active else None), bool(seen)
 
 
 async def list_members(

@@ -52,7 +52,7 @@ async def test_a_double_tap_saves_once(mediator: User, sessions: Sessions) -> No
 async def test_database_down_answers_and_recovers(
     mediator: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = team.active_member
+    real = team.access_check
     calls = {"n": 0}
 
     async def flaky(**kwargs: object):
@@ -61,7 +61,7 @@ async def test_database_down_answers_and_recovers(
             raise OperationalError("SELECT 1", {}, ConnectionRefusedError("server restarting"))
         return await real(**kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(team, "active_member", flaky)
+    monkeypatch.setattr(team, "access_check", flaky)
     answer = await mediator.send("/nouveau")
     assert (
         answer
