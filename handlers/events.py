@@ -270,9 +270,7 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
             )
             return await goto(update, context, draft, PARTNERS, edit=False)
         if step == NEW_NAME:
-            name = " ".join(text.split())
-            if not name or len(name) > 120:
-                raise DomainError("partner_name_invalid")
+            name = reference.clean_partner_name(text)
             draft["new_partners"].append([name, draft.pop("new_category")])
             return await goto(update, context, draft, PARTNERS, edit=False)
     except DomainError as error:

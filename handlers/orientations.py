@@ -241,9 +241,10 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
         await picking.search(update, context, FORM, text)
         return PERSON
     if step == NEW_PARTNER:
-        name = " ".join(text.split())
-        if not name or len(name) > 120:
-            warn(texts.domain_error("partner_name_invalid"))
+        try:
+            name = reference.clean_partner_name(text)
+        except DomainError as error:
+            warn(texts.domain_error(error.key, error.params))
             return await goto(update, context, draft, NEW_PARTNER, edit=False)
         draft.update(partner_id=None, partner_name=name, new_partner=name)
         return await goto(update, context, draft, PURPOSE, edit=False)

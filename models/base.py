@@ -25,6 +25,16 @@ def pk(row: HasId) -> int:
     return row.id
 
 
+def plain_text(text: str, *, lines: bool = False) -> str:
+    """What a person meant to type: printable characters only (no control, zero-width or
+    direction marks, which a database may refuse and a screen hides), spaces folded; with
+    `lines`, line breaks kept between non-empty lines."""
+    kept = "".join(c for c in text if c.isprintable() or c.isspace())
+    if not lines:
+        return " ".join(kept.split())
+    return "\n".join(" ".join(line.split()) for line in kept.splitlines() if line.strip())
+
+
 def utcnow() -> dt.datetime:
     """The current instant, timezone-aware UTC (the default clock)."""
     return dt.datetime.now(UTC)

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Index, UniqueConstraint, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import UTCDateTime, pk
+from models.base import UTCDateTime, pk, plain_text
 from models.crypto import EncryptedText
 from models.errors import DomainError, NotAllowed, NotFound
 from models.people import Person, Status
@@ -118,8 +118,7 @@ class EventDraft:
 
 def clean_text(text: str, *, limit: int, key: str, required: bool = True) -> str:
     """One line of plain text: spaces folded, control and zero-width characters removed."""
-    kept = "".join(c for c in text if c.isprintable() or c == " ")
-    cleaned = " ".join(kept.replace("\u200b", "").split())
+    cleaned = plain_text(text)
     if (required and not cleaned) or len(cleaned) > limit:
         raise DomainError(key, limit=limit)
     return cleaned
@@ -127,9 +126,7 @@ def clean_text(text: str, *, limit: int, key: str, required: bool = True) -> str
 
 def clean_summary(text: str) -> str:
     """The free summary: several lines allowed, bounded length."""
-    kept = "".join(c for c in text if c.isprintable() or c in " \n")
-    lines = [" ".join(line.split()) for line in kept.replace("\u200b", "").splitlines()]
-    cleaned = "\n".join(line for line in lines if line).strip()
+    cleaned = plain_text(text, lines=True)
     if not cleaned or len(cleaned) > SUMMARY_MAX:
         raise DomainError("summary_invalid", limit=SUMMARY_MAX)
     return cleaned

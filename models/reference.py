@@ -20,6 +20,7 @@ from sqlalchemy import UniqueConstraint, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.base import plain_text
 from models.errors import DomainError
 from models.phones import normalize_phone
 
@@ -204,11 +205,20 @@ async def partners(*, session: AsyncSession, category: str | None = None) -> Seq
     return (await session.exec(query.order_by(Partner.name))).all()
 
 
+PARTNER_NAME_MAX = 120
+
+
+def clean_partner_name(name: str) -> str:
+    """A partner's name as typed: one plain line, 120 characters at most."""
+    cleaned = plain_text(name)
+    if not cleaned or len(cleaned) > PARTNER_NAME_MAX:
+        raise DomainError("partner_name_invalid")
+    return cleaned
+
+
 async def add_partner(*, session: AsyncSession, name: str, category: str) -> Partner:
     """A partner typed in the field (« autre »), kept in the directory for next time."""
-    cleaned = " ".join(name.split())
-    if not cleaned or len(cleaned) > 120:
-        raise DomainError("partner_name_invalid")
+    cleaned = clean_partner_name(name)
     if category not in await active_codes(session=session, kind=Kind.PARTNER_CATEGORY):
         raise DomainError("choice_invalid")
     existing = (
@@ -238,10 +248,7 @@ def clean_contact_field(name: str, text: str) -> str:
     line of text within its length."""
     if name not in CONTACT_LIMITS:
         raise DomainError("choice_invalid")
-    if name == "referral_notes":
-        cleaned = "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
-    else:
-        cleaned = " ".join("".join(c for c in text if c.isprintable()).split())
+    cleaned = plain_text(text, lines=name == "referral_notes")
     if not cleaned or len(cleaned) > CONTACT_LIMITS[name]:
         raise DomainError("contact_field_invalid", limit=CONTACT_LIMITS[name])
     if name == "contact_phone":

@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Column, bindparam, exists, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import UTCDateTime
+from models.base import UTCDateTime, plain_text
 from models.botstate import ProcessedUpdate, already_processed
 from models.errors import DomainError, NotAllowed, NotFound
 from models.reference import Neighbourhood
@@ -77,7 +77,7 @@ def hash_code(code: str) -> str:
 
 def clean_name(name: str) -> str:
     """A member's display name: single-spaced, not empty, 80 characters at most."""
-    cleaned = " ".join(name.split())
+    cleaned = plain_text(name)
     if not cleaned:
         raise DomainError("name_required")
     if len(cleaned) > 80:

@@ -17,7 +17,7 @@ from bot.app import BotApplication
 from bot.callbacks import EventRef
 from bot.db import Sessions
 from handlers.events import parse_time
-from models import events, reference
+from models import events, reference, team
 from models.base import pk
 from models.errors import DomainError
 from models.events import Event, EventDraft
@@ -111,10 +111,23 @@ def test_correspondant_fields_are_clean_or_refused_with_a_sentence(text: str, fi
         assert error.key in texts.DOMAIN_ERRORS
         return
     assert 0 < len(value) <= reference.CONTACT_LIMITS[field]
+    assert all(c.isprintable() or c == "\n" for c in value)  # PostgreSQL refuses NUL
     if field == "contact_phone":
         assert value.startswith("+")
     if field == "contact_email":
         assert value.count("@") == 1
+
+
+@given(text=HOSTILE)
+def test_partner_and_member_names_are_one_plain_line_or_refused(text: str) -> None:
+    for clean, limit in ((reference.clean_partner_name, 120), (team.clean_name, 80)):
+        name, error = attempt(clean, text)
+        if error is not None:
+            assert error.key in texts.DOMAIN_ERRORS
+            continue
+        assert 0 < len(name) <= limit
+        assert name == name.strip()
+        assert all(c.isprintable() for c in name)
 
 
 @given(text=HOSTILE)
