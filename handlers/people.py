@@ -340,32 +340,39 @@ async def go_back(update: Update, context: BotContext, draft: dict[str, Any]) ->
 async def save(
     update: Update, context: BotContext, draft: dict[str, Any], *, check_duplicates: bool
 ) -> object:
-    """Save the person (after a duplicate check), confirm only once committed."""
+    """Save the person unless the mediator already follows someone alike (then ask), in one
+    transaction; confirm only once committed."""
     values, member, services = draft["values"], context.member, context.services
-    if check_duplicates:
-        async with services.reads() as session:
-            similar = await people.likely_duplicates(
-                session=session,
-                mediator=member,
-                first_name=values["first_name"],
-                age_bracket=values["age_bracket"],
-            )
-        if similar:
-            draft["step"] = DUPLICATE
-            await checkpoint(update, context, conversation=CONVERSATION, state=DUPLICATE)
-            await show(update, duplicate_text(context, similar), duplicate_keyboard(similar))
-            return DUPLICATE
     names = {n.id: n.name for n in await services.reference.neighbourhoods()}
     async with services.sessions.begin() as session:
-        person = await people.engage(
-            session=session, mediator=member, profile=profile_from(values), now=services.clock()
+        similar = check_duplicates and await people.likely_duplicates(
+            session=session,
+            mediator=member,
+            first_name=values["first_name"],
+            age_bracket=values["age_bracket"],
         )
-        neighbourhood = names.get(person.neighbourhood_id) or (
-            (await session.get_one(Neighbourhood, person.neighbourhood_id)).name  # inactive
-        )
-        await checkpoint(
-            update, context, conversation=CONVERSATION, state=END, session=session, without=FORM
-        )
+        if similar:
+            draft["step"] = DUPLICATE
+            await checkpoint(
+                update, context, conversation=CONVERSATION, state=DUPLICATE, session=session
+            )
+        else:
+            person = await people.engage(
+                session=session,
+                mediator=member,
+                profile=profile_from(values),
+                now=services.clock(),
+            )
+            neighbourhood = names.get(person.neighbourhood_id) or (
+                (await session.get_one(Neighbourhood, person.neighbourhood_id)).name  # inactive
+            )
+            await checkpoint(
+                update, context, conversation=CONVERSATION, state=END, session=session,
+                without=FORM,
+            )  # fmt: skip
+    if similar:
+        await show(update, duplicate_text(context, similar), duplicate_keyboard(similar))
+        return DUPLICATE
     drafts.drop(context.member_data, FORM)
     await delete_sensitive(update, context, draft)
     await show(

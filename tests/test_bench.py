@@ -21,5 +21,7 @@ async def test_bench_smoke(postgres_url: str | None, tmp_path: Path) -> None:
     sections = {row["section"] for row in result["rows"]}
     assert {"updates", "generate", "indicators", "sweep", "delivery", "memory"} <= sections
     saved = [r["value"] for r in result["rows"] if r["figure"] == "people saved"]
-    assert saved == [5.0, 5.0]  # both update benchmarks really ran the /nouveau flow
+    assert saved == [5.0, 5.0, 5.0]  # the three update benchmarks really ran the /nouveau flow
+    in_order = [r["value"] for r in result["rows"] if r["figure"] == "every chat in arrival order"]
+    assert in_order == [1.0, 1.0]
     assert all(isinstance(row["value"], float) for row in result["rows"])
