@@ -86,7 +86,7 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot")
         .context_types(ContextTypes(context=BotContext))
-        .persistence(DatabasePersistence(sessions, clock, serialize_writes=settings.is_sqlite))
+        .persistence(DatabasePersistence(sessions, clock))
         .concurrent_updates(PerChatUpdateProcessor())
         .defaults(Defaults(tzinfo=settings.tz, protect_content=True))
         .post_init(on_startup)

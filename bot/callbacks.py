@@ -16,6 +16,17 @@ _SEPARATOR = ":"
 _SAFE = re.compile(r"^[A-Za-z0-9_\-.]*$")
 
 
+_FIELD_TYPES: dict[type, tuple[tuple[str, object], ...]] = {}
+
+
+def _field_types(cls: type) -> tuple[tuple[str, object], ...]:
+    """Each field's name and type, in order (resolved once per class: every tap parses one)."""
+    if cls not in _FIELD_TYPES:
+        hints = typing.get_type_hints(cls)
+        _FIELD_TYPES[cls] = tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+    return _FIELD_TYPES[cls]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class CallbackData:
     """Base of every callback payload. Subclasses set `prefix` and declare int/str fields."""
@@ -41,20 +52,19 @@ class CallbackData:
         if not isinstance(data, str):
             return None
         parts = data.split(_SEPARATOR)
-        fields = dataclasses.fields(cls)
+        fields = _field_types(cls)
         if len(parts) != len(fields) + 1 or parts[0] != cls.prefix:
             return None
-        hints = typing.get_type_hints(cls)
         values: dict[str, object] = {}
-        for f, raw in zip(fields, parts[1:], strict=True):
+        for (name, kind), raw in zip(fields, parts[1:], strict=True):
             if not _SAFE.match(raw) or not raw:
                 return None
-            if hints[f.name] is int:
+            if kind is int:
                 if not raw.isdigit() or len(raw) > 12:
                     return None
-                values[f.name] = int(raw)
+                values[name] = int(raw)
             else:
-                values[f.name] = raw
+                values[name] = raw
         return cls(**values)
 
     @classmethod

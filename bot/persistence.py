@@ -7,10 +7,7 @@ killed mid-conversation loses nothing that was answered.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import event
@@ -26,14 +23,7 @@ from models import botstate
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Stores drafts and conversation states in `user_state` and `conversation_state`."""
 
-    def __init__(
-        self,
-        sessions: Sessions,
-        clock: Clock,
-        update_interval: float = 60,
-        *,
-        serialize_writes: bool = True,
-    ) -> None:
+    def __init__(self, sessions: Sessions, clock: Clock, update_interval: float = 60) -> None:
         super().__init__(
             store_data=PersistenceInput(
                 bot_data=False, chat_data=False, user_data=True, callback_data=False
@@ -42,14 +32,9 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         )
         self._sessions = sessions
         self._clock = clock
-        # What was last written, so PTB's own pass after each update does not write it again,
-        # and, on SQLite, one write at a time (one writer anyway; waiting here beats its busy
-        # loop). PostgreSQL takes concurrent writes.
+        # What was last written, so PTB's own pass after each update does not write it again.
         self._written_users: dict[int, str] = {}
         self._written_conversations: dict[tuple[str, str], str] = {}
-        self._write_lock: AbstractAsyncContextManager[Any] = (
-            asyncio.Lock() if serialize_writes else contextlib.nullcontext()
-        )
 
     async def write_ahead(
         self,
@@ -76,7 +61,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             await self._write(session, user_id, data, conversation, key, state, update_id)
             event.listen(session.sync_session, "after_commit", remember, once=True)
             return
-        async with self._write_lock, self._sessions.begin() as own:
+        async with self._sessions.begin() as own:
             await self._write(own, user_id, data, conversation, key, state, update_id)
         remember()
 
@@ -109,7 +94,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         encoded = json.dumps(data)
         if self._written_users.get(user_id, "{}") == encoded:
             return
-        async with self._write_lock, self._sessions.begin() as session:
+        async with self._sessions.begin() as session:
             await botstate.save_user_data(
                 session=session, user_id=user_id, data=data, now=self._clock()
             )
@@ -117,7 +102,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
 
     async def drop_user_data(self, user_id: int) -> None:
         """Forget a member's drafts."""
-        async with self._write_lock, self._sessions.begin() as session:
+        async with self._sessions.begin() as session:
             await botstate.drop_user_data(session=session, user_id=user_id)
         self._written_users.pop(user_id, None)
 
@@ -140,7 +125,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         slot, encoded = (name, botstate.encode_key(key)), json.dumps(new_state)
         if self._written_conversations.get(slot) == encoded:
             return
-        async with self._write_lock, self._sessions.begin() as session:
+        async with self._sessions.begin() as session:
             await botstate.save_conversation(
                 session=session, name=name, key=key, state=new_state, now=self._clock()
             )

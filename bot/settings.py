@@ -190,8 +190,3 @@ class Settings(BaseSettings):
             raw = self.data_encryption_key.get_secret_value()
             return [k.strip() for k in raw.split(",") if k.strip()]
         return crypto.load_or_create_key_file(self.data_encryption_key_file)
-
-    @property
-    def is_sqlite(self) -> bool:
-        """True for the embedded database."""
-        return self.database_url.startswith("sqlite")
