@@ -68,7 +68,7 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
 
     async def idle_claim() -> None:
         async with sessions() as session:
-            await orientations.due_checks(session=session, now=now - dt.timedelta(days=1), limit=1)
+            await orientations.next_due_check(session=session, now=now - dt.timedelta(days=1))
 
     durations = await timed(idle_claim, repeat * 10)
     report.add(

@@ -18,9 +18,6 @@ from bot.messages import reminder_keyboard, reminder_text
 from models import orientations
 from models.base import pk
 from models.orientations import Orientation
-from models.people import Person
-from models.reference import Partner
-from models.team import Member
 
 logger = logging.getLogger(__name__)
 
@@ -76,17 +73,19 @@ async def _send_next(*, bot: Bot, services: Services, now: dt.datetime) -> int |
     0 when skipped, None when nothing is due."""
     policy = services.settings.followup_policy
     async with services.sessions.begin() as session:
-        due = await orientations.due_checks(session=session, now=now, limit=1)
-        if not due:
+        due = await orientations.next_due_check(session=session, now=now)
+        if due is None:
             return None
-        orientation = due[0]
-        mediator = await session.get_one(Member, orientation.mediator_id)
+        orientation, mediator, person, partner = (
+            due.orientation,
+            due.mediator,
+            due.person,
+            due.partner,
+        )
         if not mediator.active:
             logger.warning("Orientation %s belongs to an inactive member", orientation.id)
             orientations.postpone(orientation, now=now, policy=policy)
             return 0
-        person = await session.get_one(Person, orientation.person_id)
-        partner = await session.get_one(Partner, orientation.partner_id)
         orientations.mark_reminded(orientation, now=now, policy=policy)
         try:
             await bot.send_message(

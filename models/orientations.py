@@ -315,19 +315,33 @@ async def answer(
     return AnswerResult(orientation, person, changed=True)
 
 
-async def due_checks(
-    *, session: AsyncSession, now: dt.datetime, limit: int = 500
-) -> Sequence[Orientation]:
-    """Open orientations whose check is due, oldest due first."""
+@dataclass(frozen=True, slots=True)
+class DueCheck:
+    """A due check with what its reminder needs: the mediator to write to, the person, the
+    partner."""
+
+    orientation: Orientation
+    mediator: Member
+    person: Person
+    partner: Partner
+
+
+async def next_due_check(*, session: AsyncSession, now: dt.datetime) -> DueCheck | None:
+    """The oldest check due at `now`, in one query; on PostgreSQL its row is locked, and rows
+    another replica holds are skipped (each reminder is claimed by one sender only)."""
     query = (
-        select(Orientation)
+        select(Orientation, Member, Person, Partner)
+        .join(Member, col(Member.id) == Orientation.mediator_id)
+        .join(Person, col(Person.id) == Orientation.person_id)
+        .join(Partner, col(Partner.id) == Orientation.partner_id)
         .where(col(Orientation.next_check_at) <= now)
         .order_by(col(Orientation.next_check_at), col(Orientation.id))
-        .limit(limit)
+        .limit(1)
     )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return (await session.exec(query)).all()
+        query = query.with_for_update(skip_locked=True, of=Orientation)
+    row = (await session.exec(query)).first()
+    return DueCheck(*row) if row is not None else None
 
 
 def mark_reminded(orientation: Orientation, *, now: dt.datetime, policy: FollowUpPolicy) -> None:
