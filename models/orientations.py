@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Index, case
+from sqlalchemy import Index, bindparam, case
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -106,7 +106,7 @@ class Orientation(SQLModel, table=True):
     """A person put in contact with a partner, followed up until an outcome is known."""
 
     __table_args__ = (
-        Index("ix_orientation_due", "next_check_at"),
+        Index("ix_orientation_due", "next_check_at", "id"),  # the sweep: oldest due first
         Index("ix_orientation_person", "person_id", "created_at"),
         Index("ix_orientation_mediator_open", "mediator_id", "outcome"),
     )
@@ -326,21 +326,24 @@ class DueCheck:
     partner: Partner
 
 
+_NEXT_DUE = (
+    select(Orientation, Member, Person, Partner)
+    .join(Member, col(Member.id) == Orientation.mediator_id)
+    .join(Person, col(Person.id) == Orientation.person_id)
+    .join(Partner, col(Partner.id) == Orientation.partner_id)
+    .where(col(Orientation.next_check_at) <= bindparam("now"))
+    .order_by(col(Orientation.next_check_at), col(Orientation.id))
+    .limit(1)
+)  # built once: the sweep runs it for every reminder
+_NEXT_DUE_LOCKED = _NEXT_DUE.with_for_update(skip_locked=True, of=Orientation)
+
+
 async def next_due_check(*, session: AsyncSession, now: dt.datetime) -> DueCheck | None:
     """The oldest check due at `now`, in one query; on PostgreSQL its row is locked, and rows
     another replica holds are skipped (each reminder is claimed by one sender only)."""
-    query = (
-        select(Orientation, Member, Person, Partner)
-        .join(Member, col(Member.id) == Orientation.mediator_id)
-        .join(Person, col(Person.id) == Orientation.person_id)
-        .join(Partner, col(Partner.id) == Orientation.partner_id)
-        .where(col(Orientation.next_check_at) <= now)
-        .order_by(col(Orientation.next_check_at), col(Orientation.id))
-        .limit(1)
-    )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Orientation)
-    row = (await session.exec(query)).first()
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    query = _NEXT_DUE_LOCKED if postgres else _NEXT_DUE
+    row = (await session.exec(query, params={"now": now})).first()
     return DueCheck(*row) if row is not None else None
 
 
