@@ -53,34 +53,25 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         user_json, state_json = json.dumps(data), json.dumps(state)
         slot = (conversation, botstate.encode_key(key))
 
+        async def write(target: AsyncSession) -> None:
+            now = self._clock()
+            await botstate.save_user_data(session=target, user_id=user_id, data=data, now=now)
+            await botstate.save_conversation(
+                session=target, name=conversation, key=key, state=state, now=now
+            )
+            await botstate.mark_processed(session=target, update_id=update_id, now=now)
+
         def remember(*_: object) -> None:
             self._written_users[user_id] = user_json
             self._written_conversations[slot] = state_json
 
         if session is not None:
-            await self._write(session, user_id, data, conversation, key, state, update_id)
+            await write(session)
             event.listen(session.sync_session, "after_commit", remember, once=True)
             return
         async with self._sessions.begin() as own:
-            await self._write(own, user_id, data, conversation, key, state, update_id)
+            await write(own)
         remember()
-
-    async def _write(
-        self,
-        session: AsyncSession,
-        user_id: int,
-        data: dict[Any, Any],
-        conversation: str,
-        key: ConversationKey,
-        state: object | None,
-        update_id: int,
-    ) -> None:
-        now = self._clock()
-        await botstate.save_user_data(session=session, user_id=user_id, data=data, now=now)
-        await botstate.save_conversation(
-            session=session, name=conversation, key=key, state=state, now=now
-        )
-        await botstate.mark_processed(session=session, update_id=update_id, now=now)
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         """Every member's drafts."""

@@ -326,6 +326,7 @@ ORIENT_SUMMARY: Final = (
     "• Rendez-vous : {appointment}\n"
     "• Note : {note}"
 )
+NOTE_WRITTEN: Final = "écrite ({length} caractères ; elle ne sera plus montrée ici)"
 ORIENT_SAVED: Final = (
     "Orientation enregistrée : {person} vers {partner}. "
     "Je vous rappellerai de faire le point le {check}."

@@ -172,7 +172,10 @@ def summary_text(context: BotContext, draft: dict[str, Any]) -> str:
         appointment=day(dt.date.fromisoformat(appointment), tz)
         if appointment
         else texts.NO_APPOINTMENT,
-        note=draft.get("note") or texts.NOT_GIVEN,
+        # Not the note itself: only /nouveau's summary may show what was typed (issue #6, 2).
+        note=texts.NOTE_WRITTEN.format(length=len(draft["note"]))
+        if draft.get("note")
+        else texts.NOT_GIVEN,
     )
 
 

@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 from telegram import Update
 
 import models  # noqa: F401 - every table on the metadata
+from bot import texts
 from bot.__main__ import configure_logging
 from bot.app import BotApplication, build_application
 from bot.db import Sessions, create_engine, make_sessions
@@ -45,6 +46,13 @@ TEST_KEY = Fernet.generate_key().decode()
 SECRETS_OF_TEST_PEOPLE = (
     "Amina", "Binta", "Moussa", "Yanis", "Awa", "Yasmina", "Farid", "Djibril",
     "+3361", "+3369", "+3378", "06 12 34", "06 98 76", "CAP cuisine", TOKEN.split(":")[1],
+)  # fmt: skip
+
+
+# What the bot's messages may never hold (first names are shown, with the code, by design).
+SECRETS_IN_REPLIES = (
+    "+3361122", "06 11 22", "+336123", "+33698765432", "06 98 76", "CAP cuisine",
+    "emploi de nuit", TOKEN, TOKEN.split(":")[1],
 )  # fmt: skip
 
 
@@ -181,8 +189,27 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def api() -> FakeBotAPI:
-    return FakeBotAPI()
+def api() -> Iterator[FakeBotAPI]:
+    """The offline Bot API. Afterwards, every text the bot sent or edited in any chat is
+    searched for the test people's phones and notes and for the token: only the summary step of
+    /nouveau may show a phone or note, to the mediator who just typed it."""
+    fake = FakeBotAPI()
+    yield fake
+    nouveau_summary = texts.NEW_SUMMARY_LINE.format(
+        field=texts.NEW_FIELD_NAMES["consent"], value=""
+    ).rstrip()
+    shown = [
+        str(params.get("text") or params.get("caption") or "")
+        for method, params in fake.calls
+        if method.startswith(("send", "edit")) or method == "answerCallbackQuery"
+    ]
+    leaked = [
+        text
+        for text in shown
+        for secret in SECRETS_IN_REPLIES
+        if secret in text and nouveau_summary not in text
+    ]
+    assert not leaked, f"a phone, a note or the token in a message: {leaked[:3]}"
 
 
 @pytest.fixture

@@ -162,7 +162,7 @@ async def test_directory_edit_and_contact_from_a_reminder(
     for field, value in (
         ("Nom", "Julie Moreau"),
         ("Fonction", "Conseillère entreprises"),
-        ("Téléphone", "06 12 34 56 78"),
+        ("Téléphone", "01 44 55 66 77"),
         ("E-mail", "julie.moreau@exemple"),
         ("Comment orienter", "Appeler le mardi matin ; préciser « AVEQ »."),
     ):
@@ -175,7 +175,7 @@ async def test_directory_edit_and_contact_from_a_reminder(
             assert "E-mail : julie.moreau@exemple.fr" in claire.last.text
     card = claire.last.text
     assert "Correspondant·e ressource : Julie Moreau" in card
-    assert "Téléphone : +33612345678" in card
+    assert "Téléphone : +33144556677" in card
     assert "E-mail : julie.moreau@exemple.fr" in card
     assert "Comment orienter : Appeler le mardi matin" in card
 
@@ -194,6 +194,6 @@ async def test_directory_edit_and_contact_from_a_reminder(
     assert "📇 Contacter le correspondant" in samia.labels()
     contact = await samia.tap("📇 Contacter le correspondant")
     assert "Julie Moreau" in contact
-    assert "+33612345678" in contact
+    assert "+33144556677" in contact
     # The reminder itself is still there, with its answers.
     assert any("France Travail" in m.text and m.buttons() for m in api.chat(samia_id))
