@@ -36,11 +36,21 @@ class Leadership:
         self._lock = asyncio.Lock()
         self.single_process = engine.dialect.name == "sqlite"
         self._following = False
+        self._term = 1 if self.single_process else 0  # one more each time the lock is taken
+        self._started: set[tuple[str, int]] = set()
 
     @property
     def is_leader(self) -> bool:
         """True while this process holds the lock (always on SQLite)."""
         return self.single_process or self._connection is not None
+
+    def first_run_of_term(self, job: str) -> bool:
+        """True the first time `job` asks since this process last took the leadership: the
+        moment to clean up after a leader that died mid-work."""
+        if (job, self._term) in self._started:
+            return False
+        self._started.add((job, self._term))
+        return True
 
     async def ensure(self) -> bool:
         """Lead if possible: keep the lock if held and alive, otherwise try to take it."""
@@ -79,6 +89,7 @@ class Leadership:
             return False
         logger.info("This instance now runs the scheduled jobs")
         self._connection, self._following = connection, False
+        self._term += 1
         return True
 
     async def _drop(self) -> None:

@@ -1,8 +1,9 @@
 """The follow-up sweep: every few minutes, send each due check to its mediator, once.
 
 The database decides what is due (`next_check_at`); nothing is scheduled per reminder, so
-restarts and downtime lose nothing. Each reminder is claimed, sent and recorded in its own
-transaction: a crash after sending and before the commit repeats at worst that one message.
+restarts and downtime lose nothing. Due checks are claimed in batches, sent outside any
+transaction (no lock is held while Telegram answers) and each recorded once sent: a crash after
+a send and before its record repeats at worst that one message.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from bot.context import BotContext, Services
 from bot.messages import reminder_keyboard, reminder_text
 from models import orientations
-from models.base import pk
-from models.orientations import Orientation
 
 logger = logging.getLogger(__name__)
 
@@ -33,68 +32,73 @@ async def sweep(context: BotContext) -> None:
         logger.info("Sent %d follow-up reminders", sent)
 
 
-class _Undeliverable(Exception):
-    """Telegram refused this reminder for good (bot blocked, chat gone): roll back, postpone."""
-
-    def __init__(self, orientation_id: int) -> None:
-        super().__init__(orientation_id)
-        self.orientation_id = orientation_id
-
-
 class _Transient(Exception):
-    """The network or Telegram's rate limit: roll back, the next sweep sends it."""
+    """The network or Telegram's rate limit: give the claims back, the next sweep sends them."""
+
+
+CLAIM_BATCH = 200  # about seven seconds of sending at Telegram's rate
 
 
 async def send_due_reminders(*, bot: Bot, services: Services, now: dt.datetime) -> int:
-    """Send every check due at `now`, oldest first. Returns how many were delivered."""
-    policy = services.settings.followup_policy
+    """Send every check due at `now`, oldest first. Returns how many were delivered.
+
+    Checks are claimed in batches (one short transaction), then each is sent outside any
+    transaction and recorded in its own: a crash between a send and its record repeats that one
+    message once the claim lapses; a crash before sending delays the rest of the batch until the
+    next process to run the jobs gives every claim back."""
+    if services.leadership.first_run_of_term("reminders"):
+        async with services.sessions.begin() as session:
+            await orientations.release_claims(session=session)
     sent = 0
     while True:
-        try:
-            delivered = await _send_next(bot=bot, services=services, now=now)
-        except _Undeliverable as refused:
-            logger.warning(
-                "Reminder for orientation %s refused by Telegram", refused.orientation_id
+        async with services.sessions.begin() as session:
+            batch = await orientations.claim_due_checks(
+                session=session, now=now, limit=CLAIM_BATCH
             )
-            async with services.sessions.begin() as session:
-                orientation = await session.get_one(Orientation, refused.orientation_id)
-                orientations.postpone(orientation, now=now, policy=policy)
-            continue
-        except _Transient:
-            logger.warning("Reminder sweep paused by a network error; the next sweep resumes")
+        if not batch:
             return sent
-        if delivered is None:
-            return sent
-        sent += delivered
+        for index, orientation_id in enumerate(batch):
+            try:
+                sent += await _send(
+                    bot=bot, services=services, orientation_id=orientation_id, now=now
+                )
+            except _Transient:
+                logger.warning("Reminder sweep paused by a network error; the next sweep resumes")
+                async with services.sessions.begin() as session:
+                    await orientations.release_claims(
+                        session=session, orientation_ids=batch[index:]
+                    )
+                return sent
 
 
-async def _send_next(*, bot: Bot, services: Services, now: dt.datetime) -> int | None:
-    """Claim the oldest due check, send it, record it, in one transaction: 1 when delivered,
-    0 when skipped, None when nothing is due."""
-    policy = services.settings.followup_policy
-    async with services.sessions.begin() as session:
-        due = await orientations.next_due_check(session=session, now=now)
-        if due is None:
-            return None
-        orientation, mediator, person, partner = (
-            due.orientation,
-            due.mediator,
-            due.person,
-            due.partner,
-        )
-        if not mediator.active:
-            logger.warning("Orientation %s belongs to an inactive member", orientation.id)
-            orientations.postpone(orientation, now=now, policy=policy)
-            return 0
+async def _send(*, bot: Bot, services: Services, orientation_id: int, now: dt.datetime) -> int:
+    """Send one claimed check, then record it: 1 when delivered, 0 when not (a member who
+    left, or Telegram refusing for good: tried again next working day)."""
+    async with services.reads() as session:
+        due = await orientations.due_check(session=session, orientation_id=orientation_id)
+    if due is None:  # erased meanwhile
+        return 0
+    policy, orientation = services.settings.followup_policy, due.orientation
+    delivered = False
+    if not due.mediator.active:
+        logger.warning("Orientation %s belongs to an inactive member", orientation.id)
+    else:
+        # The message shows the check as it will be recorded (its buttons carry the new seq).
         orientations.mark_reminded(orientation, now=now, policy=policy)
         try:
             await bot.send_message(
-                mediator.telegram_user_id,
-                reminder_text(orientation, person, partner, services.settings.tz),
+                due.mediator.telegram_user_id,
+                reminder_text(orientation, due.person, due.partner, services.settings.tz),
                 reply_markup=reminder_keyboard(orientation),
             )
-        except (Forbidden, BadRequest) as exc:
-            raise _Undeliverable(pk(orientation)) from exc
+            delivered = True
+        except (Forbidden, BadRequest):
+            logger.warning("Reminder for orientation %s refused by Telegram", orientation.id)
         except (RetryAfter, NetworkError) as exc:
             raise _Transient from exc
-    return 1
+    async with services.sessions.begin() as session:
+        await orientations.finish_reminder(
+            session=session, orientation_id=orientation_id, now=now, policy=policy,
+            delivered=delivered,
+        )  # fmt: skip
+    return int(delivered)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Index, bindparam, case
+from sqlalchemy import Index, bindparam, case, or_, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -128,6 +128,8 @@ class Orientation(SQLModel, table=True):
     last_reminder_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     overdue: bool = False
     seq: int = 0
+    # While a reminder is being sent: claimed by the sweep, so no other sweep sends it too.
+    claimed_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def is_open(self) -> bool:
@@ -326,25 +328,84 @@ class DueCheck:
     partner: Partner
 
 
-_NEXT_DUE = (
+REMINDER_LEASE = dt.timedelta(minutes=10)
+
+_DUE = (
+    select(Orientation.id)
+    .where(
+        col(Orientation.next_check_at) <= bindparam("now"),
+        or_(
+            col(Orientation.claimed_until).is_(None),
+            col(Orientation.claimed_until) < bindparam("now"),
+        ),
+    )
+    .order_by(col(Orientation.next_check_at), col(Orientation.id))
+    .limit(bindparam("limit"))
+)  # built once
+_DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
+_DUE_CHECK = (
     select(Orientation, Member, Person, Partner)
     .join(Member, col(Member.id) == Orientation.mediator_id)
     .join(Person, col(Person.id) == Orientation.person_id)
     .join(Partner, col(Partner.id) == Orientation.partner_id)
-    .where(col(Orientation.next_check_at) <= bindparam("now"))
-    .order_by(col(Orientation.next_check_at), col(Orientation.id))
-    .limit(1)
-)  # built once: the sweep runs it for every reminder
-_NEXT_DUE_LOCKED = _NEXT_DUE.with_for_update(skip_locked=True, of=Orientation)
+    .where(col(Orientation.id) == bindparam("orientation_id"))
+)
 
 
-async def next_due_check(*, session: AsyncSession, now: dt.datetime) -> DueCheck | None:
-    """The oldest check due at `now`, in one query; on PostgreSQL its row is locked, and rows
-    another replica holds are skipped (each reminder is claimed by one sender only)."""
+async def claim_due_checks(*, session: AsyncSession, now: dt.datetime, limit: int) -> list[int]:
+    """The oldest checks due at `now` (up to `limit`), claimed for `REMINDER_LEASE`: their
+    reminders are then sent outside any transaction, and no other sweep takes them meanwhile.
+    On PostgreSQL, rows another replica is claiming are skipped."""
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    query = _NEXT_DUE_LOCKED if postgres else _NEXT_DUE
-    row = (await session.exec(query, params={"now": now})).first()
+    query = _DUE_LOCKED if postgres else _DUE
+    ids = list((await session.exec(query, params={"now": now, "limit": limit})).all())
+    if ids:
+        await session.exec(
+            update(Orientation)
+            .where(col(Orientation.id).in_(ids))
+            .values(claimed_until=now + REMINDER_LEASE)
+            .execution_options(synchronize_session=False)
+        )
+    return [i for i in ids if i is not None]
+
+
+async def due_check(*, session: AsyncSession, orientation_id: int) -> DueCheck | None:
+    """A claimed check with what its reminder needs, in one query (None if it is gone)."""
+    row = (await session.exec(_DUE_CHECK, params={"orientation_id": orientation_id})).first()
     return DueCheck(*row) if row is not None else None
+
+
+async def release_claims(
+    *, session: AsyncSession, orientation_ids: Sequence[int] | None = None
+) -> None:
+    """Give claimed checks back to the next sweep: these, or (`None`) every claim, which the
+    process that takes over the jobs does for a sweeper that died mid-batch."""
+    query = update(Orientation).where(col(Orientation.claimed_until).is_not(None))
+    if orientation_ids is not None:
+        query = query.where(col(Orientation.id).in_(orientation_ids))
+    await session.exec(
+        query.values(claimed_until=None).execution_options(synchronize_session=False)
+    )
+
+
+async def finish_reminder(
+    *,
+    session: AsyncSession,
+    orientation_id: int,
+    now: dt.datetime,
+    policy: FollowUpPolicy,
+    delivered: bool,
+) -> None:
+    """After the send: record the reminder (or, when Telegram refused it for good, try again
+    next working day) and drop the claim."""
+    orientation = await session.get_one(Orientation, orientation_id)
+    orientation.claimed_until = None
+    if not orientation.is_open:  # answered while the reminder was on its way
+        return
+    if delivered:
+        mark_reminded(orientation, now=now, policy=policy)
+    else:
+        postpone(orientation, now=now, policy=policy)
 
 
 def mark_reminded(orientation: Orientation, *, now: dt.datetime, policy: FollowUpPolicy) -> None:

@@ -10,6 +10,7 @@ from bot.app import BotApplication, build_application
 from bot.context import services_of
 from bot.db import Sessions
 from bot.settings import Settings
+from models import orientations
 from models.orientations import Orientation
 from models.team import Member
 from tests.conftest import Clock, User, add_member, engage_person
@@ -159,3 +160,36 @@ async def test_a_member_who_blocked_the_bot_does_not_stall_the_others(
     )
     assert len(members) == 2
     assert blocked_id != other_id
+
+
+async def test_a_check_answered_while_its_reminder_is_on_the_way_stays_closed(
+    app: BotApplication, sessions: Sessions, clock: Clock
+) -> None:
+    """The sweep claims due checks, then sends outside any transaction: a mediator may answer in
+    between. Recording the send must not re-arm a closed orientation, and the claim is dropped."""
+    clock.now = paris(2026, 3, 3, 9, 0)
+    await setup_due(app, sessions, clock, count=1, spacing_minutes=0)
+    clock.now = paris(2026, 3, 10, 10, 0)
+    policy = services_of(app).settings.followup_policy
+    async with sessions.begin() as session:
+        claimed = await orientations.claim_due_checks(session=session, now=clock(), limit=10)
+    assert len(claimed) == 1
+    async with sessions.begin() as session:  # a second sweep meanwhile finds nothing to send
+        assert await orientations.claim_due_checks(session=session, now=clock(), limit=10) == []
+    async with sessions.begin() as session:
+        orientation = await session.get_one(Orientation, claimed[0])
+        member = await session.get_one(Member, orientation.mediator_id)
+        await orientations.answer(
+            session=session, actor=member, orientation_id=claimed[0],
+            action=orientations.Answer.STARTED, seq=orientation.seq, now=clock(),
+        )  # fmt: skip
+    async with sessions.begin() as session:
+        await orientations.finish_reminder(
+            session=session, orientation_id=claimed[0], now=clock(), policy=policy,
+            delivered=True,
+        )  # fmt: skip
+    async with sessions() as session:
+        orientation = await session.get_one(Orientation, claimed[0])
+    assert orientation.outcome == "started"
+    assert (orientation.next_check_at, orientation.reminders_sent) == (None, 0)
+    assert orientation.claimed_until is None
