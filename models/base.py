@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 UTC = dt.UTC
 
@@ -33,6 +34,11 @@ def plain_text(text: str, *, lines: bool = False) -> str:
     if not lines:
         return " ".join(kept.split())
     return "\n".join(" ".join(line.split()) for line in kept.splitlines() if line.strip())
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The database a session talks to: "sqlite" or "postgresql"."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 def utcnow() -> dt.datetime:

@@ -14,7 +14,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import UTCDateTime
+from models.base import UTCDateTime, dialect_of
 
 
 class ConversationState(SQLModel, table=True):
@@ -55,7 +55,7 @@ async def already_processed(*, session: AsyncSession, update_id: int) -> bool:
 async def mark_processed(*, session: AsyncSession, update_id: int, now: dt.datetime) -> None:
     """Remember that this update was handled."""
     columns, keys = ("update_id", "at"), ("update_id",)
-    statement = _upsert(_dialect(session), ProcessedUpdate, columns, keys, update=False)
+    statement = _upsert(dialect_of(session), ProcessedUpdate, columns, keys, update=False)
     await _write(session, statement, {"update_id": update_id, "at": now})
 
 
@@ -88,10 +88,6 @@ async def load_conversations(*, session: AsyncSession, name: str) -> dict[tuple,
     """Every stored state of one conversation."""
     rows = await session.exec(select(ConversationState).where(ConversationState.name == name))
     return {decode_key(r.key): json.loads(r.state) for r in rows.all()}
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 async def _write(session: AsyncSession, statement: UpdateBase, params: dict[str, Any]) -> None:
@@ -138,7 +134,7 @@ async def save_conversation(
         return
     values = {"name": name, "key": encoded, "state": json.dumps(state), "updated_at": now}
     columns = ("name", "key", "state", "updated_at")
-    statement = _upsert(_dialect(session), ConversationState, columns, ("name", "key"))
+    statement = _upsert(dialect_of(session), ConversationState, columns, ("name", "key"))
     await _write(session, statement, values)
 
 
@@ -157,7 +153,7 @@ async def save_user_data(
         return
     values = {"user_id": user_id, "data": json.dumps(data), "updated_at": now}
     columns = ("user_id", "data", "updated_at")
-    await _write(session, _upsert(_dialect(session), UserState, columns, ("user_id",)), values)
+    await _write(session, _upsert(dialect_of(session), UserState, columns, ("user_id",)), values)
 
 
 async def drop_user_data(*, session: AsyncSession, user_id: int) -> None:

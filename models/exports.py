@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.base import dialect_of
 from models.orientations import Orientation
 from models.outreach import OutreachAction
 from models.people import Person, PersonBarrier, person_code
@@ -29,7 +30,7 @@ async def people_rows(
     """People engaged in the period: profile codes only (no first name, phone or note)."""
     start, end = period.bounds(tz)
     barriers = func.group_concat(PersonBarrier.barrier, ",")
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         barriers = func.string_agg(PersonBarrier.barrier, ",")
     query = (
         select(Person, Neighbourhood.name, Member.display_name, barriers)

@@ -18,7 +18,7 @@ from sqlalchemy import Index, bindparam, case, or_, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import UTCDateTime, pk
+from models.base import UTCDateTime, dialect_of, pk
 from models.calendar import ReminderWindow, add_workdays
 from models.crypto import EncryptedText
 from models.errors import DomainError, NotFound
@@ -356,9 +356,9 @@ async def claim_due_checks(*, session: AsyncSession, now: dt.datetime, limit: in
     """The oldest checks due at `now` (up to `limit`), claimed for `REMINDER_LEASE`: their
     reminders are then sent outside any transaction, and no other sweep takes them meanwhile.
     On PostgreSQL, rows another replica is claiming are skipped."""
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    query = _DUE_LOCKED if postgres else _DUE
-    ids = list((await session.exec(query, params={"now": now, "limit": limit})).all())
+    query = _DUE_LOCKED if dialect_of(session) == "postgresql" else _DUE
+    rows = await session.exec(query, params={"now": now, "limit": limit})
+    ids = [i for i in rows.all() if i is not None]  # ids of stored rows: never None
     if ids:
         await session.exec(
             update(Orientation)
@@ -366,7 +366,7 @@ async def claim_due_checks(*, session: AsyncSession, now: dt.datetime, limit: in
             .values(claimed_until=now + REMINDER_LEASE)
             .execution_options(synchronize_session=False)
         )
-    return [i for i in ids if i is not None]
+    return ids
 
 
 async def due_check(*, session: AsyncSession, orientation_id: int) -> DueCheck | None:

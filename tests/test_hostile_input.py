@@ -43,6 +43,11 @@ IN_A_CHAT = settings(
 )
 
 
+def answer_text(text: str) -> str:
+    """A generated text as a member could send it as an answer: not a command, not empty."""
+    return text.lstrip("/") or " "
+
+
 def typed(user: User, text: str) -> dict:
     payload = user.message_update("x")
     payload["message"]["text"] = text
@@ -58,17 +63,14 @@ async def officer(app: BotApplication, api: FakeBotAPI, sessions: Sessions, cloc
     return User(app, api, user_id)
 
 
-@settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(IN_A_CHAT, max_examples=30)
 @given(title=HOSTILE, place=HOSTILE)
 async def test_hostile_event_title_and_place(
     officer: User, sessions: Sessions, title: str, place: str
 ) -> None:
     await officer.send("/evenement")
     await officer.tap("Forum")
-    title = title.lstrip("/") or " "
-    await officer.process(typed(officer, title))
+    await officer.process(typed(officer, answer_text(title)))
     answer = officer.last.text
     if "Date" not in answer:  # refused: said why, and the same question again
         assert answer.startswith("Indiquez un titre")
@@ -77,7 +79,7 @@ async def test_hostile_event_title_and_place(
     await officer.send("29/03")
     await officer.tap("14:00")
     await officer.tap("Porte de Vanves")
-    await officer.process(typed(officer, place.lstrip("/") or " "))
+    await officer.process(typed(officer, answer_text(place)))
     answer = officer.last.text
     assert "thème" in answer or (answer.startswith("Indiquez le lieu") and "Lieu ?" in answer)
     await officer.send("/annuler")
@@ -136,29 +138,25 @@ def test_typed_times_are_real_times_or_none(text: str) -> None:
     assert moment is None or (0 <= moment.hour <= 23 and 0 <= moment.minute <= 59)
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@IN_A_CHAT
 @given(count=HOSTILE, day=HOSTILE)
 async def test_hostile_informed_count_and_day(
     mediator: User, sessions: Sessions, count: str, day: str
 ) -> None:
     await mediator.send("/informes")
     await mediator.tap("Permanence")
-    await mediator.process(typed(mediator, count.lstrip("/") or " "))
+    await mediator.process(typed(mediator, answer_text(count)))
     answer = mediator.last.text
     if "Quel jour" not in answer:  # refused: a reason, then the same question
         assert "nombre" in answer
         await mediator.tap("5")
-    await mediator.process(typed(mediator, day.lstrip("/") or " "))
+    await mediator.process(typed(mediator, answer_text(day)))
     answer = mediator.last.text
     assert answer.startswith("✅") or "Quel jour" in answer
     await mediator.send("/annuler")
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@IN_A_CHAT
 @given(phone=HOSTILE, note=HOSTILE)
 async def test_hostile_phone_and_note(
     mediator: User, sessions: Sessions, phone: str, note: str
@@ -168,13 +166,13 @@ async def test_hostile_phone_and_note(
     for label in ("Homme", "26-44 ans", "Autre", "Événement", "Valider (0)", "Non", "Oui"):
         await mediator.tap(label)
     await mediator.tap("Oui, elle ou il accepte")
-    await mediator.process(typed(mediator, phone.lstrip("/") or " "))
+    await mediator.process(typed(mediator, answer_text(phone)))
     answer = mediator.last.text
     if "note" not in answer.lower():  # refused: a reason, then the same question
         assert "n'est pas reconnu" in answer
         assert "téléphone" in answer
         await mediator.tap("Passer")
-    await mediator.process(typed(mediator, note.lstrip("/") or " "))
+    await mediator.process(typed(mediator, answer_text(note)))
     answer = mediator.last.text
     assert "Vérifiez" in answer or "note" in answer.lower()
     await mediator.send("/annuler")
@@ -199,7 +197,7 @@ async def test_hostile_orientation_search_date_and_note(
     mediator: User, consenting: int, sessions: Sessions, search: str, day: str, note: str
 ) -> None:
     await mediator.send("/orienter")
-    await mediator.process(typed(mediator, search.lstrip("/") or " "))
+    await mediator.process(typed(mediator, answer_text(search)))
     answer = mediator.last.text
     assert answer.startswith((texts.PICK_PERSON_FOUND[:12], texts.PICK_PERSON_NONE[:12]))
     assert all(c.isprintable() or c.isspace() for c in answer)
@@ -207,13 +205,13 @@ async def test_hostile_orientation_search_date_and_note(
     await mediator.send("/orienter")
     for label in ("P-0001", "Mission Locale / PRIJ", "PRIJ", "Formation", "Information"):
         await mediator.tap(label)
-    await mediator.process(typed(mediator, day.lstrip("/") or " "))
+    await mediator.process(typed(mediator, answer_text(day)))
     answer = mediator.last.text
     if "note" not in answer:  # refused: why, then the same question
         assert answer.startswith("Je n'ai pas compris cette date")
         assert "Date du rendez-vous" in answer
         await mediator.tap("Pas de rendez-vous")
-    await mediator.process(typed(mediator, note.lstrip("/") or " "))
+    await mediator.process(typed(mediator, answer_text(note)))
     answer = mediator.last.text
     if not answer.startswith("Vérifiez"):
         assert answer.startswith("La note")
@@ -231,7 +229,7 @@ async def test_hostile_contact_note_is_saved_clean_or_asked_again(
     await mediator.send("/contact")
     await mediator.tap("P-0001")
     assert "Une note courte ?" in await mediator.tap("Appel")
-    text = note.lstrip("/") or " "
+    text = answer_text(note)
     await mediator.process(typed(mediator, text))
     answer = mediator.last.text
     if not answer.startswith("Contact enregistré"):
@@ -259,7 +257,7 @@ async def test_hostile_exit_date(
     await mediator.send("/sortie")
     await mediator.tap("P-0001")
     await mediator.tap("Déménagement")
-    await mediator.process(typed(mediator, day.lstrip("/") or " "))
+    await mediator.process(typed(mediator, answer_text(day)))
     answer = mediator.last.text
     if not answer.startswith("Clore la médiation"):
         assert answer.index("Date de sortie ?") > 0  # after the reason
@@ -295,7 +293,7 @@ async def test_hostile_event_summary(
         before = (await session.get_one(Event, started_event)).summary
     await officer.press(EventRef("ask_summary", started_event, 0).pack(), message_id=1)
     assert officer.last.text == texts.EVENT_ASK_SUMMARY
-    text = summary.lstrip("/") or " "
+    text = answer_text(summary)
     await officer.process(typed(officer, text))
     answer = officer.last.text
     async with sessions() as session:
@@ -323,7 +321,7 @@ async def test_hostile_correspondant_fields(
     await coordinator.tap("✏️ Modifier le correspondant")
     question = texts.PARTNER_ASK_FIELD.format(field=texts.PARTNER_CONTACT_FIELDS[field])
     await coordinator.tap(texts.PARTNER_CONTACT_FIELDS[field])
-    text = value.lstrip("/") or " "
+    text = answer_text(value)
     await coordinator.process(typed(coordinator, text))
     answer = coordinator.last.text
     async with sessions() as session:
