@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bench.harness import Report, fresh_database, peak_rss_mib, seed_open_orientations
-from bot.app import build_application
+from bot.app import build_application, settle_heap
 from bot.context import services_of
 from bot.db import create_engine, make_sessions
 from bot.settings import Settings
@@ -88,6 +88,7 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
         reminder_hours="00:00-23:59",
     )
     app = build_application(settings, sessions)
+    settle_heap()
     label = f"{count} reminders / {count} chats"
     async with app:
         started = time.perf_counter()

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from telegram import Update
 
 from bot import texts
-from bot.app import build_application
+from bot.app import build_application, settle_heap
 from bot.context import Services
 from bot.db import backup_sqlite, create_engine, make_sessions, upgrade_database
 from bot.formatting import day
@@ -78,6 +78,7 @@ def run(settings: Settings) -> int:
     prepare_database(settings)
     engine = create_engine(settings.database_url)
     application = build_application(settings, make_sessions(engine))
+    settle_heap()
     if settings.webhook_url and settings.webhook_secret:
         logger.info("Starting the bot (webhook on port %s)", settings.webhook_port)
         application.run_webhook(

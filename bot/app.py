@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import warnings
@@ -52,6 +53,9 @@ ACCESS_GROUP = -1
 FEATURES_GROUP = 0
 PERSIST_GROUP = 100
 OVERALL_RATE_PER_SECOND = 29
+# Young objects collected every 20,000 allocations instead of 700: an update allocates a few
+# thousand (PTB objects, SQLAlchemy results), most gone at its end.
+GC_YOUNG_THRESHOLD = 20_000
 
 BotApplication = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
 
@@ -113,6 +117,19 @@ def build_application(
     register_handlers(application)
     schedule.register(application)
     return application
+
+
+def settle_heap() -> None:
+    """Once the bot is built, before it serves: collect, then move every object alive (modules,
+    handlers, compiled statements: all kept until exit) out of the garbage collector's sight,
+    and collect young objects less often.
+
+    Measured (bench/updates.py): the full collections that kept walking those 220,000 objects
+    were a third of the time of an update and most of its p99.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def register_handlers(application: BotApplication) -> None:

@@ -53,6 +53,24 @@ def _sqlite_begin_immediate(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _skip_idle_rollbacks(engine: AsyncEngine) -> None:
+    """Roll back a SQLite connection only when it is in a transaction.
+
+    SQLAlchemy rolls back at the end of every read (no BEGIN was sent: a no-op for SQLite) and
+    again when a connection goes back to the pool. Each is a round trip to aiosqlite's thread:
+    three of the twenty an update made. Whether a transaction is open is known without one.
+    """
+    dialect = engine.sync_engine.dialect
+    rollback = dialect.do_rollback
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is None or driver.in_transaction:
+            rollback(dbapi_connection)
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Build the async engine for `url`, with the pragmas SQLite needs to behave like a server."""
     if not url.startswith("sqlite"):
@@ -70,6 +88,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+    _skip_idle_rollbacks(engine)
     return engine
 
 
