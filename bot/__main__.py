@@ -76,7 +76,7 @@ def run(settings: Settings) -> int:
         print(texts.CLI_NO_TOKEN, file=sys.stderr)
         return 2
     prepare_database(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, background_checkpoints=True)
     application = build_application(settings, make_sessions(engine))
     settle_heap()
     if settings.webhook_url and settings.webhook_secret:

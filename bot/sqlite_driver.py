@@ -1,0 +1,127 @@
+"""SQLAlchemy's aiosqlite adapter, with one round trip to SQLite's thread per statement.
+
+aiosqlite runs each SQLite call on its own thread and wakes the event loop with the result.
+SQLAlchemy's adapter makes four such calls per statement (open a cursor, execute, fetch, close):
+for the three upserts of an update that was fourteen thread hops and as many loop iterations,
+a third of an update's time (bench/updates.py). This cursor does the four on the thread in one
+call and hands SQLAlchemy the result, as the adapter for asyncpg does with its own protocol.
+
+It relies on `aiosqlite.Connection._execute` (queue a function on the connection's thread),
+which aiosqlite's own `Cursor` uses; `tests/test_sqlite_driver.py` fails if that changes.
+Passed to SQLAlchemy through `create_async_engine(module=...)`, the documented way to give a
+dialect another DBAPI module.
+"""
+
+from __future__ import annotations
+
+import collections
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
+from sqlalchemy.util import EMPTY_DICT
+
+Outcome = tuple[Any, int, int | None, list[Any]]
+
+
+def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
+    """On SQLite's thread: execute, read every row, close the cursor."""
+    cursor = connection.cursor()
+    try:
+        if many:
+            cursor.executemany(operation, parameters)
+        elif parameters is None:
+            cursor.execute(operation)
+        else:
+            cursor.execute(operation, parameters)
+        rows = cursor.fetchall() if cursor.description else []
+        return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+    finally:
+        cursor.close()
+
+
+class OneRoundTripCursor(AsyncAdapt_aiosqlite_cursor):
+    """A buffered cursor whose whole life is one call on SQLite's thread."""
+
+    __slots__ = ("_description", "_lastrowid", "_rowcount")
+    _awaitable_cursor_close = False  # nothing left open on the thread to close
+
+    def __init__(self, adapt_connection: Any) -> None:  # no cursor opened ahead of time
+        self._adapt_connection = adapt_connection
+        self._connection = adapt_connection._connection
+        self._cursor = None  # type: ignore[assignment]
+        self._soft_closed_memoized = EMPTY_DICT
+        self._rows: collections.deque[Any] = collections.deque()
+        self._description: Any = None
+        self._rowcount = -1
+        self._lastrowid: int | None = None
+
+    @property
+    def description(self) -> Any:
+        """The columns of the last statement's result, None when it returned none."""
+        return self._description
+
+    @property
+    def rowcount(self) -> int:
+        """The rows the last statement changed."""
+        return self._rowcount
+
+    @property
+    def lastrowid(self) -> int | None:  # type: ignore[override]
+        """The rowid of the last inserted row."""
+        return self._lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        """Rows are already in memory: `fetchmany()` gives one at a time by default."""
+        return 1
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        """Ignored: every row is read at once."""
+
+    async def _call(self, operation: str, parameters: Any, many: bool) -> None:
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        raw = connection._conn
+        async with self._adapt_connection._execute_mutex:
+            outcome = await connection._execute(_run, raw, operation, parameters, many)
+        self._description, self._rowcount, self._lastrowid, rows = outcome
+        self._rows = collections.deque(rows)
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> None:
+        await self._call(operation, parameters, many=False)
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> None:
+        await self._call(operation, seq_of_parameters, many=True)
+
+    def close(self) -> None:
+        """Drop the rows not read."""
+        self._rows.clear()
+
+
+class OneRoundTripConnection(AsyncAdapt_aiosqlite_connection):
+    """SQLAlchemy's adapted aiosqlite connection, with the cursor above."""
+
+    __slots__ = ()
+    _cursor_cls = OneRoundTripCursor
+
+
+class OneRoundTripDriver(AsyncAdapt_aiosqlite_dbapi):
+    """The DBAPI module SQLAlchemy's aiosqlite dialect is given instead of its own."""
+
+    def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        """SQLAlchemy's connection, turned into the one above (same layout: no new slots)."""
+        connection = super().connect(*arg, **kw)
+        connection.__class__ = OneRoundTripConnection
+        return connection
+
+
+def driver() -> OneRoundTripDriver:
+    """The module to pass as `create_async_engine(..., module=driver())`."""
+    return OneRoundTripDriver(aiosqlite, sqlite3)

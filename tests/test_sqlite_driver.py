@@ -1,0 +1,141 @@
+"""The SQLite driver the bot uses (one thread round trip per statement) answers exactly as
+SQLAlchemy's own aiosqlite adapter; SQLite's log is checkpointed beside the updates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot import db
+from bot.app import BotApplication
+
+METADATA = MetaData()
+ITEM = Table(
+    "item",
+    METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(20), unique=True, nullable=False),
+    Column("size", Integer, nullable=False),
+)
+
+
+async def scenario(engine: AsyncEngine) -> list[Any]:
+    """Every kind of statement the bot sends, and what SQLAlchemy makes of each answer."""
+    seen: list[Any] = []
+    async with engine.begin() as conn:
+        await conn.run_sync(METADATA.create_all)
+        inserted = await conn.execute(insert(ITEM).values(name="a", size=1))
+        seen.append(("pk", inserted.inserted_primary_key))
+        many = await conn.execute(insert(ITEM), [{"name": n, "size": 2} for n in "bcd"])
+        seen.append(("many", many.rowcount))
+        returned = await conn.execute(
+            insert(ITEM).values(name="e", size=3).returning(ITEM.c.id, ITEM.c.name)
+        )
+        seen.append(("returning", returned.all()))
+        changed = await conn.execute(update(ITEM).where(ITEM.c.size == 2).values(size=5))
+        seen.append(("updated", changed.rowcount))
+    async with engine.connect() as conn:
+        await conn.begin()
+        await conn.execute(insert(ITEM).values(name="f", size=6))
+        with pytest.raises(IntegrityError):
+            await conn.execute(insert(ITEM).values(name="a", size=7))  # duplicate name
+        await conn.rollback()
+    async with engine.connect() as conn:
+        result = await conn.execute(select(ITEM).order_by(ITEM.c.id))
+        seen.append(("columns", list(result.keys())))
+        seen.append(("first", result.fetchone()))
+        seen.append(("two more", result.fetchmany(2)))
+        seen.append(("rest", result.fetchall()))
+        seen.append(("scalar", await conn.scalar(text("SELECT count(*) FROM item"))))
+        seen.append(("none", (await conn.execute(select(ITEM).where(ITEM.c.id < 0))).all()))
+    return seen
+
+
+@pytest.fixture
+async def engines(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    ours = db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'ours.sqlite3'}")
+    stock = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'stock.sqlite3'}")
+    yield ours, stock
+    await ours.dispose()
+    await stock.dispose()
+
+
+async def test_answers_as_sqlalchemys_own_adapter(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    ours, stock = engines
+    expected = await scenario(stock)
+    assert await scenario(ours) == expected
+    # The failed transaction left nothing behind, and the names are what was inserted.
+    assert ("rest", [(4, "d", 5), (5, "e", 3)]) in expected
+    assert ("scalar", 5) in expected
+
+
+async def test_one_round_trip_to_sqlites_thread_per_statement(
+    engines: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, _ = engines
+    await scenario(ours)
+    calls: list[str] = []
+    execute = aiosqlite.Connection._execute
+
+    async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", repr(fn)))
+        return await execute(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+    reads = ours.execution_options(**{db.READ_ONLY: True})
+    async with reads.connect() as conn:
+        assert (await conn.execute(select(ITEM.c.name).where(ITEM.c.id == 1))).all() == [("a",)]
+    assert len(calls) == 1  # no cursor opened or closed apart, no rollback of nothing
+    calls.clear()
+    async with ours.begin() as conn:
+        await conn.execute(update(ITEM).where(ITEM.c.id == 1).values(size=9))
+    assert len(calls) == 3  # BEGIN IMMEDIATE, the update, COMMIT
+
+
+async def fill(engine: AsyncEngine) -> None:
+    """About 6,000 pages of log (SQLite checkpoints by itself at 1,000), in 30 commits."""
+    async with engine.begin() as conn:
+        await conn.run_sync(METADATA.create_all)
+    for start in range(0, 3000, 100):
+        async with engine.begin() as conn:
+            rows = [{"name": f"{i:06d}" + "x" * 200, "size": i} for i in range(start, start + 100)]
+            await conn.execute(insert(ITEM), rows)
+            await conn.execute(update(ITEM).values(size=ITEM.c.size + 1))
+
+
+LOG_BYTES = 4096 * 1000 * 2  # twice what SQLite lets its log grow to by itself
+
+
+@pytest.mark.parametrize("background", [True, False])
+async def test_the_running_bot_checkpoints_beside_its_updates(
+    tmp_path: Path, background: bool
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    engine = db.create_engine(f"sqlite+aiosqlite:///{path}", background_checkpoints=background)
+    log = path.with_name(path.name + "-wal")
+    try:
+        await fill(engine)
+        if background:  # no commit paid for copying the log: it is all still there
+            assert log.stat().st_size > LOG_BYTES
+            assert path.stat().st_size < 100_000
+            await db.checkpoint(engine)
+        else:  # SQLite copied it inside the commits that crossed 1,000 pages, and reused it
+            assert log.stat().st_size < LOG_BYTES
+        assert path.stat().st_size > 1_000_000  # the rows are in the database file
+    finally:
+        await engine.dispose()
+
+
+async def test_the_checkpoint_job_runs_on_sqlite_only(app: BotApplication) -> None:
+    jobs = {job.name for job in app.job_queue.jobs()}
+    sqlite = app.bot_data["services"].sessions.kw["bind"].dialect.name == "sqlite"
+    assert ("wal_checkpoint" in jobs) is sqlite
