@@ -99,9 +99,9 @@ async def guard(update: object, context: BotContext) -> None:
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
         # Groups (the coordinators' digest group) are written to, never read.
         raise ApplicationHandlerStop
-    async with context.services.reads() as session:
+    async with context.services.read_engine.connect() as connection:
         member, seen = await team.access_check(
-            session=session, telegram_user_id=user.id, update_id=update.update_id
+            connection=connection, telegram_user_id=user.id, update_id=update.update_id
         )
     if seen:
         raise ApplicationHandlerStop  # a redelivery or a retry: handled once already

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.db import Sessions, make_read_sessions
+from bot.db import Sessions, make_read_sessions, read_only
 from bot.leader import Leadership
 from bot.reference_cache import ReferenceCache
 from bot.settings import Settings
@@ -29,10 +30,12 @@ class Services:
     clock: Clock
     reference: ReferenceCache = field(init=False)
     reads: Sessions = field(init=False)
+    read_engine: AsyncEngine = field(init=False)
     leadership: Leadership = field(init=False)
 
     def __post_init__(self) -> None:
         self.reads = make_read_sessions(self.sessions.kw["bind"])
+        self.read_engine = read_only(self.sessions.kw["bind"])  # a read without the ORM
         self.reference = ReferenceCache(self.reads)
         self.leadership = Leadership(self.sessions.kw["bind"])
 

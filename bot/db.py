@@ -140,15 +140,19 @@ def make_sessions(engine: AsyncEngine) -> Sessions:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-def make_read_sessions(engine: AsyncEngine) -> Sessions:
-    """Sessions that only read, in autocommit: no BEGIN and COMMIT around them (two round
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for reads only, in autocommit: no BEGIN and COMMIT around them (two round
     trips fewer on PostgreSQL, whose default isolation gives each statement its own snapshot
-    anyway), and on SQLite no write lock. Never write through them."""
+    anyway), and on SQLite no write lock. Never write through it."""
     options: dict[str, Any] = {READ_ONLY: True}
     if engine.dialect.name != "sqlite":
         options["isolation_level"] = "AUTOCOMMIT"
-    read_only = engine.execution_options(**options)
-    return async_sessionmaker(read_only, class_=AsyncSession, expire_on_commit=False)
+    return engine.execution_options(**options)
+
+
+def make_read_sessions(engine: AsyncEngine) -> Sessions:
+    """Sessions over `read_only(engine)`: never write through them."""
+    return async_sessionmaker(read_only(engine), class_=AsyncSession, expire_on_commit=False)
 
 
 def alembic_config(url: str) -> Config:

@@ -47,11 +47,6 @@ class ProcessedUpdate(SQLModel, table=True):
     at: dt.datetime = Field(sa_type=UTCDateTime)
 
 
-async def already_processed(*, session: AsyncSession, update_id: int) -> bool:
-    """Whether this update was handled before (any order of ids: no reliance on monotony)."""
-    return await session.get(ProcessedUpdate, update_id) is not None
-
-
 async def mark_processed(*, session: AsyncSession, update_id: int, now: dt.datetime) -> None:
     """Remember that this update was handled."""
     columns, keys = ("update_id", "at"), ("update_id",)

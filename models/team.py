@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, bindparam, exists, update
+from sqlalchemy import select as core_select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import UTCDateTime, plain_text
-from models.botstate import ProcessedUpdate, already_processed
+from models.botstate import ProcessedUpdate
 from models.errors import DomainError, NotAllowed, NotFound
 from models.reference import Neighbourhood
 
@@ -167,22 +170,30 @@ async def member_by_telegram_id(*, session: AsyncSession, telegram_user_id: int)
 
 
 _SEEN = exists().where(col(ProcessedUpdate.update_id) == bindparam("update_id"))
-_ACCESS = select(Member, _SEEN.label("seen")).where(
-    col(Member.telegram_user_id) == bindparam("telegram_user_id")
-)  # built once: it runs on every update
+_MEMBER = Member.__table__  # type: ignore[attr-defined]
+# Built once, SQLAlchemy Core: it runs on every update, and the ORM's session and loading
+# machinery cost more than the statement itself.
+_ACCESS = core_select(*_MEMBER.c, _SEEN.label("seen")).where(
+    _MEMBER.c.telegram_user_id == bindparam("telegram_user_id")
+)
+_SEEN_ONLY = core_select(_SEEN.label("seen"))
 
 
 async def access_check(
-    *, session: AsyncSession, telegram_user_id: int, update_id: int
+    *, connection: AsyncConnection, telegram_user_id: int, update_id: int
 ) -> tuple[Member | None, bool]:
     """In one statement: the active member with this Telegram id (or None), and whether this
-    update was handled already (a redelivery, a retry, a double tap)."""
+    update was handled already (a redelivery, a retry, a double tap). The member is detached:
+    read it, or merge it into a session to change it."""
     params = {"telegram_user_id": telegram_user_id, "update_id": update_id}
-    row = (await session.exec(_ACCESS, params=params)).first()
+    row = (await connection.execute(_ACCESS, params)).mappings().first()
     if row is None:
-        return None, await already_processed(session=session, update_id=update_id)
-    member, seen = row
-    return (member if member.active else None), bool(seen)
+        return None, bool((await connection.execute(_SEEN_ONLY, params)).scalar())
+    values = dict(row)
+    seen = bool(values.pop("seen"))
+    member = Member(**values)
+    make_transient_to_detached(member)
+    return (member if member.active else None), seen
 
 
 async def list_members(
