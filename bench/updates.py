@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import itertools
 import json
+import statistics
 import time
 from collections import defaultdict
 from typing import Any
@@ -18,7 +19,7 @@ from telegram.ext import TypeHandler
 
 from bench.harness import Report, fresh_database, peak_rss_mib, percentile
 from bot.app import build_application, settle_heap
-from bot.db import Sessions, create_engine, make_sessions
+from bot.db import Sessions, checkpoint, create_engine, make_sessions
 from bot.settings import Settings
 from models import team
 from models.base import utcnow
@@ -29,6 +30,7 @@ from tests.fakes import FakeBotAPI, RecordingRequest, Sent
 
 SIZES = {"tiny": (5, 5), "full": (100, 200)}
 WARM_UP_USERS = {"tiny": 2, "full": 20}
+ROUNDS = {"tiny": 1, "full": 3}
 # The /nouveau flow, as callback data or text, after "/nouveau" and the first name.
 FLOW = [
     ("text", "/nouveau"),
@@ -250,34 +252,29 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
 
     # The same flow through the update queue, as the bot runs: chats concurrently, each in
     # order. Without network latency first (the bot's own throughput), then with 50 ms per
-    # Bot API call over 200 chats.
-    label = f"{users} users, no latency"
-    api = LenientBotAPI()
-    api._update_ids = itertools.count(1_000_000)  # the same bot: update ids do not restart
-    app = bot_application(settings, sessions, RecordingRequest(api))
-    wall, in_order, saved = await through_queue(
-        app, api, await make_members(sessions, users, 30_000)
-    )
-    report.add("updates", kind, label, "people saved", saved, "", f"= {users}")
-    report.add(
-        "updates", kind, label, "updates per second (1 process)", users * len(FLOW) / wall,
-        "/s", ">= 300 /s",
-    )  # fmt: skip
-    report.add("updates", kind, label, "every chat in arrival order", float(in_order), "bool")
-
-    label = f"{chats} chats, 50 ms API"
-    api = LenientBotAPI()
-    api._update_ids = itertools.count(2_000_000)
-    app = bot_application(settings, sessions, SlowRequest(api, 0.05))
-    wall, in_order, saved = await through_queue(
-        app, api, await make_members(sessions, chats, 20_000)
-    )
-    report.add("updates", kind, label, "people saved", saved, "", f"= {chats}")
-    report.add(
-        "updates", kind, label, "updates per second", chats * len(FLOW) / wall, "/s", ">= 200 /s"
-    )
-    report.add(
-        "updates", kind, label, "every chat in arrival order", float(in_order), "bool", "= 1"
-    )
+    # Bot API call over 200 chats. Each a few rounds (new chats each time): the median.
+    await checkpoint(engine)  # the running bot's job would have by now
+    rounds = ROUNDS[size]
+    for label, count, latency, first_id, target in (
+        (f"{users} users, no latency", users, 0.0, 30_000, ">= 300 /s"),
+        (f"{chats} chats, 50 ms API", chats, 0.05, 100_000, ">= 200 /s"),
+    ):
+        rates, saved, in_order = [], 0, True
+        for round_ in range(rounds):
+            api = LenientBotAPI()
+            # The same bot: update ids never restart.
+            api._update_ids = itertools.count(1_000_000 * (2 + round_ + 10 * bool(latency)))
+            request = SlowRequest(api, latency) if latency else RecordingRequest(api)
+            app = bot_application(settings, sessions, request)
+            ids = await make_members(sessions, count, first_id + round_ * 1_000)
+            wall, ordered, done = await through_queue(app, api, ids)
+            rates.append(count * len(FLOW) / wall)
+            saved, in_order = saved + done, in_order and ordered
+        report.add("updates", kind, label, "people saved", saved, "", f"= {count * rounds}")
+        figure = f"updates per second, median of {rounds}"
+        report.add("updates", kind, label, figure, statistics.median(rates), "/s", target)
+        report.add(
+            "updates", kind, label, "every chat in arrival order", float(in_order), "bool", "= 1"
+        )
     report.add("memory", kind, label, "peak RSS so far", peak_rss_mib(), "MiB", "< 250 MiB")
     await engine.dispose()
