@@ -3,6 +3,9 @@
 python -m bench                     full sizes, SQLite and PostgreSQL
 python -m bench --size tiny         the smoke size CI runs (nothing is asserted on time)
 python -m bench --databases sqlite  one database only
+
+Each section runs on each database in a process of its own, so that one measure's memory,
+heap and caches do not weigh on the next; `--in-process` runs everything in this one.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ import argparse
 import asyncio
 import datetime as dt
 import functools
+import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from bench import delivery, indicators, sweep, updates
-from bench.harness import RESULTS, Report
+from bench.harness import RESULTS, Report, Row
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SECTIONS = {
@@ -42,22 +47,45 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
     )
+    parser.add_argument("--in-process", action="store_true", help="no process per measure")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     report = Report()
     sections = dict(SECTIONS)
     if args.reuse_data:
         sections["indicators"] = functools.partial(indicators.run, reuse=True)
-    print(
-        f"{'section':<12} {'database':<10} {'size':<22} {'figure':<34} {'value':>12} unit   target"
-    )
+    if not args.child:
+        print(
+            f"{'section':<12} {'database':<10} {'size':<22} {'figure':<34} {'value':>12} "
+            "unit   target"
+        )
     for section in args.sections.split(","):
         for kind in args.databases.split(","):
-            await sections[section](report, kind, args.postgres_url, args.size, args.repeat)
+            if args.in_process or args.child:
+                await sections[section](report, kind, args.postgres_url, args.size, args.repeat)
+            else:
+                report.rows += await in_child(args, section, kind)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     path = Path(args.output) if args.output else RESULTS / f"bench-{args.size}-{stamp}.json"
     report.write(path)
-    print(f"\nJSON: {path}")
+    if not args.child:
+        print(f"\nJSON: {path}")
     return 0
+
+
+async def in_child(args: argparse.Namespace, section: str, kind: str) -> list[Row]:
+    """One section on one database in a new process (it prints its rows as it goes)."""
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "rows.json"
+        command = [
+            sys.executable, "-m", "bench", "--child", "--sections", section, "--databases", kind,
+            "--size", args.size, "--repeat", str(args.repeat), "--output", str(output),
+            "--postgres-url", args.postgres_url, *(["--reuse-data"] if args.reuse_data else []),
+        ]  # fmt: skip
+        child = await asyncio.create_subprocess_exec(*command)
+        if await child.wait() != 0:
+            raise RuntimeError(f"the {section} benchmark on {kind} failed")
+        return [Row(**row) for row in json.loads(output.read_text())["rows"]]
 
 
 if __name__ == "__main__":

@@ -111,5 +111,5 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
     report.add("delivery", kind, label, "429 received", api.refused, "", "= 0")
     report.add("delivery", kind, label, "lost (due, not delivered)", count - delivered, "", "= 0")
     report.add("delivery", kind, label, "recorded once", recorded, "", f"= {count}")
-    report.add("memory", kind, label, "peak RSS so far", peak_rss_mib(), "MiB", "< 250 MiB")
+    report.add("memory", kind, label, "peak RSS", peak_rss_mib(), "MiB", "< 250 MiB")
     await engine.dispose()

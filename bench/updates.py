@@ -279,5 +279,5 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
         report.add(
             "updates", kind, label, "every chat in arrival order", float(in_order), "bool", "= 1"
         )
-    report.add("memory", kind, label, "peak RSS so far", peak_rss_mib(), "MiB", "< 250 MiB")
+    report.add("memory", kind, label, "peak RSS", peak_rss_mib(), "MiB", "< 250 MiB")
     await engine.dispose()
