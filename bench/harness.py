@@ -68,11 +68,23 @@ class Report:
         )
 
 
+def calibration_seconds() -> float:
+    """A fixed pure-Python loop (ten million additions), timed: this machine's speed at the
+    moment of the run. Shared CI machines vary by tens of percent from one hour to the next;
+    compare two runs' figures in proportion to theirs."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - started
+
+
 def machine() -> dict[str, Any]:
-    """Cores, memory, Python and library versions."""
+    """Cores, memory, speed, Python and library versions."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
         "cores": os.cpu_count(),
+        "calibration_loop_s": round(calibration_seconds(), 3),
         "memory_gib": round(memory, 1),
         "platform": platform.platform(),
         "python": platform.python_version(),
