@@ -1,10 +1,10 @@
 """SQLAlchemy's aiosqlite adapter, with one round trip to SQLite's thread per statement.
 
 aiosqlite runs each SQLite call on its own thread and wakes the event loop with the result.
-SQLAlchemy's adapter makes four such calls per statement (open a cursor, execute, fetch, close):
-for the three upserts of an update that was fourteen thread hops and as many loop iterations,
-a third of an update's time (bench/updates.py). This cursor does the four on the thread in one
-call and hands SQLAlchemy the result, as the adapter for asyncpg does with its own protocol.
+SQLAlchemy's adapter makes three or four such calls per statement (open a cursor, execute,
+fetch, close): seventeen for an update, each a thread hand-off and an event-loop wake-up, the
+largest part of its time (bench/updates.py). This cursor does them on the thread in one call
+and hands SQLAlchemy the result: six calls per update.
 
 It relies on `aiosqlite.Connection._execute` (queue a function on the connection's thread),
 which aiosqlite's own `Cursor` uses; `tests/test_sqlite_driver.py` fails if that changes.
