@@ -14,9 +14,10 @@ from jobs import digest, events, housekeeping, reminders, retention
 DRAFT_SWEEP_SECONDS = 60
 DIGEST_CHECK_SECONDS = 600
 EVENT_CHECK_SECONDS = 600
-# At the bot's measured peak (300 updates a second, ~5 pages each) the log grows 6 MB a second;
-# at a team's pace, a few pages.
-WAL_CHECKPOINT_SECONDS = 10
+# At the bot's measured peak (300 updates a second, ~5 pages each) the log grows 6 MB a second,
+# and a long log slows every read (bench/updates.py: 20 % fewer updates a second once it held
+# 48,000 pages). Every 2 seconds it stays under 3,000; at a team's pace, a few pages.
+WAL_CHECKPOINT_SECONDS = 2
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
