@@ -237,13 +237,9 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
     target = "< 10 ms" if kind == "sqlite" else "< 15 ms"
     report.add("updates", kind, label, "p50 per update", percentile(durations, 0.5), "ms")
     report.add("updates", kind, label, "p99 per update", percentile(durations, 0.99), "ms", target)
+    per_second = len(durations) / wall
     report.add(
-        "updates",
-        kind,
-        label,
-        "updates per second, one at a time",
-        len(durations) / wall,
-        "/s",
+        "updates", kind, label, "updates per second, one at a time", per_second, "/s", ">= 300 /s"
     )
     report.add("updates", kind, label, "people saved", saved, "", f"= {users}")
     bare = await bare_cost(sessions, [u + 500_000 for u in user_ids], len(FLOW))
