@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "aveq_read_only"
+BEGIN = "BEGIN IMMEDIATE"
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -56,27 +57,38 @@ def _sqlite_pragmas(*, background_checkpoints: bool) -> Any:
 def _sqlite_begin_immediate(conn: Any) -> None:
     """Take the write lock at BEGIN: a read-then-write transaction then waits, never fails.
     Read-only sessions (`make_read_sessions`) begin nothing: each read runs on its own, beside
-    the writer (WAL), as they do on PostgreSQL."""
-    if not conn.get_execution_options().get(READ_ONLY, False):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    the writer (WAL), as they do on PostgreSQL. The BEGIN goes with the first statement."""
+    if conn.get_execution_options().get(READ_ONLY, False):
+        return
+    if not sqlite_driver.begin_with_next_statement(conn.connection.dbapi_connection, BEGIN):
+        conn.exec_driver_sql(BEGIN)
 
 
-def _skip_idle_rollbacks(engine: AsyncEngine) -> None:
-    """Roll back a SQLite connection only when it is in a transaction.
+def _skip_idle_ends(engine: AsyncEngine) -> None:
+    """Commit or roll back a SQLite connection only when it is in a transaction.
 
     SQLAlchemy rolls back at the end of every read (no BEGIN was sent: a no-op for SQLite) and
     again when a connection goes back to the pool. Each is a round trip to aiosqlite's thread:
     three of the twenty an update made. Whether a transaction is open is known without one.
+    A transaction that ended before its first statement never sends its BEGIN.
     """
     dialect = engine.sync_engine.dialect
-    rollback = dialect.do_rollback
+    commit, rollback = dialect.do_commit, dialect.do_rollback
 
-    def do_rollback(dbapi_connection: Any) -> None:
-        driver = getattr(dbapi_connection, "driver_connection", None)
-        if driver is None or driver.in_transaction:
-            rollback(dbapi_connection)
+    def ending(end: Any) -> Any:
+        def do_end(dbapi_connection: Any) -> None:
+            driver = getattr(dbapi_connection, "driver_connection", None)
+            if driver is None:
+                end(dbapi_connection)
+                return
+            sqlite_driver.forget_begin(driver)
+            if driver.in_transaction:
+                end(dbapi_connection)
 
-    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+        return do_end
+
+    dialect.do_commit = ending(commit)  # type: ignore[method-assign]
+    dialect.do_rollback = ending(rollback)  # type: ignore[method-assign]
 
 
 def _ping_in_one_round_trip(engine: AsyncEngine) -> None:
@@ -125,7 +137,7 @@ def create_engine(url: str, *, background_checkpoints: bool = False, **kwargs: A
     pragmas = _sqlite_pragmas(background_checkpoints=background_checkpoints)
     event.listen(engine.sync_engine, "connect", pragmas)
     event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
-    _skip_idle_rollbacks(engine)
+    _skip_idle_ends(engine)
     return engine
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import sqlite3
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,14 +25,39 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
+    AsyncAdapt_aiosqlite_ss_cursor,
 )
 from sqlalchemy.util import EMPTY_DICT
 
 Outcome = tuple[Any, int, int | None, list[Any]]
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
-    """On SQLite's thread: execute, read every row, close the cursor."""
+# A transaction's BEGIN waits here for the transaction's first statement, and goes to the
+# thread in the same call: one round trip fewer per transaction, and the one writer's lock is
+# held that much shorter. Cleared by the end of the transaction if no statement came.
+_BEGIN_PENDING: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def begin_with_next_statement(dbapi_connection: Any, begin: str) -> bool:
+    """Send `begin` together with this connection's next statement; False when it is not a
+    connection of this driver (send it yourself)."""
+    if not isinstance(dbapi_connection, OneRoundTripConnection):
+        return False
+    _BEGIN_PENDING[dbapi_connection._connection] = begin
+    return True
+
+
+def forget_begin(driver_connection: Any) -> None:
+    """The transaction ended before any statement: its BEGIN is not sent."""
+    _BEGIN_PENDING.pop(driver_connection, None)
+
+
+def _run(
+    connection: sqlite3.Connection, operation: str, parameters: Any, many: bool, begin: str | None
+) -> Outcome:
+    """On SQLite's thread: begin if asked, execute, read every row, close the cursor."""
+    if begin is not None:
+        connection.execute(begin)
     cursor = connection.cursor()
     try:
         if many:
@@ -90,7 +116,8 @@ class OneRoundTripCursor(AsyncAdapt_aiosqlite_cursor):
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         raw = connection._conn
         async with self._adapt_connection._execute_mutex:
-            outcome = await connection._execute(_run, raw, operation, parameters, many)
+            begin = _BEGIN_PENDING.pop(connection, None)
+            outcome = await connection._execute(_run, raw, operation, parameters, many, begin)
         self._description, self._rowcount, self._lastrowid, rows = outcome
         self._rows = collections.deque(rows)
 
@@ -105,11 +132,25 @@ class OneRoundTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
 
+class StreamingCursor(AsyncAdapt_aiosqlite_ss_cursor):
+    """SQLAlchemy's server-side cursor (`stream()`), sending a pending BEGIN first."""
+
+    __slots__ = ()
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        begin = _BEGIN_PENDING.pop(connection, None)
+        if begin is not None:
+            await connection.execute(begin)
+        return await super()._execute_async(operation, parameters)
+
+
 class OneRoundTripConnection(AsyncAdapt_aiosqlite_connection):
-    """SQLAlchemy's adapted aiosqlite connection, with the cursor above."""
+    """SQLAlchemy's adapted aiosqlite connection, with the cursors above."""
 
     __slots__ = ()
     _cursor_cls = OneRoundTripCursor
+    _ss_cursor_cls = StreamingCursor
 
 
 class OneRoundTripDriver(AsyncAdapt_aiosqlite_dbapi):

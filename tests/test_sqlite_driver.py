@@ -98,7 +98,40 @@ async def test_one_round_trip_to_sqlites_thread_per_statement(
     calls.clear()
     async with ours.begin() as conn:
         await conn.execute(update(ITEM).where(ITEM.c.id == 1).values(size=9))
-    assert len(calls) == 3  # BEGIN IMMEDIATE, the update, COMMIT
+    assert len(calls) == 2  # BEGIN IMMEDIATE with the update, then COMMIT
+
+
+async def test_a_transaction_begins_with_its_first_statement(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    ours, _ = engines
+    await scenario(ours)
+    other = db.create_engine(str(ours.url))
+    try:
+        async with ours.connect() as conn:
+            await conn.begin()  # nothing sent yet: another writer is not held up
+            async with other.begin() as elsewhere:
+                await elsewhere.execute(update(ITEM).where(ITEM.c.id == 1).values(size=10))
+            await conn.execute(update(ITEM).where(ITEM.c.id == 1).values(size=11))
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw.in_transaction  # the update ran inside BEGIN IMMEDIATE
+            async with conn.begin_nested():  # a savepoint inside it works as usual
+                await conn.execute(update(ITEM).where(ITEM.c.id == 1).values(size=12))
+            await conn.rollback()
+        async with ours.begin():
+            pass  # a transaction without a statement leaves nothing behind
+        reads = ours.execution_options(**{db.READ_ONLY: True})
+        async with reads.connect() as conn:
+            streamed = await conn.stream(select(ITEM.c.size).where(ITEM.c.id == 1))
+            assert [row.size async for row in streamed] == [10]  # the rollback undid 11, 12
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert not raw.in_transaction
+        async with ours.begin() as conn:  # a first statement streamed still begins
+            streamed = await conn.stream(select(ITEM.c.size).where(ITEM.c.id == 1))
+            assert [row.size async for row in streamed] == [10]
+            assert (await conn.get_raw_connection()).driver_connection.in_transaction
+    finally:
+        await other.dispose()
 
 
 async def fill(engine: AsyncEngine) -> None:
