@@ -75,20 +75,22 @@ def _skip_idle_ends(engine: AsyncEngine) -> None:
     dialect = engine.sync_engine.dialect
     commit, rollback = dialect.do_commit, dialect.do_rollback
 
-    def ending(end: Any) -> Any:
+    def ending(end: Any, *, commits: bool) -> Any:
         def do_end(dbapi_connection: Any) -> None:
             driver = getattr(dbapi_connection, "driver_connection", None)
             if driver is None:
                 end(dbapi_connection)
                 return
+            if sqlite_driver.end_deferred(driver, commit=commits):
+                return  # held writes, sent and committed in one call
             sqlite_driver.forget_begin(driver)
             if driver.in_transaction:
                 end(dbapi_connection)
 
         return do_end
 
-    dialect.do_commit = ending(commit)  # type: ignore[method-assign]
-    dialect.do_rollback = ending(rollback)  # type: ignore[method-assign]
+    dialect.do_commit = ending(commit, commits=True)  # type: ignore[method-assign]
+    dialect.do_rollback = ending(rollback, commits=False)  # type: ignore[method-assign]
 
 
 def _ping_in_one_round_trip(engine: AsyncEngine) -> None:
@@ -165,6 +167,15 @@ async def checkpoint(engine: AsyncEngine) -> None:
         return
     async with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
         await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+async def hold_writes_until_commit(session: AsyncSession) -> None:
+    """SQLite: the session's statements from here on are sent with its commit, in one call on
+    the database's thread (see `sqlite_driver.defer_writes`): only for writes whose result is
+    not read. PostgreSQL: nothing changes."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    sqlite_driver.defer_writes(raw.dbapi_connection)
 
 
 def make_sessions(engine: AsyncEngine) -> Sessions:

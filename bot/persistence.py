@@ -16,7 +16,7 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.context import Clock
-from bot.db import Sessions
+from bot.db import Sessions, hold_writes_until_commit
 from models import botstate
 
 
@@ -70,6 +70,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             event.listen(session.sync_session, "after_commit", remember, once=True)
             return
         async with self._sessions.begin() as own:
+            await hold_writes_until_commit(own)  # nothing here is read back: one round trip
             await write(own)
         remember()
 

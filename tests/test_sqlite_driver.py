@@ -172,3 +172,50 @@ async def test_the_checkpoint_job_runs_on_sqlite_only(app: BotApplication) -> No
     jobs = {job.name for job in app.job_queue.jobs()}
     sqlite = app.bot_data["services"].sessions.kw["bind"].dialect.name == "sqlite"
     assert ("wal_checkpoint" in jobs) is sqlite
+
+
+async def test_writes_held_until_the_commit_go_in_one_call_or_not_at_all(
+    engines: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, _ = engines
+    await scenario(ours)
+    sessions = db.make_sessions(ours)
+    calls: list[str] = []
+    execute = aiosqlite.Connection._execute
+
+    async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", repr(fn)))
+        return await execute(self, fn, *args, **kwargs)
+
+    async def held(*statements: Any, fail: bool = False) -> None:
+        async with sessions.begin() as session:
+            await db.hold_writes_until_commit(session)
+            connection = await session.connection()
+            for statement in statements:
+                await connection.execute(*statement)
+            assert calls == []  # nothing sent before the commit
+            if fail:
+                raise RuntimeError("the update failed before its commit")
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+    await held(
+        (insert(ITEM).values(name="g", size=1),),
+        (update(ITEM).where(ITEM.c.name == "g").values(size=2),),
+        (insert(ITEM), [{"name": "h", "size": 3}, {"name": "i", "size": 4}]),
+    )
+    assert calls == ["_commit_all"]  # BEGIN, the three writes and COMMIT in one call
+    calls.clear()
+    taken = insert(ITEM).values(name="g", size=6)
+    with pytest.raises(IntegrityError):
+        await held((insert(ITEM).values(name="j", size=5),), (taken,))
+    calls.clear()
+    with pytest.raises(RuntimeError):
+        await held((insert(ITEM).values(name="k", size=7),), fail=True)
+    async with ours.connect() as conn:
+        rows = (await conn.execute(select(ITEM.c.name, ITEM.c.size).where(ITEM.c.id > 5))).all()
+    assert rows == [("g", 2), ("h", 3), ("i", 4)]  # neither j nor k: each all or nothing
+    async with sessions.begin() as session:  # the connection goes on as usual afterwards
+        connection = await session.connection()
+        await connection.execute(update(ITEM).where(ITEM.c.name == "g").values(size=8))
+    async with ours.connect() as conn:
+        assert await conn.scalar(select(ITEM.c.size).where(ITEM.c.name == "g")) == 8
