@@ -1,10 +1,14 @@
-"""SQLAlchemy's aiosqlite adapter, with one round trip to SQLite's thread per statement.
+"""SQLAlchemy's aiosqlite adapter, with fewer round trips to SQLite's thread.
 
 aiosqlite runs each SQLite call on its own thread and wakes the event loop with the result.
 SQLAlchemy's adapter makes three or four such calls per statement (open a cursor, execute,
-fetch, close): seventeen for an update, each a thread hand-off and an event-loop wake-up, the
-largest part of its time (bench/updates.py). This cursor does them on the thread in one call
-and hands SQLAlchemy the result: six calls per update.
+fetch, close): with the rollbacks of nothing, twenty for an update, each a thread hand-off and
+an event-loop wake-up, the largest part of its time (bench/updates.py). Here:
+- a statement is one call: its cursor opened, executed, read and closed on the thread;
+- a transaction's BEGIN goes with its first statement (`begin_with_next_statement`);
+- writes nobody reads back can be held and sent with the commit, in one call
+  (`defer_writes`): an update's write-ahead holds SQLite's one writer for one round trip.
+An update now makes two calls: the access check's read, and that commit.
 
 It relies on `aiosqlite.Connection._execute` (queue a function on the connection's thread),
 which aiosqlite's own `Cursor` uses; `tests/test_sqlite_driver.py` fails if that changes.
