@@ -238,9 +238,9 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
     report.add("updates", kind, label, "p50 per update", percentile(durations, 0.5), "ms")
     report.add("updates", kind, label, "p99 per update", percentile(durations, 0.99), "ms", target)
     per_second = len(durations) / wall
-    report.add(
-        "updates", kind, label, "updates per second, one at a time", per_second, "/s", ">= 300 /s"
-    )
+    # The 300/s target is for the bot as it runs (the queue measure below): one at a time,
+    # PostgreSQL mostly waits on its round trips.
+    report.add("updates", kind, label, "updates per second, one at a time", per_second, "/s")
     report.add("updates", kind, label, "people saved", saved, "", f"= {users}")
     bare = await bare_cost(sessions, [u + 500_000 for u in user_ids], len(FLOW))
     report.add(
