@@ -149,6 +149,19 @@ async def bare_cost(sessions: Sessions, user_ids: list[int], steps: int) -> list
     return durations
 
 
+async def one_at_a_time(app: Any, api: FakeBotAPI, user_ids: list[int]) -> list[float]:
+    """Every user's /nouveau flow, step by step, users interleaved, each update through
+    `process_update` alone: the milliseconds each took."""
+    durations = []
+    for kind_, value in FLOW:
+        for user_id in user_ids:
+            update_ = Update.de_json(payload(api, user_id, kind_, value), app.bot)
+            start = time.perf_counter()
+            await app.process_update(update_)
+            durations.append((time.perf_counter() - start) * 1000)
+    return durations
+
+
 async def through_queue(app: Any, api: FakeBotAPI, chat_ids: list[int]) -> tuple[float, bool, int]:
     """Every chat's /nouveau flow put on the update queue at once, processed as the bot does
     (jobs stopped, but SQLite's checkpoints: only updates are measured): wall time, whether
@@ -214,22 +227,12 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
     app = bot_application(settings, sessions, RecordingRequest(api))
     user_ids = await make_members(sessions, users, 10_000)
     warm_up_ids = await make_members(sessions, WARM_UP_USERS[size], 40_000)
-    durations: list[float] = []
     async with app:
         # A bot that has been running for a minute: statements compiled (and, on PostgreSQL,
         # prepared on each pooled connection), caches filled. Not measured.
-        for kind_, value in FLOW:
-            for user_id in warm_up_ids:
-                await app.process_update(
-                    Update.de_json(payload(api, user_id, kind_, value), app.bot)
-                )
+        await one_at_a_time(app, api, warm_up_ids)
         started = time.perf_counter()
-        for kind_, value in FLOW:
-            for user_id in user_ids:
-                update_ = Update.de_json(payload(api, user_id, kind_, value), app.bot)
-                start = time.perf_counter()
-                await app.process_update(update_)
-                durations.append((time.perf_counter() - start) * 1000)
+        durations = await one_at_a_time(app, api, user_ids)
         wall = time.perf_counter() - started
     saved = sum(
         1 for u in user_ids if api.chat(u) and api.chat(u)[-1].text.startswith("Enregistré")

@@ -165,7 +165,7 @@ async def checkpoint(engine: AsyncEngine) -> None:
     does its own."""
     if engine.dialect.name != "sqlite":
         return
-    async with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+    async with read_only(engine).connect() as connection:
         await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 

@@ -167,7 +167,6 @@ class OneRoundTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _call(self, operation: str, parameters: Any, many: bool) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        raw = connection._conn
         held = _DEFERRED.get(connection)
         if held is not None:
             held.append((operation, parameters, many))
@@ -176,7 +175,9 @@ class OneRoundTripCursor(AsyncAdapt_aiosqlite_cursor):
             return
         async with self._adapt_connection._execute_mutex:
             begin = _BEGIN_PENDING.pop(connection, None)
-            outcome = await connection._execute(_run, raw, operation, parameters, many, begin)
+            outcome = await connection._execute(
+                _run, connection._conn, operation, parameters, many, begin
+            )
         self._description, self._rowcount, self._lastrowid, rows = outcome
         self._rows = collections.deque(rows)
 

@@ -91,7 +91,7 @@ async def test_one_round_trip_to_sqlites_thread_per_statement(
         return await execute(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
-    reads = ours.execution_options(**{db.READ_ONLY: True})
+    reads = db.read_only(ours)
     async with reads.connect() as conn:
         assert (await conn.execute(select(ITEM.c.name).where(ITEM.c.id == 1))).all() == [("a",)]
     assert len(calls) == 1  # no cursor opened or closed apart, no rollback of nothing
@@ -120,7 +120,7 @@ async def test_a_transaction_begins_with_its_first_statement(
             await conn.rollback()
         async with ours.begin():
             pass  # a transaction without a statement leaves nothing behind
-        reads = ours.execution_options(**{db.READ_ONLY: True})
+        reads = db.read_only(ours)
         async with reads.connect() as conn:
             streamed = await conn.stream(select(ITEM.c.size).where(ITEM.c.id == 1))
             assert [row.size async for row in streamed] == [10]  # the rollback undid 11, 12
