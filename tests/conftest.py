@@ -35,7 +35,6 @@ from tests.fakes import FakeBotAPI, RecordingRequest
 TOKEN = "123456:TEST-TOKEN-never-logged"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-EMPTY_PG_DATABASE = "aveq_empty_test"
 START = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)  # a Tuesday, 10:30 in Paris
 
 
@@ -141,12 +140,13 @@ async def empty_database_url(postgres_url: str | None, tmp_path: Path) -> str:
     file, or a PostgreSQL database created beside the test one."""
     if postgres_url is None:
         return f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
+    empty = f"{make_url(postgres_url).database}_empty"  # one per lane: lanes may run side by side
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
-        await conn.execute(text(f"DROP DATABASE IF EXISTS {EMPTY_PG_DATABASE} WITH (FORCE)"))
-        await conn.execute(text(f"CREATE DATABASE {EMPTY_PG_DATABASE}"))
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{empty}"'))
     await admin.dispose()
-    url = make_url(postgres_url).set(database=EMPTY_PG_DATABASE)
+    url = make_url(postgres_url).set(database=empty)
     return url.render_as_string(hide_password=False)
 
 
