@@ -798,3 +798,8 @@ def domain_error(key: str, params: dict[str, object] | None = None) -> str:
     """The sentence for a domain error key, filled in."""
     template = DOMAIN_ERRORS.get(key, DOMAIN_ERRORS["choice_invalid"])
     return template.format(**(params or {}))
+
+
+# --- Status rules: re-opening a supported person (issue 13, item 12) ----------------------
+CARD_REOPEN_SUPPORT: Final = "Rouvrir : accompagnement terminé"
+REOPENED_SUPPORT: Final = "{person} : accompagnement terminé, de nouveau {status}."

@@ -38,7 +38,7 @@ from handlers.common import (
 from models import orientations
 from models.errors import DomainError
 from models.orientations import Answer, ContactKind, ExitReason, Orientation
-from models.people import Person, clean_note
+from models.people import Person, Status, clean_note
 from models.reference import Partner
 
 MAX_DUE_SHOWN: Final = 10
@@ -447,16 +447,25 @@ exit_cancel = cancel_for(EXIT_FORM, EXIT_CONVERSATION)
 
 
 async def reopen(update: Update, context: BotContext) -> None:
-    """« Rouvrir la médiation » (coordinators): back to accroché·e."""
+    """« Rouvrir la médiation » (coordinators): an exited person, or a supported person whose
+    support ended, back to accroché·e."""
     ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
     if ref is None:
         await notice(update, texts.STALE_BUTTON)
         return
     async with context.services.sessions.begin() as session:
-        person = await orientations.reopen(
-            session=session, actor=context.member, person_id=ref.person_id
+        reopened = await orientations.reopen(
+            session=session,
+            actor=context.member,
+            person_id=ref.person_id,
+            now=context.services.clock(),
         )
-    await show(update, texts.REOPENED.format(person=person_label(person)))
+    label = person_label(reopened.person)
+    if reopened.previous == Status.SUPPORTED:
+        status = texts.STATUS_LABELS[reopened.person.status]
+        await show(update, texts.REOPENED_SUPPORT.format(person=label, status=status))
+        return
+    await show(update, texts.REOPENED.format(person=label))
 
 
 async def stale(update: Update, context: BotContext) -> None:

@@ -478,12 +478,13 @@ async def open_person(update: Update, context: BotContext) -> None:
 
 
 def card_keyboard(context: BotContext, person: Person) -> InlineKeyboardMarkup:
-    """What can be done from a card: orient, note a contact, close or re-open."""
+    """What can be done from a card: orient, note a contact, close; re-open (coordinators: an
+    exited person, or a supported one whose support ended)."""
     pid = person.id or 0
+    reopen = PersonRef("reopen", pid).pack()
     if person.status == Status.EXITED:
         if not context.member.is_coordinator:
             return InlineKeyboardMarkup([])
-        reopen = PersonRef("reopen", pid).pack()
         return InlineKeyboardMarkup(
             [[InlineKeyboardButton(texts.CARD_REOPEN, callback_data=reopen)]]
         )
@@ -498,6 +499,11 @@ def card_keyboard(context: BotContext, person: Person) -> InlineKeyboardMarkup:
                 ),
             ],
             [InlineKeyboardButton(texts.CARD_EXIT, callback_data=PersonRef("exit", pid).pack())],
+            *(
+                [[InlineKeyboardButton(texts.CARD_REOPEN_SUPPORT, callback_data=reopen)]]
+                if person.status == Status.SUPPORTED and context.member.is_coordinator
+                else []
+            ),
         ]
     )
 

@@ -18,6 +18,7 @@ from sqlalchemy import Index, bindparam, case, or_, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models import audit
 from models.base import UTCDateTime, dialect_of, pk
 from models.calendar import ReminderWindow, add_workdays
 from models.crypto import EncryptedText
@@ -30,6 +31,8 @@ from models.people import (
     get_person,
     name_key,
     parse_person_code,
+    status_when_orientation_ends,
+    status_when_oriented,
 )
 from models.reference import Partner
 from models.team import Member
@@ -196,14 +199,6 @@ def _require_open_mediation(person: Person) -> None:
         raise DomainError("person_exited")
 
 
-def _status_after_orientation_closed(person: Person, outcome: Outcome, still_open: int) -> Status:
-    if outcome == Outcome.STARTED:
-        return Status.SUPPORTED
-    if still_open:
-        return Status.ORIENTED
-    return Status.SUPPORTED if person.status == Status.SUPPORTED else Status.ENGAGED
-
-
 async def _open_count(session: AsyncSession, person_id: int, excluding: int | None) -> int:
     query = select(Orientation.id).where(
         Orientation.person_id == person_id, col(Orientation.outcome).is_(None)
@@ -261,7 +256,7 @@ async def orient(
             raise NotFound()
         if previous.is_open:
             _close(previous, Outcome.REORIENTED, now)
-    change_status(person, Status.ORIENTED, by=actor)
+    change_status(person, status_when_oriented(Status(person.status)), by=actor)
     person.last_contact_at = max(person.last_contact_at, now)
     await session.flush()
     return orientation
@@ -310,9 +305,10 @@ async def answer(
         outcome = Outcome(action.value)
         still_open = await _open_count(session, pk(person), excluding=pk(orientation))
         _close(orientation, outcome, now)
-        change_status(
-            person, _status_after_orientation_closed(person, outcome, still_open), by=actor
+        status = status_when_orientation_ends(
+            Status(person.status), started=outcome == Outcome.STARTED, still_open=still_open
         )
+        change_status(person, status, by=actor)
     await session.flush()
     return AnswerResult(orientation, person, changed=True)
 
@@ -493,15 +489,39 @@ async def exit_person(
     return person
 
 
-async def reopen(*, session: AsyncSession, actor: Member, person_id: int) -> Person:
-    """Re-open a closed mediation: a coordinator's action."""
+@dataclass(frozen=True, slots=True)
+class Reopened:
+    """A re-opened person and the status they came back from."""
+
+    person: Person
+    previous: Status
+
+
+async def reopen(
+    *, session: AsyncSession, actor: Member, person_id: int, now: dt.datetime
+) -> Reopened:
+    """« Rouvrir la médiation », a coordinator's action and the only way back on the path: an
+    exited person is engaged again; a supported person whose support ended is engaged again
+    (oriented while an orientation of theirs is still open). Audited."""
     person = await get_person(session=session, viewer=actor, person_id=person_id)
-    if person.status != Status.EXITED:
+    current = Status(person.status)
+    if current not in (Status.EXITED, Status.SUPPORTED):
         raise DomainError("person_not_exited")
-    change_status(person, Status.ENGAGED, by=actor)
+    if current == Status.SUPPORTED and await _open_count(session, pk(person), excluding=None):
+        change_status(person, Status.ORIENTED, by=actor)
+    else:
+        change_status(person, Status.ENGAGED, by=actor)
     person.exit_reason, person.exited_on = None, None
+    await audit.record(
+        session=session,
+        at=now,
+        member_id=actor.id,
+        action="reopen",
+        subject=person.code,
+        detail=current.value,
+    )
     await session.flush()
-    return person
+    return Reopened(person, current)
 
 
 async def find_people(

@@ -59,9 +59,11 @@ class Status(StrEnum):
     """Where a person stands on the path (DOMAIN.md).
 
     repéré (spotted) → accroché (engaged) → orienté (oriented) → accompagné (supported);
-    any open mediation → sorti (exited); sorti → accroché only by a coordinator (re-opening).
-    An orientation that ends without support brings an oriented person back to accroché,
-    unless another orientation is still open; a supported person stays supported.
+    any open mediation → sorti (exited). An orientation that ends without support brings an
+    oriented person back to accroché, unless another orientation is still open. The path never
+    goes back otherwise: a supported person stays supported (a new orientation, an answer to
+    its reminder change nothing), and an exited person stays exited, until a coordinator
+    re-opens (`REOPENINGS`).
     """
 
     SPOTTED = "spotted"
@@ -75,9 +77,29 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.SPOTTED: frozenset({Status.ENGAGED, Status.EXITED}),
     Status.ENGAGED: frozenset({Status.ORIENTED, Status.EXITED}),
     Status.ORIENTED: frozenset({Status.ORIENTED, Status.ENGAGED, Status.SUPPORTED, Status.EXITED}),
-    Status.SUPPORTED: frozenset({Status.ORIENTED, Status.SUPPORTED, Status.EXITED}),
-    Status.EXITED: frozenset({Status.ENGAGED}),
+    Status.SUPPORTED: frozenset({Status.SUPPORTED, Status.EXITED}),
+    Status.EXITED: frozenset(),
 }
+# The only ways back, a coordinator's « Rouvrir la médiation »: an exited person is engaged
+# again; a supported person whose support ended is engaged again (oriented while one of their
+# orientations is still open).
+REOPENINGS: dict[Status, frozenset[Status]] = {
+    Status.EXITED: frozenset({Status.ENGAGED}),
+    Status.SUPPORTED: frozenset({Status.ENGAGED, Status.ORIENTED}),
+}
+
+
+def status_when_oriented(current: Status) -> Status:
+    """A new orientation makes a person oriented; a supported person stays supported."""
+    return Status.SUPPORTED if current == Status.SUPPORTED else Status.ORIENTED
+
+
+def status_when_orientation_ends(current: Status, *, started: bool, still_open: int) -> Status:
+    """An orientation closed: support started → supported; otherwise a supported person stays
+    supported, and an oriented one is oriented while another is open, else engaged again."""
+    if started or current == Status.SUPPORTED:
+        return Status.SUPPORTED
+    return Status.ORIENTED if still_open else Status.ENGAGED
 
 
 class Person(SQLModel, table=True):
@@ -151,13 +173,15 @@ class Profile:
 
 
 def change_status(person: Person, to: Status, *, by: Member) -> None:
-    """The one way a person's status changes; re-opening is a coordinator's action."""
+    """The one way a person's status changes; going back (re-opening) is a coordinator's
+    action."""
     current = Status(person.status)
-    if to == current and to in TRANSITIONS[current]:
+    if to in TRANSITIONS[current]:
+        person.status = to.value
         return
-    if to not in TRANSITIONS[current]:
+    if to not in REOPENINGS.get(current, frozenset()):
         raise DomainError("person_exited" if current == Status.EXITED else "transition_invalid")
-    if current == Status.EXITED and not by.is_coordinator:
+    if not by.is_coordinator:
         raise DomainError("coordinator_only")
     person.status = to.value
 
