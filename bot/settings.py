@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models import crypto
-from models.calendar import ReminderWindow, parse_days, parse_hours
+from models.calendar import ReminderWindow, parse_days, parse_hours, public_holidays
 from models.orientations import FollowUpPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     delete_sensitive_messages: bool = True
     data_encryption_key: SecretStr | None = None
     data_encryption_key_file: Path = DEFAULT_DATA_DIR / "encryption.key"
+    # Working days: public holidays of this country (`FR`, `FR-57`...); empty: none skipped.
+    public_holidays: str = "FR"
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -100,6 +102,13 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"reminder days must look like mon-fri, not {value!r}") from exc
         return value
+
+    @field_validator("public_holidays")
+    @classmethod
+    def _known_holidays(cls, value: str) -> str:
+        """A country (and subdivision) the `holidays` package knows, or empty."""
+        public_holidays(value)
+        return value.strip()
 
     @field_validator("data_encryption_key", mode="before")
     @classmethod
@@ -166,7 +175,11 @@ class Settings(BaseSettings):
         """When reminders may go out."""
         start, end = parse_hours(self.reminder_hours)
         return ReminderWindow(
-            start=start, end=end, days=parse_days(self.reminder_days), tz=self.tz
+            start=start,
+            end=end,
+            days=parse_days(self.reminder_days),
+            tz=self.tz,
+            holidays=public_holidays(self.public_holidays),
         )
 
     @property

@@ -1,11 +1,21 @@
-"""Working days and reminder hours, computed in the team's time zone (DST included)."""
+"""Working days and reminder hours, computed in the team's time zone (DST included).
+
+A working day is one of the configured week days (`REMINDER_DAYS`) that is not a public holiday
+(`PUBLIC_HOLIDAYS`, France's by default, from the `holidays` package).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Container
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
+
+import holidays as holiday_calendars
+
+NO_HOLIDAYS: frozenset[dt.date] = frozenset()
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -39,30 +49,60 @@ def parse_hours(text: str) -> tuple[dt.time, dt.time]:
     return start, end
 
 
-def add_workdays(day: dt.date, count: int, workdays: frozenset[int]) -> dt.date:
-    """The date `count` working days after `day`."""
+@functools.cache
+def public_holidays(spec: str) -> Container[dt.date]:
+    """`FR` → France's public holidays (any year, computed on demand); `FR-57` adds a
+    subdivision's (Moselle: Good Friday, 26 December); empty → none."""
+    spec = spec.strip()
+    if not spec:
+        return NO_HOLIDAYS
+    country, _, subdiv = spec.partition("-")
+    try:
+        return holiday_calendars.country_holidays(country.upper(), subdiv=subdiv or None)
+    except NotImplementedError as exc:
+        raise ValueError(f"unknown country or subdivision {spec!r}") from exc
+
+
+def is_workday(day: dt.date, workdays: frozenset[int], holidays: Container[dt.date]) -> bool:
+    """One of the working week days, and not a public holiday."""
+    return day.weekday() in workdays and day not in holidays
+
+
+def add_workdays(
+    day: dt.date,
+    count: int,
+    workdays: frozenset[int],
+    holidays: Container[dt.date] = NO_HOLIDAYS,
+) -> dt.date:
+    """The date `count` working days after `day` (public holidays skipped)."""
     current = day
     remaining = count
     while remaining > 0:
         current += dt.timedelta(days=1)
-        if current.weekday() in workdays:
+        if is_workday(current, workdays, holidays):
             remaining -= 1
     return current
 
 
 @dataclass(frozen=True, slots=True)
 class ReminderWindow:
-    """When the bot may write to a member: working days, between two local times."""
+    """When the bot may write to a member: working days (public holidays excepted), between
+    two local times."""
 
     start: dt.time
     end: dt.time
     days: frozenset[int]
     tz: ZoneInfo
+    holidays: Container[dt.date] = field(default=NO_HOLIDAYS, compare=False, hash=False)
+
+    def is_workday(self, day: dt.date) -> bool:
+        """A working week day that is not a public holiday."""
+        return is_workday(day, self.days, self.holidays)
 
     def is_open(self, instant: dt.datetime) -> bool:
         """Whether a reminder may be sent at `instant`."""
         local = instant.astimezone(self.tz)
-        return local.weekday() in self.days and self.start <= local.time() < self.end
+        return self.is_workday(local.date()) and self.start <= local.time() < self.end
 
     def opening_on(self, day: dt.date) -> dt.datetime:
         """The window's start on a local date, as a UTC instant."""
@@ -74,17 +114,20 @@ class ReminderWindow:
             return instant
         local = instant.astimezone(self.tz)
         day = local.date()
-        if local.time() >= self.start or day.weekday() not in self.days:
+        if local.time() >= self.start or not self.is_workday(day):
             day += dt.timedelta(days=1)
-        while day.weekday() not in self.days:
+        for _ in range(366):
+            if self.is_workday(day):
+                break
             day += dt.timedelta(days=1)
         return self.opening_on(day)
 
     def last_day_before(self, day: dt.date) -> dt.date:
-        """The last reminder day before `day` (a Friday for a Sunday or a Monday event)."""
+        """The last reminder day before `day` (a Friday for a Sunday or a Monday event; the
+        Thursday before Good Friday... for an event on Easter Monday)."""
         current = day - dt.timedelta(days=1)
-        for _ in range(7):
-            if current.weekday() in self.days:
+        for _ in range(31):
+            if self.is_workday(current):
                 return current
             current -= dt.timedelta(days=1)
         return day - dt.timedelta(days=1)
@@ -92,4 +135,4 @@ class ReminderWindow:
     def workdays_later(self, instant: dt.datetime, count: int) -> dt.datetime:
         """The window's start `count` working days after `instant`'s local date."""
         local_day = instant.astimezone(self.tz).date()
-        return self.opening_on(add_workdays(local_day, count, self.days))
+        return self.opening_on(add_workdays(local_day, count, self.days, self.holidays))

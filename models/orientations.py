@@ -188,8 +188,10 @@ def first_check_at(
 ) -> dt.datetime:
     """Two working days after the appointment, or `delay_days` after the orientation."""
     if appointment_on is not None:
-        workdays = policy.window.days
-        day = add_workdays(appointment_on, policy.after_appointment_workdays, workdays)
+        window = policy.window
+        day = add_workdays(
+            appointment_on, policy.after_appointment_workdays, window.days, window.holidays
+        )
         return policy.window.opening_on(day)
     return created_at + dt.timedelta(days=policy.delay_days)
 

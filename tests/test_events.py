@@ -299,7 +299,10 @@ async def test_event_reminders_in_the_reminder_hours_and_once_across_restarts(
     clock.now = paris(2026, 4, 6, 8, 30)  # Monday, before the reminder hours
     await sweep(app)
     assert asked(nadia) == []
-    clock.now = paris(2026, 4, 6, 9, 30)
+    clock.now = paris(2026, 4, 6, 9, 30)  # in the hours, but Easter Monday: a public holiday
+    await sweep(app)
+    assert asked(nadia) == []
+    clock.now = paris(2026, 4, 7, 9, 30)  # Tuesday
     await sweep(app)
     await sweep(app)
     async with restarted:
