@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from bench.fakebotapi import FakeBotAPI, FakeBotServer
 from bench.harness import Report, fresh_database, peak_rss_mib, seed_open_orientations
 from bot.app import build_application, settle_heap
 from bot.context import services_of
@@ -22,7 +23,6 @@ from models.base import utcnow
 from models.orientations import Orientation
 from models.reference import Neighbourhood
 from models.team import Member
-from tests.fakes import FakeBotAPI, FakeBotServer
 
 SIZES = {"tiny": 20, "full": 1_000}
 TOKEN = "42:delivery-bench"

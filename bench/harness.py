@@ -29,7 +29,16 @@ from models.orientations import Orientation
 from models.people import Person
 from models.reference import Neighbourhood, Partner
 
-RESULTS = Path(__file__).resolve().parent / "results"
+_PACKAGE = Path(__file__).resolve().parent
+# In a checkout: bench/results/; installed elsewhere: ./bench-results/ (BENCH_RESULTS overrides).
+RESULTS = Path(
+    os.environ.get("BENCH_RESULTS")
+    or (
+        _PACKAGE / "results"
+        if (_PACKAGE.parent / "pyproject.toml").exists()
+        else Path.cwd() / "bench-results"
+    )
+)
 
 
 @dataclass

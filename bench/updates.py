@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, update
 from telegram import Update
 from telegram.ext import TypeHandler
 
+from bench.fakebotapi import FakeBotAPI, RecordingRequest, Sent
 from bench.harness import Report, fresh_database, peak_rss_mib, percentile
 from bot.app import build_application, settle_heap
 from bot.db import Sessions, checkpoint, create_engine, make_sessions
@@ -27,7 +28,6 @@ from models.base import utcnow
 from models.botstate import UserState
 from models.reference import Neighbourhood
 from models.team import Role
-from tests.fakes import FakeBotAPI, RecordingRequest, Sent
 
 SIZES = {"tiny": (5, 5), "full": (100, 200)}
 WARM_UP_USERS = {"tiny": 2, "full": 20}

@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 from telegram import Update
 
 import models  # noqa: F401 - every table on the metadata
+from bench import fakebotapi
 from bot import texts
 from bot.__main__ import configure_logging
 from bot.app import BotApplication, build_application
@@ -186,6 +187,16 @@ def settings(database_url: str) -> Settings:
         # test (test_sending.py) and would only slow the others down.
         private_chat_messages_per_second=1000,
     )
+
+
+@pytest.fixture(autouse=True)
+def _known_bot_api_methods_only() -> Iterator[None]:
+    """A call to a Bot API method the fake does not know fails the test, even when PTB turned
+    it into a `NetworkError` that the bot caught: every fake made during the test is checked
+    when the test ends (this fixture is set up first, so torn down last)."""
+    fakebotapi.forget_instances()
+    yield
+    fakebotapi.assert_no_unknown_calls()
 
 
 @pytest.fixture
