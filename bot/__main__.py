@@ -3,6 +3,7 @@
 python -m bot                      run the bot (polling), after applying migrations
 python -m bot invite --role coordinator --name "Nom"
 python -m bot migrate              apply migrations and reference data only
+python -m bot health               exit 0 when the running bot is healthy (Docker's health check)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from cryptography.fernet import Fernet, MultiFernet
 from pydantic import ValidationError
 from telegram import Update
 
-from bot import texts
+from bot import health, texts
 from bot.app import build_application, settle_heap
 from bot.context import Services
 from bot.db import backup_sqlite, create_engine, make_sessions, upgrade_database
@@ -218,6 +219,13 @@ def backup(settings: Settings, folder: Path) -> int:
     return 0
 
 
+async def health_check(settings: Settings) -> int:
+    """Docker's health check: one French line, exit 0 when healthy, 1 otherwise."""
+    healthy, sentence = await health.check(settings)
+    print(sentence, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(prog="python -m bot", description="Assistant AVEQ")
@@ -236,6 +244,9 @@ def parser() -> argparse.ArgumentParser:
     bak.add_argument("--to", default=str(DEFAULT_DATA_DIR / "backups"), help="dossier")
     commands.add_parser("rotate-key", help="rechiffrer téléphones et notes avec une nouvelle clé")
     commands.add_parser("new-key", help="afficher une nouvelle clé pour DATA_ENCRYPTION_KEY")
+    commands.add_parser(
+        "health", help="vérifier que le bot tourne : base joignable, Telegram interrogé récemment"
+    )
     dem = commands.add_parser("demo-data", help="remplir la base avec une année de démonstration")
     dem.add_argument("--people", type=int, default=800, help="personnes accrochées (800)")
     dem.add_argument("--seed", type=int, default=2024, help="graine du hasard (2024)")
@@ -255,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "new-key":
         print(crypto.new_key())
         return 0
+    if args.command == "health":
+        return asyncio.run(health_check(settings))
     if args.command in (None, "run") and settings.telegram_bot_token is None:
         print(texts.CLI_NO_TOKEN, file=sys.stderr)
         return 2

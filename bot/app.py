@@ -19,10 +19,10 @@ from telegram.ext import (
     Defaults,
     TypeHandler,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
-from bot import access, texts
+from bot import access, health, texts
 from bot.context import SERVICES_KEY, BotContext, Clock, Services
 from bot.db import Sessions
 from bot.persistence import DatabasePersistence
@@ -109,13 +109,21 @@ def build_application(
             )
         )
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(request)
+    # Each successful poll writes the heartbeat `python -m bot health` reads.
+    heartbeat = health.Heartbeat(settings.heartbeat_file)
+    updates = request or HTTPXRequest(connection_pool_size=1)  # PTB's own default
+    builder = builder.get_updates_request(health.HeartbeatRequest(updates, heartbeat))
     application: BotApplication = builder.build()
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings, sessions=sessions, clock=clock
     )
     register_handlers(application)
     schedule.register(application)
+    if settings.webhook_url is not None and application.job_queue is not None:
+        application.job_queue.run_repeating(
+            health.webhook_job(heartbeat), interval=health.WEBHOOK_CHECK_SECONDS, first=5
+        )
     return application
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL
 
 from models import crypto
 from models.calendar import ReminderWindow, parse_days, parse_hours, public_holidays
@@ -58,6 +59,17 @@ class Settings(BaseSettings):
     data_encryption_key_file: Path = DEFAULT_DATA_DIR / "encryption.key"
     # Working days: public holidays of this country (`FR`, `FR-57`...); empty: none skipped.
     public_holidays: str = "FR"
+    # The database from parts (docker compose): any password, `@:/%` included, with no
+    # percent-encoding to get right. When POSTGRES_HOST is set, it wins over DATABASE_URL.
+    postgres_host: str | None = None
+    postgres_port: int = Field(default=5432, ge=1, le=65535)
+    postgres_user: str = "aveq"
+    postgres_password: SecretStr | None = None
+    postgres_db: str = "aveq"
+    # `python -m bot health`: the running bot writes this file after each successful poll (or,
+    # with a webhook, each successful check of it); older than this many seconds: unhealthy.
+    heartbeat_file: Path = DEFAULT_DATA_DIR / "heartbeat"
+    health_max_age_seconds: int = Field(default=180, ge=30, le=3600)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -131,6 +143,30 @@ class Settings(BaseSettings):
                 raise ValueError("WEBHOOK_SECRET must be set (16+ characters) with WEBHOOK_URL")
             if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
                 raise ValueError("WEBHOOK_SECRET may use only A-Z, a-z, 0-9, _ and -")
+        return self
+
+    @field_validator("postgres_host", mode="before")
+    @classmethod
+    def _blank_host_is_none(cls, value: object) -> object:
+        """An empty POSTGRES_HOST means: use DATABASE_URL."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _database_from_parts(self) -> Settings:
+        """With POSTGRES_HOST, the database URL is built from the parts, the password quoted."""
+        if self.postgres_host is not None:
+            password = (
+                self.postgres_password.get_secret_value() if self.postgres_password else None
+            )
+            url = URL.create(
+                "postgresql+asyncpg",
+                username=self.postgres_user,
+                password=password or None,
+                host=self.postgres_host,
+                port=self.postgres_port,
+                database=self.postgres_db,
+            )
+            self.database_url = url.render_as_string(hide_password=False)
         return self
 
     @field_validator("digest_chat_id", mode="before")

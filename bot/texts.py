@@ -803,3 +803,19 @@ def domain_error(key: str, params: dict[str, object] | None = None) -> str:
 # --- Status rules: re-opening a supported person (issue 13, item 12) ----------------------
 CARD_REOPEN_SUPPORT: Final = "Rouvrir : accompagnement terminé"
 REOPENED_SUPPORT: Final = "{person} : accompagnement terminé, de nouveau {status}."
+
+
+# --- Health check: python -m bot health (issue 13, item 14) ---------------------------------
+HEALTH_OK: Final = (
+    "Bot en bonne santé : base de données joignable, dernier échange réussi avec Telegram "
+    "il y a {seconds} s."
+)
+HEALTH_DATABASE_DOWN: Final = "Bot en mauvaise santé : base de données injoignable ({error})."
+HEALTH_NO_HEARTBEAT: Final = (
+    "Bot en mauvaise santé : aucun échange réussi avec Telegram enregistré ({path}) ; "
+    "le bot tourne-t-il ?"
+)
+HEALTH_STALE: Final = (
+    "Bot en mauvaise santé : aucun échange réussi avec Telegram depuis {seconds} s "
+    "(limite : {limit} s)."
+)

@@ -178,11 +178,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         telegram_bot_token=TOKEN,
         database_url=database_url,
+        heartbeat_file=tmp_path / "heartbeat",
         # Tests type faster than people: Telegram's one message a second per chat has its own
         # test (test_sending.py) and would only slow the others down.
         private_chat_messages_per_second=1000,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from bot.settings import DEFAULT_DATABASE_URL, Settings
 from tests.conftest import TEST_KEY
@@ -97,12 +98,26 @@ def test_compose_wires_the_bot_to_a_healthy_postgres() -> None:
     volume = db["volumes"][0].split(":")[0]
     assert volume in compose["volumes"]
     assert bot["env_file"][0]["path"] == ".env"
-    # The URL Compose passes, once interpolated, is one the settings accept and point at db.
-    url = re.sub(r"\$\{POSTGRES_PASSWORD\}", "s3cret", bot["environment"]["DATABASE_URL"])
-    settings = Settings(_env_file=None, database_url=url, telegram_bot_token="1:x")  # type: ignore[call-arg]
-    assert settings.database_url == "postgresql+asyncpg://aveq:s3cret@db:5432/aveq"
-    assert db["environment"]["POSTGRES_USER"] in url
-    assert db["environment"]["POSTGRES_DB"] == url.rsplit("/", 1)[1]
+    # The settings Compose passes, once interpolated, point at db with the password as typed,
+    # whatever it holds (`@:/%` broke the URL Compose used to build).
+    password = "p@ss:w/rd%40?#x"
+    env = {
+        k.lower(): re.sub(r"\$\{POSTGRES_PASSWORD(:\?[^}]*)?\}", password, str(v))
+        for k, v in bot["environment"].items()
+        if k.startswith("POSTGRES_")
+    }
+    assert env["postgres_password"] == password
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token="1:x",
+        database_url="sqlite+aiosqlite:///from-an-old-env-file.sqlite3",  # the parts win
+        **env,
+    )
+    url = make_url(settings.database_url)
+    assert (url.drivername, url.host, url.port) == ("postgresql+asyncpg", "db", 5432)
+    assert url.password == password
+    assert url.username == db["environment"]["POSTGRES_USER"]
+    assert url.database == db["environment"]["POSTGRES_DB"]
     tz = re.sub(r"\$\{TIMEZONE:-(.*)\}", r"\1", bot["environment"]["TIMEZONE"])
     assert Settings(_env_file=None, timezone=tz).timezone == "Europe/Paris"  # type: ignore[call-arg]
 
