@@ -95,6 +95,7 @@ class FakeBotAPI:
     unreachable_calls: int = 0  # calls attempted while down
     pending: list[dict[str, Any]] = field(default_factory=list)  # updates for getUpdates
     unknown: list[str] = field(default_factory=list)  # calls the fake does not know, in order
+    webhook_url: str = ""
     _sending_calls: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -243,10 +244,19 @@ class FakeBotAPI:
         return True
 
     def _m_deleteWebhook(self, params: dict) -> bool:
+        self.webhook_url = ""
         return True
 
     def _m_setWebhook(self, params: dict) -> bool:
+        self.webhook_url = str(params.get("url", ""))
         return True
+
+    def _m_getWebhookInfo(self, params: dict) -> dict:
+        return {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+        }
 
     def _m_close(self, params: dict) -> bool:
         return True
