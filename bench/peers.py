@@ -48,18 +48,9 @@ from telegram.ext import (
     filters,
 )
 
+from bench.flow import FLOW, LenientBotAPI, SlowRequest, payload
 from bench.harness import Report, fresh_database, peak_rss_mib, percentile
-from bench.updates import (
-    FLOW,
-    LenientBotAPI,
-    SlowRequest,
-    bot_application,
-    make_members,
-    payload,
-)
-from bot import texts
-from bot.db import create_engine, make_sessions
-from bot.settings import Settings
+from bot import texts  # the sentences only: no other module of this bot loads for a peer
 from tests.fakes import JSON_FIELDS, FakeBotAPI, RecordingRequest
 
 PEERS = ("ours", "textbook", "stdlib", "aiogram")
@@ -412,6 +403,10 @@ async def running(name: str, api: FakeBotAPI, latency: float, folder: Path) -> A
         return
 
     if name == "ours":
+        from bench.updates import bot_application, make_members
+        from bot.db import create_engine, make_sessions
+        from bot.settings import Settings
+
         url = await fresh_database("sqlite", "", "aveq_bench_peers")
         engine = create_engine(url, background_checkpoints=True)
         sessions = make_sessions(engine)
