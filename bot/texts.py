@@ -100,6 +100,11 @@ DOMAIN_ERRORS: Final = {
     "note_too_long": "La note fait {length} caractères : {limit} au plus. Raccourcissez-la.",
     "consent_required": "Sans accord de la personne, ni téléphone ni note ne sont gardés.",
     "choice_invalid": "Ce choix n'est plus proposé. Recommencez l'étape.",
+    "stale_button": STALE_BUTTON,
+    "no_neighbourhood": (
+        "Aucun quartier ne vous est rattaché : demandez à votre coordination de vous en "
+        "attribuer un."
+    ),
     "count_invalid": "Indiquez un nombre entre 1 et {limit}.",
     "date_out_of_range": "Cette date n'est pas possible ici.",
     "person_exited": "La médiation de cette personne est close ; la coordination peut la rouvrir.",
