@@ -101,6 +101,7 @@ DOMAIN_ERRORS: Final = {
     "consent_required": "Sans accord de la personne, ni téléphone ni note ne sont gardés.",
     "choice_invalid": "Ce choix n'est plus proposé. Recommencez l'étape.",
     "stale_button": STALE_BUTTON,
+    "event_code_unknown": "Aucune de vos personnes n'a ce code. Exemple : P-0012.",
     "no_neighbourhood": (
         "Aucun quartier ne vous est rattaché : demandez à votre coordination de vous en "
         "attribuer un."
@@ -703,7 +704,6 @@ EVENT_REGISTER_NONE: Final = "Vous ne suivez encore personne. /nouveau"
 EVENT_REGISTERED: Final = "{person} est inscrit·e."
 EVENT_UNREGISTERED: Final = "{person} n'est plus inscrit·e."
 EVENT_ASK_CODE: Final = "Code de la personne à inscrire ? (ex. P-0012)"
-EVENT_CODE_UNKNOWN: Final = "Aucune de vos personnes n'a ce code. Exemple : P-0012."
 EVENT_ATTENDANCE: Final = (
     "Présences à « {title} » : touchez une personne pour la noter venue (✅) ou non.\n"
     "Pour les personnes venues sans inscription, touchez « Sans inscription »."

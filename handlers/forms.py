@@ -299,13 +299,21 @@ class FormEngine:
             return END
         draft = begin_draft(update, context, self.form.key)
         draft.update({VALUES: dict(begun), HISTORY: []})
-        return await self.ask(update, context, draft, self.form.next_after(None, draft[VALUES]))
+        first = self.form.next_after(None, draft[VALUES])
+        return await self.ask(update, context, draft, first, edit=False)  # a card stays as it is
 
     # Asking ------------------------------------------------------------------------------
     async def ask(
-        self, update: Update, context: BotContext, draft: dict[str, Any], step: Step | None
+        self,
+        update: Update,
+        context: BotContext,
+        draft: dict[str, Any],
+        step: Step | None,
+        *,
+        edit: bool | None = None,
     ) -> object:
-        """Show `step` (answering it at once when it has one possible answer), or finish."""
+        """Show `step` (answering it at once when it has one possible answer), or finish. A
+        pressed button's message becomes the question, unless `edit` is False."""
         while step is not None and self.single(step):
             options = await step.listed(Asked(context, draft[VALUES]))  # type: ignore[attr-defined]
             if len(options) != 1:
@@ -322,7 +330,9 @@ class FormEngine:
             text, markup = await step.text(asked), self.summary_keyboard(step)
         else:
             text, markup = step.question(asked), await self.keyboard(step, asked, back=back)
-        await show(update, text, markup, edit=update.callback_query is not None)
+        if edit is None:
+            edit = update.callback_query is not None
+        await show(update, text, markup, edit=edit)
         return ASKING
 
     @staticmethod
