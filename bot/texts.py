@@ -69,6 +69,7 @@ EXPIRED: Final = (
     "Rien n'a été enregistré. Vous pouvez recommencer quand vous voulez."
 )
 USE_BUTTONS: Final = "Merci de répondre avec les boutons ci-dessous."
+NUMBER_INVALID: Final = "Écrivez un nombre entier entre {minimum} et {limit}."
 EXPECT_TEXT: Final = "J'attends un message texte."
 STALE_BUTTON: Final = "Ce bouton n'est plus actif."
 ERROR: Final = (
@@ -209,7 +210,9 @@ NEXT: Final = "Suivant ▶"
 # --- /informes ----------------------------------------------------------------------------
 INFORMED_KIND: Final = "Personnes informées : lors de quelle action ?"
 INFORMED_COUNT: Final = "Combien de personnes informées ? (touchez un nombre ou écrivez-le)"
-INFORMED_COUNT_INVALID: Final = "Écrivez un nombre entier entre 1 et {limit}, par exemple 12."
+INFORMED_COUNT_INVALID: Final = (
+    "Écrivez un nombre entier entre {minimum} et {limit}, par exemple 12."
+)
 INFORMED_DAY: Final = "Quel jour ?"
 INFORMED_TODAY: Final = "Aujourd'hui"
 INFORMED_YESTERDAY: Final = "Hier"
