@@ -657,8 +657,16 @@ EVENT_PROMPTS: Final = {
 }
 EVENT_NEW_PARTNER: Final = "➕ Nouveau partenaire"
 EVENT_SUMMARY: Final = "Vérifiez avant d'enregistrer :\n\n{card}"
-EVENT_SAVE: Final = "✅ Enregistrer"
-EVENT_EDIT: Final = "✏️ Modifier"
+EVENT_FIELD_NAMES: Final = {
+    "kind": "Type",
+    "title": "Titre",
+    "day": "Date",
+    "time": "Heure",
+    "neighbourhood": "Quartier",
+    "place": "Lieu",
+    "theme": "Thème",
+    "partners": "Partenaires présents",
+}
 EVENT_SAVED: Final = "✅ Événement enregistré.\n\n{card}"
 EVENT_NO_PARTNER: Final = "aucun pour l'instant"
 EVENT_CARD: Final = (
