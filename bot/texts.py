@@ -814,3 +814,13 @@ def domain_error(key: str, params: dict[str, object] | None = None) -> str:
     """The sentence for a domain error key, filled in."""
     template = DOMAIN_ERRORS.get(key, DOMAIN_ERRORS["choice_invalid"])
     return template.format(**(params or {}))
+
+
+# --- Erasure and backups (issue 13, items 4 and 5) ---
+CLI_BACKUP_KEPT: Final = (
+    "Sauvegardes gardées : les {keep} plus récentes ({removed} plus ancienne(s) supprimée(s))."
+)
+CLI_BACKUP_EXISTS: Final = (
+    "Une sauvegarde de cette seconde existe déjà dans ce dossier : relancez dans une seconde."
+)
+CLI_BACKUP_KEEP_INVALID: Final = "--keep attend un nombre entier, au moins 1."
