@@ -79,7 +79,6 @@ ERROR: Final = (
 DATABASE_UNAVAILABLE: Final = (
     "Service momentanément indisponible, rien n'a été perdu. Réessayez dans un instant."
 )
-NOT_SAVED: Final = "Désolé, l'enregistrement a échoué : rien n'a été enregistré. Réessayez."
 
 # Domain error keys (models.errors.DomainError.key) → sentence.
 DOMAIN_ERRORS: Final = {
@@ -701,8 +700,6 @@ EVENT_REGISTER_LIST: Final = (
     "Vos personnes pour « {title} » : touchez pour inscrire ou retirer (✅ = inscrite)."
 )
 EVENT_REGISTER_NONE: Final = "Vous ne suivez encore personne. /nouveau"
-EVENT_REGISTERED: Final = "{person} est inscrit·e."
-EVENT_UNREGISTERED: Final = "{person} n'est plus inscrit·e."
 EVENT_ASK_CODE: Final = "Code de la personne à inscrire ? (ex. P-0012)"
 EVENT_ATTENDANCE: Final = (
     "Présences à « {title} » : touchez une personne pour la noter venue (✅) ou non.\n"
@@ -710,19 +707,15 @@ EVENT_ATTENDANCE: Final = (
 )
 EVENT_ATTENDANCE_NONE: Final = "Personne n'est inscrit·e. Notez le nombre de personnes venues."
 EVENT_ASK_HEADCOUNT: Final = "Combien de personnes sont venues sans inscription ? (un nombre)"
-EVENT_HEADCOUNT_SAVED: Final = "Enregistré : {count} personne(s) venue(s) sans inscription."
 EVENT_OUTCOMES: Final = (
     "Qu'est-ce qui a changé pour les personnes venues ? Touchez une personne pour le noter."
 )
 EVENT_OUTCOMES_NONE: Final = "Notez d'abord les présences : personne n'est marqué·e venu·e."
 EVENT_OUTCOME_FOR: Final = "{person} : qu'est-ce qui a changé ?"
-EVENT_OUTCOME_SAVED: Final = "Enregistré pour {person} : {outcome}."
 EVENT_ASK_SUMMARY: Final = (
     "Le bilan « à chaud » en quelques lignes (1 000 caractères au plus). "
     "Sans nom ni information sur la santé : ce texte est lu par l'équipe."
 )
-EVENT_SUMMARY_SAVED: Final = "Bilan enregistré."
-EVENT_INPUT_GONE: Final = "Cette saisie a expiré. Rouvrez l'événement depuis /agenda."
 AGENDA_TITLE: Final = "📅 Agenda"
 AGENDA_EMPTY: Final = "Aucun événement à venir."
 AGENDA_LINE: Final = "• {day} {time} — {title}, {neighbourhood}"
