@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
+	@$(PY) -m pip check >/dev/null || { $(PY) -m pip check; \
+		echo "$(LOCK) is behind pyproject.toml: run make lock"; exit 1; }
 	touch $(STAMP)
 
 ## Start the bot (migrations are applied first). Needs TELEGRAM_BOT_TOKEN in .env.
