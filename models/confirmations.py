@@ -476,8 +476,9 @@ async def partner_figures(
 
 
 class TryLimiter:
-    """At most `tries` code attempts per `per` seconds per key (a chat, an address), in this
-    process's memory: enough to make guessing a 144-bit code pointless, and nothing stored."""
+    """At most `tries` failed code attempts per `per` seconds per key (a chat, an address), in
+    this process's memory: guessing a 144-bit code is pointless, and nothing is stored. A
+    correspondant with a valid link is never slowed down."""
 
     def __init__(self, tries: int = 5, per: float = 60, limit: int = 100_000) -> None:
         self.tries, self.per, self.limit = tries, per, limit
@@ -485,15 +486,26 @@ class TryLimiter:
 
     def allow(self, key: object, now: float | None = None) -> bool:
         """Count one attempt by `key`; False when it is over the limit."""
+        if self.exhausted(key, now):
+            return False
+        self.record(key, now)
+        return True
+
+    def exhausted(self, key: object, now: float | None = None) -> bool:
+        """Whether `key` used up its tries of the last `per` seconds (nothing counted)."""
+        now = time.monotonic() if now is None else now
+        attempts = self._seen.get(key)
+        if attempts is None:
+            return False
+        while attempts and attempts[0] <= now - self.per:
+            attempts.popleft()
+        return len(attempts) >= self.tries
+
+    def record(self, key: object, now: float | None = None) -> None:
+        """Count one attempt by `key` (a failed guess)."""
         now = time.monotonic() if now is None else now
         if len(self._seen) >= self.limit:
             self._seen = {k: q for k, q in self._seen.items() if q and q[-1] > now - self.per}
             if len(self._seen) >= self.limit:
                 self._seen.clear()
-        attempts = self._seen.setdefault(key, deque())
-        while attempts and attempts[0] <= now - self.per:
-            attempts.popleft()
-        if len(attempts) >= self.tries:
-            return False
-        attempts.append(now)
-        return True
+        self._seen.setdefault(key, deque()).append(now)
