@@ -873,7 +873,11 @@ CONFIRM_ASK_DAY: Final = "Quel jour est le rendez-vous ? (ou écrivez la date, e
 CONFIRM_DAY_LABEL: Final = "Date du rendez-vous"
 CONFIRM_BACK: Final = "Retour"
 CONFIRM_THANKS: Final = "Merci, c'est enregistré : {answer}. Vous pouvez fermer cette page."
-CONFIRM_THANKS_TITLE: Final = "Merci !"
+CONFIRM_THANKS_TITLE: Final = "Réponse enregistrée"
+CONFIRM_WEB_APPOINTMENT: Final = "Un rendez-vous est fixé"
+CONFIRM_WEB_APPOINTMENT_SEND: Final = "Enregistrer ce rendez-vous"
+CONFIRM_WEB_NOT_FOR_US: Final = "Ce n'est pas pour nous"
+CONFIRM_WEB_NOT_FOR_US_SEND: Final = "Envoyer cette réponse"
 CONFIRM_REFUSED: Final = {
     "answered": "Déjà répondu : ce lien a servi. Merci !",
     "expired": "Ce lien a expiré. La personne qui vous l'a envoyé peut en demander un nouveau.",
