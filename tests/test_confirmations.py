@@ -314,3 +314,45 @@ async def test_a_project_officer_cannot_ask_for_someone_elses_orientation(
     oid = await orient(sessions, clock, member)
     with pytest.raises(DomainError):
         await ask(sessions, clock, officer, oid)
+
+
+async def test_the_committee_report_and_the_export_show_the_partners_confirmations(
+    sessions: Sessions, clock: Clock
+) -> None:
+    from bot import committee_report, confirmation_figures
+    from models import committee
+    from models.stats import Period
+
+    member, _ = await add_member(sessions, clock)
+    by_partner = await orient(sessions, clock, member, "Amina")
+    waiting = await orient(sessions, clock, member, "Binta")
+    by_team = await orient(sessions, clock, member, "Awa")
+    code = await ask(sessions, clock, member, by_partner)
+    await ask(sessions, clock, member, waiting)
+    clock.advance(days=3)
+    await reply(sessions, clock, code, PartnerAnswer.UNREACHABLE)
+    orientation, _ = await get(sessions, by_team)
+    period = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    async with sessions.begin() as session:
+        await orientations.answer(
+            session=session, actor=member, orientation_id=by_team, action=Answer.STARTED,
+            seq=orientation.seq, now=clock(),
+        )  # fmt: skip
+        report = await committee.report(
+            session=session, partner_id=orientation.partner_id, period=period, tz=PARIS
+        )
+        labels = await committee_report.load_labels(session=session)
+        exported = await confirmation_figures.export_table(
+            session=session, period=period, tz=PARIS
+        )
+    text = "\n".join(committee_report.render(report, labels, tz=PARIS))
+    assert "Confirmations par le partenaire : 2 demandes, 1 réponses, délai médian 3 j" in text
+    assert "Issues données par le partenaire : injoignable : 1." in text
+    assert "Issues données par l'équipe : venu·e, accompagnement démarré : 1." in text
+    sheet = committee_report.tables(report, labels, tz=PARIS)[-1]
+    assert sheet.name == "Confirmations"
+    assert sheet.rows == [
+        ["PLIE de Paris", 2, 1, 3.0, "venu·e, accompagnement démarré", 0, 1],
+        ["PLIE de Paris", 2, 1, 3.0, "injoignable", 1, 0],
+    ]
+    assert exported.rows == sheet.rows

@@ -191,3 +191,23 @@ async def test_the_button_is_on_the_reminder_and_on_the_card(
     await mediator.tap(f"{person.code} ")
     await mediator.tap("Demander au partenaire")
     assert LINK.search(mediator.last.text)
+
+
+async def test_the_digest_counts_the_follow_ups_partners_settled_this_week(
+    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock
+) -> None:
+    from bot.context import services_of
+    from jobs.digest import digest_content
+    from models.stats import Period
+
+    mediator, _, oid = await setup(app, api, sessions, clock)
+    code = await ask_link(mediator, oid)
+    partner = User(app, api)
+    await partner.send(f"/start {code}")
+    await partner.tap("Venu·e, sans suite")
+    week = Period(dt.date(2026, 3, 9), dt.date(2026, 3, 15))
+    text, _ = await digest_content(services_of(app), week, dt.date(2026, 3, 16))
+    assert "1 suivis confirmés par les partenaires cette semaine" in "\n".join(text)
+    before = Period(dt.date(2026, 3, 2), dt.date(2026, 3, 8))
+    text, _ = await digest_content(services_of(app), before, dt.date(2026, 3, 9))
+    assert "0 suivis confirmés par les partenaires cette semaine" in "\n".join(text)
