@@ -816,15 +816,23 @@ OUTCOME_LABELS.update(  # outcomes a partner can give besides the reminder's
 )
 ASK_PARTNER: Final = "Demander au partenaire"
 ASK_PARTNER_MESSAGE: Final = (
-    "Demande de confirmation pour {person} · {partner}, valable jusqu'au {expires}.\n"
-    "Transférez ce message à votre correspondant·e (ou copiez un lien) :\n"
+    "Suivi d'une orientation (programme AVEQ)\n"
+    "{mediator}, médiateur·rice emploi, vous a orienté la personne {code} (prénom commençant "
+    "par {initial}) le {date}. Pouvez-vous nous dire ce qu'il en est ? Une réponse suffit :\n"
     "• sur Telegram : {telegram_link}"
-    "{web_line}{email_line}\n"
+    "{web_line}\n"
+    "Lien à usage unique, valable jusqu'au {expires}."
+)
+ASK_PARTNER_NOTE: Final = (
+    "Message ci-dessus à transférer au correspondant de {partner} pour {person} (ou copiez un "
+    "lien).{email_line}\n"
     "Le partenaire ne verra que le code {code}, l'initiale du prénom, l'objet, la modalité et "
-    "la date de l'orientation, et votre prénom. Le lien ne sert qu'une fois."
+    "la date de l'orientation, et votre prénom. Je vous préviendrai de sa réponse."
 )
 ASK_PARTNER_WEB_LINE: Final = "\n• sans Telegram : {web_link}"
-ASK_PARTNER_EMAIL_LINE: Final = "\n• envoyé aussi par e-mail à l'adresse de la fiche partenaire."
+ASK_PARTNER_EMAIL_LINE: Final = (
+    " Le lien web est aussi envoyé par e-mail à l'adresse de la fiche partenaire."
+)
 ASK_PARTNER_SHARE: Final = "Partager"
 ASK_PARTNER_SHARE_TEXT: Final = "Pouvez-vous confirmer le suivi de cette orientation ?"
 ASK_PARTNER_REVOKE: Final = "Annuler la demande"

@@ -73,40 +73,46 @@ async def issue(update: Update, context: BotContext, orientation_id: int) -> Non
     )
     web = partner_links.web_link(settings.public_url, issued.code) if settings.public_url else ""
     expires = day(issued.request.expires_at, settings.tz)
+    card = issued.card
     text = texts.ASK_PARTNER_MESSAGE.format(
-        person=person_label(person),
-        partner=partner.name,
-        expires=expires,
+        mediator=card.mediator_first_name,
+        code=card.person_code,
+        initial=card.initial,
+        date=day(card.oriented_on, settings.tz),
         telegram_link=telegram,
         web_line=texts.ASK_PARTNER_WEB_LINE.format(web_link=web) if web else "",
+        expires=expires,
+    )
+    note = texts.ASK_PARTNER_NOTE.format(
+        partner=partner.name,
+        person=person_label(person),
         email_line=texts.ASK_PARTNER_EMAIL_LINE if email else "",
         code=person.code,
     )
-    rows = []
-    if web or username:
-        rows.append(
+    share = (
+        InlineKeyboardMarkup(
             [
-                InlineKeyboardButton(
-                    texts.ASK_PARTNER_SHARE, url=partner_links.share_url(web or telegram)
-                )
+                [
+                    InlineKeyboardButton(
+                        texts.ASK_PARTNER_SHARE, url=partner_links.share_url(web or telegram)
+                    )
+                ]
             ]
         )
-    rows.append(
-        [
-            InlineKeyboardButton(
-                texts.ASK_PARTNER_REVOKE,
-                callback_data=ConfirmRef("revoke", issued.request.id or 0).pack(),
-            )
-        ]
+        if web or username
+        else None
+    )
+    revoke_button = InlineKeyboardButton(
+        texts.ASK_PARTNER_REVOKE, callback_data=ConfirmRef("revoke", issued.request.id or 0).pack()
     )
     if update.callback_query is not None:
         await update.callback_query.answer()
     chat = update.effective_chat
     if chat is not None:
-        # Not protected (the bot's default): this message is meant to be forwarded or copied.
-        await chat.send_message(
-            text, reply_markup=InlineKeyboardMarkup(rows), protect_content=False
-        )
+        # The one message sent without protect_content (the bot's default): it is for the
+        # partner, to forward or copy; it holds the person's code and initial, no name.
+        await chat.send_message(text, reply_markup=share, protect_content=False)
+        await chat.send_message(note, reply_markup=InlineKeyboardMarkup([[revoke_button]]))
     if email:
         sent = await partner_links.email_link(
             settings, to=email, card=issued.card, code=issued.code, expires=expires

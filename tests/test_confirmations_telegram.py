@@ -35,8 +35,14 @@ async def setup(
 
 async def ask_link(mediator: User, oid: int) -> str:
     await mediator.press(ConfirmRef("ask", oid).pack())
-    match = LINK.search(mediator.last.text)
-    assert match, mediator.last.text
+    return code_in(mediator)
+
+
+def code_in(mediator: User) -> str:
+    """The code in the message to forward (just before the mediator's note)."""
+    forwardable = mediator.api.chat(mediator.id)[-2]
+    match = LINK.search(forwardable.text)
+    assert match, forwardable.text
     return match.group(1)
 
 
@@ -50,12 +56,18 @@ async def test_ask_gives_a_forwardable_message_with_the_link_and_a_share_button(
 ) -> None:
     mediator, _, oid = await setup(app, api, sessions, clock)
     code = await ask_link(mediator, oid)
-    message = mediator.last
-    assert "P-0001 Amina" in message.text
-    assert "/c/" not in message.text, "no web link without PUBLIC_URL"
+    forwardable, note = api.chat(mediator.id)[-2:]
+    assert "P-0001 (prénom commençant par A)" in forwardable.text
+    assert "Samia" in forwardable.text
+    for private in ("Amina", "Benali", "PLIE"):
+        assert private not in forwardable.text, "the partner sees a code and an initial"
+    assert "P-0001 Amina" in note.text
+    assert "PLIE" in note.text
+    assert "/c/" not in forwardable.text, "no web link without PUBLIC_URL"
     sent = [p for m, p in api.calls if m == "sendMessage" and code in str(p.get("text"))]
     assert sent[0].get("protect_content") in (False, "false", "False")
-    share = [b for b in message.buttons() if b["text"] == "Partager"]
+    assert note.protect_content, "the note to the mediator stays protected"
+    share = [b for b in forwardable.buttons() if b["text"] == "Partager"]
     assert share[0]["url"].startswith("https://t.me/share/url?url=https%3A%2F%2Ft.me%2F")
     assert "Annuler la demande" in mediator.labels()
 
@@ -184,13 +196,13 @@ async def test_the_button_is_on_the_reminder_and_on_the_card(
     await mediator.send("/suivis")
     assert "Demander au partenaire" in mediator.labels()
     await mediator.tap("Demander au partenaire")
-    assert LINK.search(mediator.last.text)
+    assert code_in(mediator)
     async with sessions() as session:
         person = (await session.exec(select(Person))).one()
     await mediator.send("/personnes")
     await mediator.tap(f"{person.code} ")
     await mediator.tap("Demander au partenaire")
-    assert LINK.search(mediator.last.text)
+    assert code_in(mediator)
 
 
 async def test_the_digest_counts_the_follow_ups_partners_settled_this_week(

@@ -62,8 +62,9 @@ async def requested(
     oid = await orient_directly(app, sessions, clock, member, person_id)
     await mediator.send("/aide")
     code = await ask_link(mediator, oid)
-    assert f"{PUBLIC}/c/{code}" in mediator.last.text
-    share = next(b for b in mediator.last.buttons() if b["text"] == "Partager")
+    forwardable = api.chat(mediator.id)[-2]
+    assert f"{PUBLIC}/c/{code}" in forwardable.text
+    share = next(b for b in forwardable.buttons() if b["text"] == "Partager")
     assert "aveq.example.org%2Fc%2F" in share["url"]
     return mediator, oid, code
 
