@@ -31,6 +31,7 @@ from bot.ratelimit import TelegramRateLimiter
 from bot.settings import Settings
 from handlers import (
     confirmations,
+    event_creation,
     events,
     followups,
     orientations,
@@ -140,19 +141,9 @@ def register_handlers(application: BotApplication) -> None:
         # Our conversations mix buttons and typed answers on purpose and track them per user,
         # which is what PTB's per_message warning is about.
         warnings.filterwarnings("ignore", message=".*per_message", category=PTBUserWarning)
-        modules = (
-            confirmations,
-            start,
-            people,
-            orientations,
-            followups,
-            outreach,
-            events,
-            partners,
-            team,
-            stats,
-        )
-        for module in (*modules, privacy):
+        features = (start, people, orientations, followups, outreach, event_creation, events)
+        # Partners' confirmation links first: their /start <code> is not an invitation.
+        for module in (confirmations, *features, partners, team, stats, privacy):
             application.add_handlers(module.handlers(), group=FEATURES_GROUP)
     application.add_handlers(start.last_resort(), group=FEATURES_GROUP)
     application.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)

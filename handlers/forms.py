@@ -62,7 +62,9 @@ from models.errors import DomainError
 Answers = dict[str, Any]
 Option = tuple[str, str]  # (code, label)
 ASKING: Final = "asking"  # the one ConversationHandler state: the step lives in the draft
-VALUES, HISTORY, STEP = "values", "history", "step"
+VALUES, HISTORY, STEP, EDITING = "values", "history", "step", "editing"
+MORE: Final = "_more"  # in the answers: the multiple choice whose « more » button was pressed
+EDIT_LIST: Final = "_edit"  # the step shown by « Modifier »: which answer to change
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,15 @@ class Step:
 
     name: str
     prompt: str | Callable[[Asked], str]
+    title: str = ""  # the answer's name in « Modifier » (and the summary)
     applies: Callable[[Answers], bool] = always
     optional: bool = False
+    skip: str = texts.SKIP  # the label of « Passer » (« Effacer » for a value to remove)
     sensitive: bool = False
     resets: tuple[str, ...] = ()  # answers a change of this one makes meaningless
+    # Once answered: may change the answers (they are the draft's) and name the step to go to
+    # instead of the next one (a loop back, as after adding a new partner to a list).
+    after: Callable[[Answers], str | None] | None = None
 
     def question(self, asked: Asked) -> str:
         return self.prompt if isinstance(self.prompt, str) else self.prompt(asked)
@@ -125,9 +132,22 @@ class Choice(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class MultiChoice(Choice):
-    """Buttons toggled on and off, closed by « Valider (n) »; typed answers toggle too."""
+    """Buttons toggled on and off, closed by « Valider (n) »; typed answers toggle too.
+    `more` is one more button that closes the step too, noting `MORE` in the answers (the
+    steps that add an option apply when it is there)."""
 
     columns: int = 1
+    more: Option | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary(Step):
+    """The last check: every answer, as `text` gives it, with Enregistrer, Modifier (the
+    steps answered, one to ask again) and Annuler."""
+
+    text: Callable[[Asked], Awaitable[str]]
+    prompt: str = ""
+    save: str = texts.NEW_SAVE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,12 +176,12 @@ class Finished:
     markup: InlineKeyboardMarkup | None = None
 
 
-Begin = Callable[[Update, BotContext], Awaitable[Answers | str]]
+Begin = Callable[[Update, BotContext], Awaitable[Answers]]
 Finish = Callable[[BotContext, Answers, AsyncSession], Awaitable[Finished]]
 
 
 async def no_precondition(update: Update, context: BotContext) -> Answers:
-    """The default `begin`: start with no answers."""
+    """The default `begin`: anyone the command is open to starts with no answers."""
     return {}
 
 
@@ -169,14 +189,17 @@ async def no_precondition(update: Update, context: BotContext) -> Answers:
 class Form:
     """A conversation, declared: its key (draft and callback prefix), command, steps, and what
     `finish` does with the answers (inside the transaction that ends the conversation: raise
-    `DomainError` to refuse, and the last step is asked again with the reason). `begin` may
-    refuse to start (a text) or give first answers."""
+    `DomainError` to refuse, and the last step is asked again with the reason). `begin` gives
+    the first answers, or raises `DomainError` to refuse to start (the reason is said). A form
+    started from a button (`starts_on`, a callback data pattern) names in `command` the command
+    to run again when its draft is gone."""
 
     key: str
     command: str
     steps: tuple[Step, ...]
     finish: Finish
     begin: Begin = no_precondition
+    starts_on: str | None = None
     conversation: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -243,7 +266,11 @@ class FormEngine:
 
     def _conversation(self, key: str) -> ConversationHandler[BotContext]:
         return ConversationHandler(
-            entry_points=[CommandHandler(self.form.command, self.start)],
+            entry_points=[
+                CallbackQueryHandler(self.start, pattern=self.form.starts_on)
+                if self.form.starts_on
+                else CommandHandler(self.form.command, self.start)
+            ],
             states={
                 ASKING: [
                     CallbackQueryHandler(self.on_pick, pattern=Pick.pattern(key)),
@@ -264,58 +291,105 @@ class FormEngine:
         return [self.conversation()]
 
     async def start(self, update: Update, context: BotContext) -> object:
-        """The command: check the precondition, then ask the first step."""
-        begun = await self.form.begin(update, context)
-        if isinstance(begun, str):
-            await show(update, begun)
+        """The command (or button): check the precondition, then ask the first step."""
+        try:
+            begun = await self.form.begin(update, context)
+        except DomainError as error:
+            await notice(update, texts.domain_error(error.key, error.params))
             return END
         draft = begin_draft(update, context, self.form.key)
         draft.update({VALUES: dict(begun), HISTORY: []})
-        return await self.ask(update, context, draft, self.form.next_after(None, draft[VALUES]))
+        first = self.form.next_after(None, draft[VALUES])
+        return await self.ask(update, context, draft, first, edit=False)  # a card stays as it is
 
     # Asking ------------------------------------------------------------------------------
     async def ask(
-        self, update: Update, context: BotContext, draft: dict[str, Any], step: Step | None
+        self,
+        update: Update,
+        context: BotContext,
+        draft: dict[str, Any],
+        step: Step | None,
+        *,
+        edit: bool | None = None,
     ) -> object:
-        """Show `step` (answering it at once when it has one possible answer), or finish."""
-        while step is not None and isinstance(step, Choice) and not step.optional:
-            options = await step.listed(Asked(context, draft[VALUES]))
-            if len(options) != 1 or isinstance(step, MultiChoice | Number):
+        """Show `step` (answering it at once when it has one possible answer), or finish. A
+        pressed button's message becomes the question, unless `edit` is False."""
+        while step is not None and self.single(step):
+            options = await step.listed(Asked(context, draft[VALUES]))  # type: ignore[attr-defined]
+            if len(options) != 1:
                 break
             self.record(draft, step, options[0][0])  # one answer possible: not asked
-            step = self.form.next_after(step.name, draft[VALUES])
+            step = self.following(draft, step)
         if step is None:
             return await self.finish(update, context, draft)
         draft[STEP] = step.name
         await checkpoint(update, context, conversation=self.form.conversation, state=ASKING)
         asked = Asked(context, draft[VALUES])
-        markup = await self.keyboard(step, asked, back=bool(draft[HISTORY]))
-        await show(update, step.question(asked), markup, edit=update.callback_query is not None)
+        back = bool(draft[HISTORY]) or bool(draft.get(EDITING))
+        if isinstance(step, Summary):
+            text, markup = await step.text(asked), self.summary_keyboard(step)
+        else:
+            text, markup = step.question(asked), await self.keyboard(step, asked, back=back)
+        if edit is None:
+            edit = update.callback_query is not None
+        await show(update, text, markup, edit=edit)
         return ASKING
 
+    @staticmethod
+    def single(step: Step) -> bool:
+        """Whether `step` is answered alone when it has one option (a plain, required choice)."""
+        return type(step) is Choice and not step.optional
+
     async def keyboard(self, step: Step, asked: Asked, *, back: bool) -> InlineKeyboardMarkup:
+        """The buttons of a step: its options, then Retour / Passer / Annuler."""
         key = self.form.key
         if not isinstance(step, Choice):
-            return keyboards.nav_only(key, back=back, skip=step.optional)
-        options = await step.listed(asked)
-        selected = (
-            set(asked.answers.get(step.name) or ()) if isinstance(step, MultiChoice) else None
-        )
-        markup = keyboards.choices(
+            skip = step.skip if step.optional else None
+            return InlineKeyboardMarkup([keyboards.nav_row(key, back=back, skip=skip)])
+        multiple = isinstance(step, MultiChoice)
+        return keyboards.choices(
             key,
             step.name,
-            options,
+            await step.listed(asked),
             columns=step.columns,
-            selected=selected,
+            selected=set(asked.answers.get(step.name) or ()) if multiple else None,
             back=back,
-            validate=isinstance(step, MultiChoice),
+            validate=multiple,
+            skip=step.skip if step.optional else None,
+            more=step.more if isinstance(step, MultiChoice) else None,
         )
-        if step.optional:
-            skip = InlineKeyboardButton(texts.SKIP, callback_data=Nav(key, "skip").pack())
-            markup = InlineKeyboardMarkup(
-                [*markup.inline_keyboard[:-1], [skip], markup.inline_keyboard[-1]]
-            )
-        return markup
+
+    def summary_keyboard(self, step: Summary) -> InlineKeyboardMarkup:
+        """Enregistrer / Modifier / Annuler."""
+        key = self.form.key
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(step.save, callback_data=Nav(key, "save").pack())],
+                [
+                    InlineKeyboardButton(texts.NEW_EDIT, callback_data=Nav(key, "edit").pack()),
+                    InlineKeyboardButton(texts.CANCEL, callback_data=Nav(key, "cancel").pack()),
+                ],
+            ]
+        )
+
+    async def edit_list(
+        self, update: Update, context: BotContext, draft: dict[str, Any]
+    ) -> object:
+        """« Modifier »: the steps answered, one button each."""
+        draft[STEP] = EDIT_LIST
+        await checkpoint(update, context, conversation=self.form.conversation, state=ASKING)
+        markup = keyboards.choices(self.form.key, EDIT_LIST, self.editable(draft), back=True)
+        await show(update, texts.NEW_EDIT_PROMPT, markup)
+        return ASKING
+
+    def editable(self, draft: dict[str, Any]) -> list[Option]:
+        """(name, title) of each step asked and answered, in the form's order."""
+        answers = draft[VALUES]
+        return [
+            (s.name, s.title or s.name)
+            for s in self.form.steps
+            if s.name in draft[HISTORY] and s.applies(answers) and not isinstance(s, Summary)
+        ]
 
     def record(self, draft: dict[str, Any], step: Step, value: object) -> None:
         """Keep an answer; forget those it makes meaningless."""
@@ -325,15 +399,30 @@ class FormEngine:
                 answers.pop(name, None)
         answers[step.name] = value
 
+    def following(self, draft: dict[str, Any], step: Step) -> Step | None:
+        """The step after `step`: where its `after` leads; when changing one answer, the next
+        step left unanswered, else the summary; otherwise the next that applies."""
+        answers = draft[VALUES]
+        if step.after is not None and (target := step.after(answers)) is not None:
+            if target in draft[HISTORY]:  # a loop back: Retour then goes where it went first
+                del draft[HISTORY][draft[HISTORY].index(target) :]
+            return self.form.step(target)
+        later = self.form.next_after(step.name, answers)
+        if draft.get(EDITING):
+            while later is not None and later.name in answers and not isinstance(later, Summary):
+                later = self.form.next_after(later.name, answers)
+            if later is None or isinstance(later, Summary):
+                draft[EDITING] = False
+        return later
+
     async def answered(
         self, update: Update, context: BotContext, draft: dict[str, Any], step: Step, value: object
     ) -> object:
         """Keep the answer and ask the next step."""
         self.record(draft, step, value)
-        draft[HISTORY].append(step.name)
-        return await self.ask(
-            update, context, draft, self.form.next_after(step.name, draft[VALUES])
-        )
+        if step.name not in draft[HISTORY]:
+            draft[HISTORY].append(step.name)
+        return await self.ask(update, context, draft, self.following(draft, step))
 
     async def again(
         self, update: Update, context: BotContext, draft: dict[str, Any], reason: str
@@ -354,15 +443,28 @@ class FormEngine:
         return draft
 
     async def on_pick(self, update: Update, context: BotContext) -> object:
-        """A button of a choice step: the answer, or a toggle of a multiple choice."""
+        """A button of the current step: an answer, a toggle, or the answer to change."""
         draft = await self.current(update, context)
         if draft is None:
             return END
         pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
-        step = self.form.step(draft[STEP])
-        if pick is None or pick.step != step.name or not isinstance(step, Choice):
+        if pick is None or pick.step != draft[STEP]:
             await notice(update, texts.STALE_BUTTON)
             return None
+        if pick.step == EDIT_LIST:
+            if pick.value not in {name for name, _ in self.editable(draft)}:
+                await notice(update, texts.STALE_BUTTON)
+                return None
+            draft[EDITING] = True
+            return await self.ask(update, context, draft, self.form.step(pick.value))
+        step = self.form.step(draft[STEP])
+        if not isinstance(step, Choice):
+            await notice(update, texts.STALE_BUTTON)
+            return None
+        if isinstance(step, MultiChoice) and step.more is not None and pick.value == step.more[0]:
+            draft[VALUES][MORE] = step.name
+            chosen = list(draft[VALUES].get(step.name) or [])
+            return await self.answered(update, context, draft, step, chosen)
         options = await step.listed(Asked(context, draft[VALUES]))
         if pick.value not in {code for code, _ in options}:
             await notice(update, texts.domain_error("choice_invalid"))
@@ -372,6 +474,7 @@ class FormEngine:
     async def chose(
         self, update: Update, context: BotContext, draft: dict[str, Any], step: Choice, code: str
     ) -> object:
+        """A listed option chosen (pressed or typed)."""
         if isinstance(step, MultiChoice):
             chosen = list(draft[VALUES].get(step.name) or [])
             chosen.remove(code) if code in chosen else chosen.append(code)
@@ -387,6 +490,8 @@ class FormEngine:
             return END
         message = update.effective_message
         text = message.text if message is not None else None
+        if draft[STEP] == EDIT_LIST:
+            return await self.edit_list(update, context, draft)
         step = self.form.step(draft[STEP])
         if step.sensitive:
             remember_sensitive(update, draft)
@@ -414,7 +519,7 @@ class FormEngine:
         return await self.answered(update, context, draft, step, value)
 
     async def on_nav(self, update: Update, context: BotContext) -> object:
-        """Retour, Passer, Valider, Annuler."""
+        """Retour, Passer, Valider, Enregistrer, Modifier, Annuler."""
         nav = Nav.unpack(update.callback_query.data if update.callback_query else None)
         action = nav.action if nav is not None else None
         if action == "cancel":
@@ -422,18 +527,32 @@ class FormEngine:
         draft = await self.current(update, context)
         if draft is None:
             return END
-        step = self.form.step(draft[STEP])
-        if action == "back" and draft[HISTORY]:
-            previous = self.form.step(draft[HISTORY].pop())
-            return await self.ask(update, context, draft, previous)
-        if action == "skip" and step.optional:
+        name = draft[STEP]
+        step = None if name == EDIT_LIST else self.form.step(name)
+        if action == "back":
+            return await self.back(update, context, draft)
+        if action == "skip" and step is not None and step.optional:
             return await self.answered(update, context, draft, step, None)
         if action == "done" and isinstance(step, MultiChoice):
-            return await self.answered(
-                update, context, draft, step, list(draft[VALUES].get(step.name) or [])
-            )
+            chosen = list(draft[VALUES].get(step.name) or [])
+            return await self.answered(update, context, draft, step, chosen)
+        if action == "edit" and isinstance(step, Summary):
+            return await self.edit_list(update, context, draft)
+        if action == "save" and isinstance(step, Summary):
+            return await self.finish(update, context, draft)
         await notice(update, texts.STALE_BUTTON)
         return None
+
+    async def back(self, update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+        """One step back; while changing an answer, back to the summary."""
+        summary = next((s for s in self.form.steps if isinstance(s, Summary)), None)
+        if (draft.get(EDITING) or draft[STEP] == EDIT_LIST) and summary is not None:
+            draft[EDITING] = False
+            return await self.ask(update, context, draft, summary)
+        if not draft[HISTORY]:
+            await notice(update, texts.STALE_BUTTON)
+            return None
+        return await self.ask(update, context, draft, self.form.step(draft[HISTORY].pop()))
 
     async def cancel(self, update: Update, context: BotContext) -> object:
         """Abandon the form; nothing is saved, typed personal data is deleted."""
@@ -457,8 +576,9 @@ class FormEngine:
                 )  # fmt: skip
         except DomainError as error:
             warn(texts.domain_error(error.key, error.params))
-            last = self.form.step(draft[HISTORY].pop()) if draft[HISTORY] else self.form.steps[0]
-            return await self.ask(update, context, draft, last)
+            if draft[STEP] in draft[VALUES] or draft[STEP] == EDIT_LIST:  # last step answered
+                draft[STEP] = draft[HISTORY].pop() if draft[HISTORY] else self.form.steps[0].name
+            return await self.ask(update, context, draft, self.form.step(draft[STEP]))
         drafts.drop(context.member_data, self.form.key)
         await delete_sensitive(update, context, draft)
         await show(update, done.text, done.markup, edit=update.callback_query is not None)

@@ -13,7 +13,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import texts
-from bot.app import FEATURES_GROUP, build_application
+from bot.app import FEATURES_GROUP, BotApplication, build_application
 from bot.context import BotContext
 from bot.db import Sessions
 from bot.settings import Settings
@@ -30,7 +30,10 @@ from handlers.forms import (
     plain,
 )
 from models.errors import DomainError
+from models.events import Event
 from models.outreach import OutreachAction
+from models.reference import Partner
+from models.team import Role
 from tests.conftest import Clock, User, add_member
 from tests.fakes import FakeBotAPI, RecordingRequest
 
@@ -210,3 +213,48 @@ async def test_refusals_ask_again_and_sensitive_messages_are_deleted(
     assert SAVED == []
     deleted = {int(p["message_id"]) for p in api.method_calls("deleteMessage")}
     assert len(deleted) == 2  # both messages typed at the sensitive step
+
+
+# --- /evenement: the summary's « Modifier », and a loop back after adding a partner ---------
+@pytest.fixture
+async def officer(app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock) -> User:
+    _, user_id = await add_member(
+        sessions, clock, role=Role.PROJECT_OFFICER, name="Nadia", neighbourhood=None
+    )
+    return User(app, api, user_id)
+
+
+async def test_summary_changes_one_answer_and_comes_back(
+    officer: User, sessions: Sessions
+) -> None:
+    await officer.send("/evenement")
+    await officer.send("forum")  # typed: the button « Forum »
+    await officer.tap(texts.SKIP)
+    await officer.send("29/03")
+    await officer.send("14h30")
+    await officer.send("porte de vanves")
+    await officer.send("Mairie du 14e")
+    await officer.tap(texts.SKIP)
+    assert "catégorie" in await officer.tap(texts.EVENT_NEW_PARTNER)
+    await officer.tap(officer.labels()[0])
+    assert "Partenaires présents" in await officer.send("Boulangerie Dupont")
+    # Retour from the list goes to the step before it, not to the partner just typed in.
+    assert "thème" in await officer.tap(texts.BACK)
+    await officer.tap(texts.SKIP)
+    summary = await officer.tap("Valider (1)")
+    assert "Mairie du 14e" in summary
+    assert "Boulangerie Dupont" in summary
+    await officer.tap(texts.NEW_EDIT)
+    assert "Lieu ?" in await officer.tap(texts.EVENT_FIELD_NAMES["place"])
+    summary = await officer.send("Centre Paris Anim'")
+    assert summary.startswith("Vérifiez")
+    assert "Centre Paris Anim'" in summary
+    await officer.tap(texts.NEW_SAVE)
+    async with sessions() as session:
+        event = (await session.exec(select(Event))).one()
+        partner = (
+            await session.exec(select(Partner).where(Partner.name == "Boulangerie Dupont"))
+        ).one()
+    assert (event.place, event.kind, event.title) == ("Centre Paris Anim'", "forum", "Forum")
+    assert event.starts_at == dt.datetime(2026, 3, 29, 12, 30, tzinfo=dt.UTC)  # 14:30 in Paris
+    assert partner.id is not None
