@@ -12,7 +12,8 @@ from bot.context import services_of
 from jobs import digest, events, housekeeping, reminders, retention
 
 DRAFT_SWEEP_SECONDS = 60
-DIGEST_CHECK_SECONDS = 600
+DIGEST_CHECK_SECONDS = 600  # resumes a paused digest, retries refused members
+DIGEST_CATCH_UP_SECONDS = 15  # after start: the digest missed while the bot was down
 EVENT_CHECK_SECONDS = 600
 # At the bot's measured peak (300 updates a second, ~5 pages each) the log grows 6 MB a second,
 # and a long log slows every read (bench/updates.py: 20 % fewer updates a second once it held
@@ -60,11 +61,18 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         name="event_reminders",
         job_kwargs=once,
     )
+    # On time: at DIGEST_CRON itself. Then a check every few minutes, first just after start,
+    # for a digest missed while the bot was down, paused by the network, or refused to someone.
+    queue.run_custom(
+        gated(digest.weekly),
+        job_kwargs={"trigger": settings.digest_trigger, **once},
+        name="weekly_digest",
+    )
     queue.run_repeating(
         gated(digest.weekly),
         interval=DIGEST_CHECK_SECONDS,
-        first=15,
-        name="weekly_digest",
+        first=DIGEST_CATCH_UP_SECONDS,
+        name="weekly_digest_check",
         job_kwargs=once,
     )
     if services.sessions.kw["bind"].dialect.name == "sqlite":
