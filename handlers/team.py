@@ -315,7 +315,7 @@ async def on_member_action(update: Update, context: BotContext) -> None:
     # The other coordinators learn it too: nobody else would notice reminders that stopped.
     notice_text = texts.TEAM_DEACTIVATION_NOTICE.format(by=context.member.display_name, **values)
     for coordinator in coordinators:
-        if coordinator.is_demo:
+        if not team.may_message(coordinator, services.clock()):
             continue
         with contextlib.suppress(TelegramError):  # a refusal is the reminder jobs' business
             await context.bot.send_message(coordinator.telegram_user_id, notice_text)
