@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from telegram.ext import Application
 
 from bot import db, leader
@@ -61,19 +63,18 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         name="event_reminders",
         job_kwargs=once,
     )
-    # On time: at DIGEST_CRON itself. Then a check every few minutes, first just after start,
-    # for a digest missed while the bot was down, paused by the network, or refused to someone.
+    # On time: at DIGEST_CRON itself. Also a check every few minutes, the first just after
+    # start: a digest missed while the bot was down, paused by the network, or refused to
+    # someone. One job with both triggers, so two sends never run side by side.
+    started = dt.datetime.now(dt.UTC)
+    digest_checks = IntervalTrigger(
+        seconds=DIGEST_CHECK_SECONDS,
+        start_date=started + dt.timedelta(seconds=DIGEST_CATCH_UP_SECONDS),
+    )
     queue.run_custom(
         gated(digest.weekly),
-        job_kwargs={"trigger": settings.digest_trigger, **once},
+        job_kwargs={"trigger": OrTrigger([settings.digest_trigger, digest_checks]), **once},
         name="weekly_digest",
-    )
-    queue.run_repeating(
-        gated(digest.weekly),
-        interval=DIGEST_CHECK_SECONDS,
-        first=DIGEST_CATCH_UP_SECONDS,
-        name="weekly_digest_check",
-        job_kwargs=once,
     )
     if services.sessions.kw["bind"].dialect.name == "sqlite":
         queue.run_repeating(
