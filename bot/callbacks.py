@@ -182,3 +182,13 @@ class PartnerReply(CallbackData):
     step: str
     value: str
     code: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HandoverRef(CallbackData):
+    """Handing a departed mediator's people over: pick (`to_id` 0), then confirm."""
+
+    prefix: ClassVar[str] = "ho"
+    action: str
+    from_id: int
+    to_id: int

@@ -1,7 +1,7 @@
 """Partners close the loop: single-use confirmation requests, and who gave an outcome.
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0007
 Create Date: 2026-11-30 21:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import models.base
 
 revision: str = "0010"
-down_revision: str | None = "0004"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
