@@ -230,8 +230,7 @@ async def rotate_key(settings: Settings) -> int:
     rotating = MultiFernet([Fernet(k) for k in keys])
     engine = create_engine(settings.database_url)
     try:
-        async with make_sessions(engine).begin() as session:
-            done = await crypto.rotate_values(session=session, rotating=rotating)
+        done = await crypto.rotate_in_batches(sessions=make_sessions(engine), rotating=rotating)
     finally:
         await engine.dispose()
     print(texts.CLI_ROTATED.format(count=done.rewritten))

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Column, Table, Text, cast, literal, select, update
+from sqlalchemy import Column, Table, Text, bindparam, cast, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import deferred
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -320,38 +320,86 @@ class Rotation:
     """What a re-encryption did: values rewritten, and values no key decrypts (left as
     they were)."""
 
-    rewritten: int
-    unreadable: int
+    rewritten: int = 0
+    unreadable: int = 0
+
+    def __add__(self, other: Rotation) -> Rotation:
+        return Rotation(self.rewritten + other.rewritten, self.unreadable + other.unreadable)
+
+
+async def _rotate_rows(
+    connection: AsyncConnection,
+    rotating: MultiFernet,
+    table: Table,
+    name: str,
+    *,
+    after: int = 0,
+    limit: int | None = None,
+) -> tuple[Rotation, int | None]:
+    """Re-encrypt the tokens of one column, by id from `after`; returns what was done and the
+    last id seen (None: nothing left). Each row is rewritten only if it still holds the token
+    read, so a value the running bot writes meanwhile is never overwritten."""
+    column = table.c[name]
+    raw = cast(column, Text)
+    query = select(table.c.id, raw).where(column.is_not(None), table.c.id > after)
+    rows = (await connection.execute(query.order_by(table.c.id).limit(limit))).all()
+    changes, unreadable = [], 0
+    for row_id, token in rows:
+        try:
+            fresh = rotating.rotate(token.encode()).decode()
+        except InvalidToken:
+            unreadable += 1
+            continue
+        changes.append({"row_id": row_id, "old_token": token, "new_token": fresh})
+    if changes:
+        await connection.execute(
+            update(table)
+            .where(
+                table.c.id == bindparam("row_id"),
+                raw == bindparam("old_token", type_=Text),
+            )
+            .values({name: bindparam("new_token", type_=Text)}),
+            changes,
+        )
+    done = Rotation(rewritten=len(changes), unreadable=unreadable)
+    return done, (rows[-1][0] if rows else None)
+
+
+async def _rotate_probe(connection: AsyncConnection, rotating: MultiFernet) -> None:
+    probe = await read_probe(connection=connection)
+    if probe is not None and decrypts(rotating, probe):
+        await write_probe(connection=connection, token=rotating.rotate(probe.encode()).decode())
 
 
 async def reencrypt_all(*, session: AsyncSession, rotating: MultiFernet) -> int:
-    """Re-encrypt every stored token (and the probe) with `rotating`'s newest key. Returns
-    values rewritten."""
-    return (await rotate_values(session=session, rotating=rotating)).rewritten
-
-
-async def rotate_values(*, session: AsyncSession, rotating: MultiFernet) -> Rotation:
-    """Re-encrypt every stored token (and the probe) with `rotating`'s newest key; tokens no
-    key of `rotating` decrypts are counted and left as they are."""
-    rewritten = unreadable = 0
-    conn = await session.connection()
+    """Re-encrypt every stored token (and the probe) with `rotating`'s newest key, in the
+    caller's transaction. Returns values rewritten."""
+    connection = await session.connection()
+    done = Rotation()
     for table, name in _encrypted_columns():
-        column = table.c[name]
-        raw = cast(column, Text)
-        rows = (await conn.execute(select(table.c.id, raw).where(column.is_not(None)))).all()
-        for row_id, token in rows:
-            try:
-                fresh = rotating.rotate(token.encode()).decode()
-            except InvalidToken:
-                unreadable += 1
-                continue
-            await conn.execute(
-                update(table)
-                .where(table.c.id == row_id)
-                .values({name: literal(fresh, type_=Text)})
-            )
-            rewritten += 1
-    probe = await read_probe(connection=conn)
-    if probe is not None and decrypts(rotating, probe):
-        await write_probe(connection=conn, token=rotating.rotate(probe.encode()).decode())
-    return Rotation(rewritten=rewritten, unreadable=unreadable)
+        done += (await _rotate_rows(connection, rotating, table, name))[0]
+    await _rotate_probe(connection, rotating)
+    return done.rewritten
+
+
+async def rotate_in_batches(
+    *, sessions: async_sessionmaker[Any], rotating: MultiFernet, batch: int = 500
+) -> Rotation:
+    """Re-encrypt every stored token (and the probe) with `rotating`'s newest key while the bot
+    runs: one short transaction per `batch` rows (unlike domain functions, this owns its
+    transactions), so the bot's own writes never wait long for SQLite's single writer. Tokens
+    no key decrypts are counted and left as they are."""
+    done = Rotation()
+    for table, name in _encrypted_columns():
+        after: int | None = 0
+        while after is not None:
+            async with sessions.begin() as session:
+                connection = await session.connection()
+                part, last = await _rotate_rows(
+                    connection, rotating, table, name, after=after, limit=batch
+                )
+            done += part
+            after = last if part.rewritten + part.unreadable == batch else None
+    async with sessions.begin() as session:
+        await _rotate_probe(await session.connection(), rotating)
+    return done

@@ -390,3 +390,16 @@ def test_an_older_readable_database_is_tightened(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "migrate")
     assert result.returncode == 0, result.stderr
     assert modes(tmp_path / "data")["data/aveq.sqlite3"] == "0o600"
+
+
+async def test_rotation_goes_in_short_transactions_and_misses_no_row(
+    sessions: Sessions, clock: Clock
+) -> None:
+    member, _ = await add_member(sessions, clock)
+    for _ in range(3):
+        await engage_with_phone(sessions, clock, member)
+    fresh = Fernet(crypto.new_key())
+    rotating = MultiFernet([fresh, Fernet(TEST_KEY)])
+    done = await crypto.rotate_in_batches(sessions=sessions, rotating=rotating, batch=2)
+    assert (done.rewritten, done.unreadable) == (6, 0)
+    assert all(crypto.decrypts(fresh, t) for t in await raw_tokens(sessions))
