@@ -20,6 +20,7 @@ write with a key that cannot read what is stored.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import time
@@ -37,6 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from sqlalchemy.orm import deferred
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
+
+logger = logging.getLogger(__name__)
 
 PROBE_SETTING = "encryption_probe"
 PROBE_TEXT = "aveq-probe"
@@ -72,7 +75,7 @@ class _Keys:
     """The process's keys (set once at start, like logging), and the file they came from."""
 
     cipher: MultiFernet | None = None
-    newest: str | None = None
+    known: list[str] = []  # noqa: RUF012 - the file's keys, then any it no longer lists
     file: Path | None = None
     signature: _FileSignature | None = None
     looked_at: float = 0.0
@@ -87,8 +90,7 @@ def configure(keys: Sequence[str | bytes]) -> None:
     if not keys:
         raise KeyMissing("no data encryption key")
     _Keys.cipher = _cipher_of(keys)
-    newest = keys[0]
-    _Keys.newest = newest.decode() if isinstance(newest, bytes) else newest
+    _Keys.known = [k.decode() if isinstance(k, bytes) else k for k in keys]
     _Keys.file, _Keys.signature = None, None
 
 
@@ -102,7 +104,9 @@ def configure_from_file(path: Path) -> list[str]:
 
 
 def _reload(*, force: bool) -> bool:
-    """Reread the key file if it changed; True when the keys changed. A file gone or unusable
+    """Reread the key file if it changed; True when the keys changed. The file's newest key
+    encrypts from then on; the keys it no longer lists still decrypt in this process (a bot
+    idle through two rotations may have written with one of them). A file gone or unusable
     keeps the keys in use (the next start says what is wrong)."""
     path = _Keys.file
     if path is None:
@@ -118,7 +122,13 @@ def _reload(*, force: bool) -> bool:
         keys = read_key_file(path)
     except (OSError, ValueError):
         return False
-    _Keys.cipher, _Keys.newest, _Keys.signature = _cipher_of(keys), keys[0], signature
+    if not set(keys) & set(_Keys.known):
+        logger.warning(
+            "The key file changed to keys this process never had (two rotations, or a "
+            "different file?): the earlier keys still decrypt here"
+        )
+    _Keys.known = [*keys, *(k for k in _Keys.known if k not in keys)]
+    _Keys.cipher, _Keys.signature = _cipher_of(_Keys.known), signature
     return True
 
 

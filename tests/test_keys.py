@@ -192,6 +192,16 @@ async def test_a_value_under_another_key_is_read_once_the_key_file_has_it(
         person = await session.get_one(Person, person_id, options=CONTACT)
     assert person.phone == "+33611223344"
 
+    # A key file that no longer lists a key this process used: what it wrote still reads here.
+    crypto.write_key_file(key_file, [crypto.new_key()])
+    async with sessions.begin() as session:
+        person = await session.get_one(Person, person_id, options=CONTACT)
+        assert person.note == "Cherche un CAP cuisine."
+        person.note = "Rappeler lundi."
+    async with sessions() as session:
+        person = await session.get_one(Person, person_id, options=CONTACT)
+    assert (person.phone, person.note) == ("+33611223344", "Rappeler lundi.")
+
 
 async def engage_with_phone(sessions: Sessions, clock: Clock, member: object) -> int:
     async with sessions.begin() as session:
