@@ -882,6 +882,26 @@ CLI_DEMO_REMOVED: Final = (
 CLI_DEMO_NOTHING: Final = "Aucune donnée de démonstration dans la base."
 
 
+# --- Keys: start checks and rotation while the bot runs (issue 13) ---------------------------
+CLI_KEYS_REFUSED: Final = (
+    "Le bot ne démarre pas : la clé de chiffrement ({source}) est absente, vide, illisible ou "
+    "ne déchiffre pas les téléphones et notes déjà enregistrés, remettez celle sauvegardée avec "
+    "la base (README, « Données personnelles et sécurité »)."
+)
+CLI_ROTATED_FILE: Final = (
+    "La clé précédente reste dans {path} jusqu'à la prochaine rotation (le bot en marche a pu "
+    "écrire avec elle juste avant) ; les clés plus anciennes retirées : {dropped}."
+)
+CLI_ROTATED_ENV: Final = (
+    "Avant de retirer l'ancienne clé de DATA_ENCRYPTION_KEY, redémarrez chaque instance du bot "
+    "avec la nouvelle clé en premier puis relancez rotate-key : une instance lancée avant a pu "
+    "écrire avec l'ancienne."
+)
+CLI_ROTATE_UNREADABLE: Final = (
+    "{count} valeurs ne se déchiffrent avec aucune clé connue : aucune clé n'a été retirée."
+)
+
+
 # --- Partners close the loop (issue 16): confirmation links -------------------------------
 DOMAIN_ERRORS.update(
     {
@@ -956,7 +976,7 @@ CONFIRM_REASON_LABELS: Final = {
     "other": "Autre raison",
 }
 CONFIRM_ASK_REASON: Final = "Pourquoi n'est-ce pas pour vous ?"
-CONFIRM_ASK_DAY: Final = "Quel jour est le rendez-vous ? (ou écrivez la date, ex. 24/03)"
+CONFIRM_ASK_DAY: Final = "Quel jour est le rendez-vous ?"
 CONFIRM_DAY_LABEL: Final = "Date du rendez-vous"
 CONFIRM_BACK: Final = "Retour"
 CONFIRM_THANKS: Final = "Merci, c'est enregistré : {answer}. Vous pouvez fermer cette page."
