@@ -11,20 +11,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
+import uvicorn
 from cryptography.fernet import Fernet, MultiFernet
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 from telegram import Update
 
 from bot import health, texts
-from bot.app import build_application, settle_heap
+from bot.app import BotApplication, build_application, settle_heap
 from bot.backups import DEFAULT_KEEP, NotSQLite, backup_sqlite
 from bot.context import Services
 from bot.db import create_engine, make_sessions, upgrade_database
 from bot.formatting import day
 from bot.settings import DEFAULT_DATA_DIR, Settings
+from bot.web import WEBHOOK_PATH as WEB_WEBHOOK_PATH
+from bot.web import build_web_app
 from jobs.retention import run_retention
 from models import botstate, crypto, demo, privacy, reference, team
 from models.base import utcnow
@@ -72,15 +77,68 @@ def prepare_database(settings: Settings) -> None:
     asyncio.run(load_reference(settings))
 
 
+def sqlite_path(settings: Settings) -> Path | None:
+    """The SQLite database file, if the database is one."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database).resolve()
+
+
+def tighten_files(settings: Settings) -> None:
+    """Owner-only data: the umask (077, set by `main`) covers what this process creates; the
+    SQLite files and the data folder an earlier version left readable (0644, 0755) are
+    tightened. Only files and folders of this user, and no folder but the project's data/."""
+    database = sqlite_path(settings)
+    paths = [Path(f"{database}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+    for path, mode in [*((p, 0o600) for p in paths if database), (DEFAULT_DATA_DIR, 0o700)]:
+        try:
+            found = path.stat()
+            if found.st_uid == os.getuid() and found.st_mode & 0o077:
+                path.chmod(mode)
+        except OSError:  # absent, or not ours to change
+            continue
+
+
+async def open_keys(settings: Settings) -> bool:
+    """Configure the keys, or say no (False) rather than lose what is stored: a key file is
+    created only when the database holds no encrypted value, and the configured keys must
+    decrypt the stored probe (without a probe, the stored values). Stores the probe."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            if settings.data_encryption_key is not None:
+                crypto.configure(settings.encryption_keys())
+            else:
+                path = settings.data_encryption_key_file
+                if not path.exists():
+                    if await crypto.holds_encrypted_values(connection=connection):
+                        return False
+                    crypto.create_key_file(path)
+                crypto.configure_from_file(path)
+            if not await crypto.keys_read_the_database(
+                connection=connection, keys=crypto.cipher()
+            ):
+                return False
+            if await crypto.read_probe(connection=connection) is None:
+                await crypto.write_probe(connection=connection)
+    finally:
+        await engine.dispose()
+    return True
+
+
 def run(settings: Settings) -> int:
     """Run the bot until interrupted."""
     if settings.telegram_bot_token is None:
         print(texts.CLI_NO_TOKEN, file=sys.stderr)
         return 2
-    prepare_database(settings)
     engine = create_engine(settings.database_url, background_checkpoints=True)
     application = build_application(settings, make_sessions(engine))
     settle_heap()
+    if settings.public_url:
+        logger.info("Starting the bot with its web page on port %s", settings.web_port)
+        asyncio.run(serve(application, settings, web_server(application, settings)))
+        return 0
     if settings.webhook_url and settings.webhook_secret:
         logger.info("Starting the bot (webhook on port %s)", settings.webhook_port)
         application.run_webhook(
@@ -95,6 +153,48 @@ def run(settings: Settings) -> int:
     logger.info("Starting the bot (polling)")
     application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
+
+
+def web_server(application: BotApplication, settings: Settings) -> uvicorn.Server:
+    """The partners' page (and, in webhook mode, Telegram's webhook) on WEB_PORT. No access
+    log: the page's URLs hold single-use codes."""
+    secret = settings.webhook_secret if settings.webhook_url else None
+    web = build_web_app(application, webhook_secret=secret.get_secret_value() if secret else None)
+    config = uvicorn.Config(
+        web,
+        host=settings.web_listen,
+        port=settings.web_port,
+        proxy_headers=True,  # the client's address from the TLS proxy (FORWARDED_ALLOW_IPS)
+        access_log=False,
+        server_header=False,
+        log_config=None,
+        lifespan="off",
+    )
+    return uvicorn.Server(config)
+
+
+async def serve(application: BotApplication, settings: Settings, server: uvicorn.Server) -> None:
+    """PTB's custom-webhook pattern: the bot and the ASGI server in one event loop, until
+    the server is told to stop (SIGINT, SIGTERM). Updates come from Telegram's webhook when
+    WEBHOOK_URL is set, else from polling."""
+    async with application:
+        if application.post_init is not None:
+            await application.post_init(application)
+        if settings.webhook_url and settings.webhook_secret:
+            await application.bot.set_webhook(
+                url=settings.webhook_url.rstrip("/") + WEB_WEBHOOK_PATH,
+                secret_token=settings.webhook_secret.get_secret_value(),
+                allowed_updates=Update.ALL_TYPES,
+            )
+        elif application.updater is not None:
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await application.start()
+        try:
+            await server.serve()
+        finally:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
 
 
 async def invite(settings: Settings, role: Role, name: str, neighbourhood: str | None) -> int:
@@ -142,9 +242,23 @@ async def invite(settings: Settings, role: Role, name: str, neighbourhood: str |
     return 0
 
 
-async def demo_data(settings: Settings, people: int, seed: int, force: bool) -> int:
-    """Fill the database with a realistic year, for a first look at the digest and exports."""
+async def demo_data(
+    settings: Settings, people: int, seed: int, force: bool, remove: bool = False
+) -> int:
+    """Fill the database with a realistic year, for a first look at the digest and exports
+    (or, with `remove`, delete everything the demo data made)."""
     engine = create_engine(settings.database_url)
+    if remove:
+        try:
+            async with make_sessions(engine).begin() as session:
+                removed = await demo.remove(session=session)
+        finally:
+            await engine.dispose()
+        if not any(removed.values()):
+            print(texts.CLI_DEMO_NOTHING)
+            return 0
+        print(texts.CLI_DEMO_REMOVED.format(**removed))
+        return 0
     try:
         async with make_sessions(engine).begin() as session:
             counts = await demo.generate(
@@ -162,24 +276,36 @@ async def demo_data(settings: Settings, people: int, seed: int, force: bool) -> 
 
 async def rotate_key(settings: Settings) -> int:
     """Re-encrypt phones and notes with a new key (key file), or with the newest configured key
-    (DATA_ENCRYPTION_KEY="new,old")."""
-    current = settings.encryption_keys()
-    keys = current
+    (DATA_ENCRYPTION_KEY="new,old"); safe while the bot runs.
+
+    With the key file: the new key goes in front of the old ones before any value changes (a
+    crash loses nothing; a running bot reads the file before it encrypts, so from then on it
+    writes with the new key, and reads what is re-encrypted). Then every value is re-encrypted.
+    The previous key stays: a running bot's transaction may have encrypted with it just before
+    the file changed and commit after the pass. Older keys go: every process has written with
+    the previous key since the previous rotation, and this pass re-encrypted what they held.
+    """
     using_file = settings.data_encryption_key is None
+    path = settings.data_encryption_key_file
     if using_file:
-        keys = [crypto.new_key(), *current]
-        # Both keys on disk before any value changes: a crash loses nothing.
-        crypto.write_key_file(settings.data_encryption_key_file, keys)
+        keys = [crypto.new_key(), *crypto.read_key_file(path)]
+        crypto.write_key_file(path, keys)
+    else:
+        keys = settings.encryption_keys()
     rotating = MultiFernet([Fernet(k) for k in keys])
     engine = create_engine(settings.database_url)
     try:
-        async with make_sessions(engine).begin() as session:
-            count = await crypto.reencrypt_all(session=session, rotating=rotating)
+        done = await crypto.rotate_in_batches(sessions=make_sessions(engine), rotating=rotating)
     finally:
         await engine.dispose()
-    if using_file:
-        crypto.write_key_file(settings.data_encryption_key_file, keys[:1])
-    print(texts.CLI_ROTATED.format(count=count))
+    print(texts.CLI_ROTATED.format(count=done.rewritten))
+    if done.unreadable:
+        print(texts.CLI_ROTATE_UNREADABLE.format(count=done.unreadable), file=sys.stderr)
+    elif using_file:
+        crypto.write_key_file(path, keys[:2])
+        print(texts.CLI_ROTATED_FILE.format(path=path, dropped=len(keys) - len(keys[:2])))
+    if not using_file:
+        print(texts.CLI_ROTATED_ENV)
     return 0
 
 
@@ -268,11 +394,15 @@ def parser() -> argparse.ArgumentParser:
     dem.add_argument("--people", type=int, default=800, help="personnes accrochées (800)")
     dem.add_argument("--seed", type=int, default=2024, help="graine du hasard (2024)")
     dem.add_argument("--force", action="store_true", help="même si la base contient des personnes")
+    dem.add_argument(
+        "--remove", action="store_true", help="supprimer tout ce que la démonstration a créé"
+    )
     return cli
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
+    os.umask(0o077)  # database files, key file, backups, data/: owner-only from the first byte
     args = parser().parse_args(argv)
     try:
         settings = Settings()
@@ -288,24 +418,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "run") and settings.telegram_bot_token is None:
         print(texts.CLI_NO_TOKEN, file=sys.stderr)
         return 2
+    tighten_files(settings)
+    prepare_database(settings)
+    if args.command == "backup":  # a copy needs no key: possible while a key is being found
+        return backup(settings, Path(args.to), args.keep)
+    source = (
+        "DATA_ENCRYPTION_KEY"
+        if settings.data_encryption_key is not None
+        else str(settings.data_encryption_key_file)
+    )
     try:
-        crypto.configure(settings.encryption_keys())
+        ready = asyncio.run(open_keys(settings))
+    except crypto.KeyFileUnusable:
+        ready = False
     except (PermissionError, ValueError) as exc:
         print(texts.CLI_KEY_PROBLEM.format(problem=exc), file=sys.stderr)
         return 2
+    if not ready:
+        print(texts.CLI_KEYS_REFUSED.format(source=source), file=sys.stderr)
+        return 2
     if args.command in (None, "run"):
         return run(settings)
-    prepare_database(settings)
     if args.command == "invite":
         return asyncio.run(invite(settings, Role(args.role), args.name, args.neighbourhood))
     if args.command == "retention":
         return asyncio.run(retention(settings, args.dry_run))
-    if args.command == "backup":
-        return backup(settings, Path(args.to), args.keep)
     if args.command == "rotate-key":
         return asyncio.run(rotate_key(settings))
     if args.command == "demo-data":
-        return asyncio.run(demo_data(settings, args.people, args.seed, args.force))
+        return asyncio.run(
+            demo_data(settings, args.people, args.seed, args.force, remove=args.remove)
+        )
     return 0
 
 

@@ -24,7 +24,7 @@ from bot.callbacks import FollowUp, Nav, PersonRef, Pick
 from bot.context import BotContext
 from bot.dates import parse_day
 from bot.formatting import day
-from bot.messages import person_label
+from bot.messages import ask_partner_button, person_label
 from handlers import picking
 from handlers.common import (
     END,
@@ -34,6 +34,7 @@ from handlers.common import (
     current_pick,
     delete_sensitive,
     notice,
+    refuse_sensitive,
     remember_sensitive,
     show,
     warn,
@@ -238,6 +239,8 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
     text = update.effective_message.text if update.effective_message else None
     step = draft["step"]
     if step not in TEXT_STEPS or not text:
+        if step == NOTE:  # a photo, a voice message...: it may hold the note all the same
+            await refuse_sensitive(update, context)
         warn(texts.USE_BUTTONS)
         return await goto(update, context, draft, step, edit=False)
     if step == PERSON:
@@ -265,10 +268,11 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
         return await goto(update, context, draft, after_appointment(draft), edit=False)
     try:
         draft["note"] = clean_note(text)
-        remember_sensitive(update, draft)
     except DomainError as error:
+        await refuse_sensitive(update, context)
         warn(texts.domain_error(error.key, error.params))
         return await goto(update, context, draft, NOTE, edit=False)
+    remember_sensitive(update, draft)
     return await goto(update, context, draft, SUMMARY, edit=False)
 
 
@@ -330,7 +334,12 @@ async def save(update: Update, context: BotContext, draft: dict[str, Any]) -> ob
             partner=draft["partner_name"],
             check=day(services.settings.reminder_window.next_opening(check), services.settings.tz),
         ),
-        InlineKeyboardMarkup([[keyboards.contact_button(orientation.partner_id)]]),
+        InlineKeyboardMarkup(
+            [
+                [keyboards.contact_button(orientation.partner_id)],
+                [ask_partner_button(pk(orientation))],
+            ]
+        ),
     )
     return END
 

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import audit
 from models.base import UTCDateTime, dialect_of, pk
 from models.calendar import ReminderWindow, add_workdays
-from models.crypto import EncryptedText
+from models.crypto import loaded_only_when_asked, private_column
 from models.errors import DomainError, NotFound
 from models.people import (
     Person,
@@ -70,6 +70,8 @@ class Outcome(StrEnum):
     NO_SHOW = "no_show"
     REORIENTED = "reoriented"
     CLOSED = "closed"
+    UNREACHABLE = "unreachable"  # the partner could not reach the person
+    NOT_FOR_US = "not_for_us"  # the partner declined the orientation (a coded reason)
 
 
 class Answer(StrEnum):
@@ -79,6 +81,10 @@ class Answer(StrEnum):
     CAME_NO_FOLLOW = "came_no_follow"
     NO_SHOW = "no_show"
     SNOOZE = "snooze"
+    # Given by a partner's correspondant (models.confirmations), through the same function.
+    APPOINTMENT = "appointment"  # an appointment is set: the check moves after it
+    UNREACHABLE = "unreachable"
+    NOT_FOR_US = "not_for_us"
 
 
 class ContactKind(StrEnum):
@@ -105,9 +111,13 @@ class ExitReason(StrEnum):
     OTHER = "other"
 
 
+_ORIENTATION_NOTE, _INTERACTION_NOTE = private_column("note"), private_column("note")
+
+
 class Orientation(SQLModel, table=True):
     """A person put in contact with a partner, followed up until an outcome is known."""
 
+    __mapper_args__ = loaded_only_when_asked(_ORIENTATION_NOTE)  # read only where shown
     __table_args__ = (
         Index("ix_orientation_due", "next_check_at", "id"),  # the sweep: oldest due first
         Index("ix_orientation_person", "person_id", "created_at"),
@@ -121,7 +131,7 @@ class Orientation(SQLModel, table=True):
     purpose: str = Field(max_length=30)
     mode: str = Field(max_length=20)
     appointment_on: dt.date | None = None
-    note: str | None = Field(default=None, sa_type=EncryptedText)
+    note: str | None = Field(default=None, sa_column=_ORIENTATION_NOTE)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     replaces_id: int | None = Field(default=None, foreign_key="orientation.id")
     outcome: str | None = Field(default=None, max_length=20)
@@ -133,6 +143,8 @@ class Orientation(SQLModel, table=True):
     seq: int = 0
     # While a reminder is being sent: claimed by the sweep, so no other sweep sends it too.
     claimed_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the partner's correspondant gave the current answer (None: the team gave it).
+    confirmed_by_partner_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def is_open(self) -> bool:
@@ -150,6 +162,7 @@ class Orientation(SQLModel, table=True):
 class Interaction(SQLModel, table=True):
     """A contact with a known person (interview, call, met in the street...)."""
 
+    __mapper_args__ = loaded_only_when_asked(_INTERACTION_NOTE)  # read only where shown
     __table_args__ = (
         Index("ix_interaction_person_at", "person_id", "at"),
         Index("ix_interaction_at", "at"),
@@ -159,7 +172,7 @@ class Interaction(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id")
     member_id: int = Field(foreign_key="member.id")
     kind: str = Field(max_length=20)
-    note: str | None = Field(default=None, sa_type=EncryptedText)
+    note: str | None = Field(default=None, sa_column=_INTERACTION_NOTE)
     at: dt.datetime = Field(sa_type=UTCDateTime)
 
 
@@ -208,6 +221,16 @@ async def _open_count(session: AsyncSession, person_id: int, excluding: int | No
     if excluding is not None:
         query = query.where(col(Orientation.id) != excluding)
     return len((await session.exec(query)).all())
+
+
+async def _started_elsewhere(session: AsyncSession, person_id: int, orientation_id: int) -> bool:
+    """Whether another orientation of the person recorded « accompagnement démarré »."""
+    query = select(Orientation.id).where(
+        Orientation.person_id == person_id,
+        Orientation.outcome == Outcome.STARTED.value,
+        col(Orientation.id) != orientation_id,
+    )
+    return (await session.exec(query.limit(1))).first() is not None
 
 
 async def orient(
@@ -291,14 +314,70 @@ async def answer(
     action: Answer,
     seq: int,
     now: dt.datetime,
+    appointment_on: dt.date | None = None,
+    policy: FollowUpPolicy | None = None,
 ) -> AnswerResult:
     """Apply a reminder button. A second tap on the same reminder changes nothing."""
     orientation, person = await orientation_for(
         session=session, actor=actor, orientation_id=orientation_id
     )
-    if not orientation.is_open or orientation.seq != seq:
+    return await apply_answer(
+        session=session,
+        actor=actor,
+        orientation=orientation,
+        person=person,
+        action=action,
+        seq=seq,
+        now=now,
+        appointment_on=appointment_on,
+        policy=policy,
+    )
+
+
+async def apply_answer(
+    *,
+    session: AsyncSession,
+    actor: Member,
+    orientation: Orientation,
+    person: Person,
+    action: Answer,
+    seq: int,
+    now: dt.datetime,
+    appointment_on: dt.date | None = None,
+    policy: FollowUpPolicy | None = None,
+    by_partner: bool = False,
+) -> AnswerResult:
+    """The one state machine of follow-up answers, the mediator's and the partner's (then
+    `actor` is the mediator, on whose behalf it is recorded). An outcome the partner gave can
+    still be corrected by the team: the mediator's word wins."""
+    correcting = not by_partner and orientation.confirmed_by_partner_at is not None
+    if (not orientation.is_open and not correcting) or orientation.seq != seq:
         return AnswerResult(orientation, person, changed=False)
-    if action == Answer.SNOOZE:
+    if not orientation.is_open:  # the team corrects the partner's answer: open it again first
+        # The partner's « started » made the person supported, and nothing else did: the
+        # correction undoes it (the path itself never goes back otherwise).
+        undo_support = (
+            orientation.outcome == Outcome.STARTED.value
+            and person.status == Status.SUPPORTED
+            and not await _started_elsewhere(session, pk(person), pk(orientation))
+        )
+        orientation.outcome, orientation.outcome_at = None, None
+        if person.status == Status.ENGAGED:
+            change_status(person, Status.ORIENTED, by=actor)
+        elif undo_support:
+            change_status(person, Status.ORIENTED, by=actor, correcting_partner=True)
+    orientation.confirmed_by_partner_at = now if by_partner else None
+    if action == Answer.APPOINTMENT:
+        if appointment_on is None or policy is None:
+            raise DomainError("date_out_of_range")
+        orientation.appointment_on = appointment_on
+        orientation.next_check_at = first_check_at(
+            created_at=orientation.created_at, appointment_on=appointment_on, policy=policy
+        )
+        orientation.reminders_sent = 0
+        orientation.overdue = False
+        orientation.seq += 1
+    elif action == Answer.SNOOZE:
         orientation.next_check_at = now + dt.timedelta(days=7)
         orientation.reminders_sent = 0
         orientation.overdue = False

@@ -8,13 +8,15 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, Index, func, true
+from sqlalchemy.orm import undefer
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import UTCDateTime, pk
-from models.crypto import EncryptedText
+from models.crypto import loaded_only_when_asked, private_column
 from models.errors import DomainError, NotAllowed, NotFound
 from models.phones import normalize_phone
 from models.reference import Kind, Neighbourhood, Partner, all_active
@@ -102,9 +104,14 @@ def status_when_orientation_ends(current: Status, *, started: bool, still_open: 
     return Status.ORIENTED if still_open else Status.ENGAGED
 
 
-class Person(SQLModel, table=True):
-    """A person who agreed to be followed. Contact details only with recorded consent."""
+_PHONE, _NOTE = private_column("phone"), private_column("note")
 
+
+class Person(SQLModel, table=True):
+    """A person who agreed to be followed. Contact details only with recorded consent; phone
+    and note are loaded only where shown (`with_contact_details`)."""
+
+    __mapper_args__ = loaded_only_when_asked(_PHONE, _NOTE)
     __table_args__ = (
         Index("ix_person_mediator_last_contact", "mediator_id", "last_contact_at"),
         Index("ix_person_duplicate_key", "mediator_id", "first_name_key", "age_bracket"),
@@ -128,8 +135,8 @@ class Person(SQLModel, table=True):
     rsa: str = Field(max_length=8)
     contact_consent: bool = False
     contact_consent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
-    phone: str | None = Field(default=None, sa_type=EncryptedText)
-    note: str | None = Field(default=None, sa_type=EncryptedText)
+    phone: str | None = Field(default=None, sa_column=_PHONE)
+    note: str | None = Field(default=None, sa_column=_NOTE)
     status: str = Field(default=Status.ENGAGED.value, max_length=12)
     engaged_at: dt.datetime = Field(sa_type=UTCDateTime)
     last_contact_at: dt.datetime = Field(sa_type=UTCDateTime)
@@ -172,16 +179,19 @@ class Profile:
     referred_by_partner_id: int | None = None
 
 
-def change_status(person: Person, to: Status, *, by: Member) -> None:
+def change_status(
+    person: Person, to: Status, *, by: Member, correcting_partner: bool = False
+) -> None:
     """The one way a person's status changes; going back (re-opening) is a coordinator's
-    action."""
+    action, save one correction: the team undoing a partner's « accompagnement démarré »
+    that was the person's only support (`correcting_partner`)."""
     current = Status(person.status)
     if to in TRANSITIONS[current]:
         person.status = to.value
         return
     if to not in REOPENINGS.get(current, frozenset()):
         raise DomainError("person_exited" if current == Status.EXITED else "transition_invalid")
-    if not by.is_coordinator:
+    if not by.is_coordinator and not (correcting_partner and current == Status.SUPPORTED):
         raise DomainError("coordinator_only")
     person.status = to.value
 
@@ -320,9 +330,20 @@ async def visible_people(
     return rows.all(), total
 
 
-async def get_person(*, session: AsyncSession, viewer: Member, person_id: int) -> Person:
-    """One person, if `viewer` follows them (or coordinates). Otherwise NotAllowed."""
-    person = await session.get(Person, person_id)
+def with_contact_details() -> list[Any]:
+    """The loader options that read a person's phone and note (deferred otherwise)."""
+    return [undefer(Person.phone), undefer(Person.note)]  # type: ignore[arg-type]
+
+
+async def get_person(
+    *, session: AsyncSession, viewer: Member, person_id: int, contact_details: bool = False
+) -> Person:
+    """One person, if `viewer` follows them (or coordinates). Otherwise NotAllowed. Phone and
+    note are read only with `contact_details`."""
+    options = with_contact_details() if contact_details else []
+    person = (
+        await session.exec(select(Person).where(Person.id == person_id).options(*options))
+    ).first()
     if person is None:
         raise NotFound()
     if not viewer.is_coordinator and person.mediator_id != viewer.id:
