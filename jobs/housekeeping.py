@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from telegram.error import TelegramError
 
-from bot import drafts, texts
+from bot import texts
 from bot.context import BotContext
+from bot.persistence import DatabasePersistence
 
 logger = logging.getLogger(__name__)
 
@@ -16,15 +18,12 @@ async def expire_idle_drafts(context: BotContext) -> None:
     """Drop every draft idle for longer than the conversation timeout and tell its author."""
     services = context.services
     idle = services.settings.conversation_timeout
-    application = context.application
-    found = list(drafts.expired(application.user_data, now=services.clock(), idle=idle))
-    for user_id, form, chat_id in found:
-        drafts.drop(application.user_data[user_id], form)
-        application.mark_data_for_update_persistence(user_ids=user_id)
+    persistence = cast(DatabasePersistence, context.application.persistence)
+    # From the database: another replica may have handled the member's last answer.
+    found = await persistence.expire_drafts(context.application, now=services.clock(), idle=idle)
+    for user_id, _form, chat_id in found:
         minutes = round(idle.total_seconds() / 60)
         try:
             await context.bot.send_message(chat_id, texts.EXPIRED.format(minutes=minutes))
         except TelegramError:
             logger.warning("Could not tell user %s that a draft expired", user_id)
-    if found:
-        await application.update_persistence()
