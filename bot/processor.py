@@ -49,8 +49,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         *,
         max_backlog: int = MAX_BACKLOG,
     ) -> None:
+        # PTB sizes its slots (taken before the chat's turn) from `max_concurrent_updates`:
+        # unbounded while it does; the property then tells the processor's own.
+        self._max = sys.maxsize
+        super().__init__(sys.maxsize)
         self._max = max_concurrent_updates
-        super().__init__(sys.maxsize)  # PTB's slots, taken before the chat's turn: unbounded
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._max_backlog = max_backlog
         self._locks: dict[int | None, asyncio.Lock] = {}
