@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import delivery, indicators, sweep, updates
+from bench import delivery, flood, indicators, sweep, updates
 from bench.harness import RESULTS, Report, Row
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -29,6 +29,7 @@ SECTIONS = {
     "indicators": indicators.run,
     "sweep": sweep.run,
     "delivery": delivery.run,
+    "flood": flood.run,
 }
 
 
