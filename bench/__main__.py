@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bench import delivery, flood, indicators, sweep, updates
-from bench.harness import RESULTS, Report, Row
+from bench.harness import RESULTS, Report, Row, ensure_data_key
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SECTIONS = {
@@ -51,6 +51,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-process", action="store_true", help="no process per measure")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    ensure_data_key()
     report = Report()
     sections = dict(SECTIONS)
     if args.reuse_data:

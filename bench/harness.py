@@ -23,7 +23,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import Sessions, create_engine, make_sessions, upgrade_database
-from models import demo, reference
+from models import crypto, demo, reference
 from models.base import utcnow
 from models.orientations import Orientation
 from models.people import Person
@@ -66,6 +66,15 @@ class Report:
         path.write_text(
             json.dumps({"machine": machine(), "rows": [asdict(r) for r in self.rows]}, indent=2)
         )
+
+
+def ensure_data_key() -> None:
+    """A throwaway data key, as the bot has one (drafts, phones and notes are encrypted), unless
+    one is configured already (the test suite's)."""
+    try:
+        crypto.cipher()
+    except crypto.KeyMissing:
+        crypto.configure([crypto.new_key()])
 
 
 def calibration_seconds() -> float:
