@@ -18,9 +18,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import TypeHandler
 
+from bench.flow import LenientBotAPI, SlowRequest, payload
 from bench.harness import Report, fresh_database, percentile
-from bench.updates import LenientBotAPI, SlowRequest, make_members, payload
-from bot.app import build_application, settle_heap
+from bench.updates import bot_application, make_members
 from bot.db import create_engine, make_sessions
 from bot.settings import Settings
 from bot.texts import REFUSAL
@@ -42,8 +42,9 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
     settings = Settings(_env_file=None, telegram_bot_token="1:bench", database_url=url)  # type: ignore[call-arg]
     member_ids = await make_members(sessions, members, 10_000)
     api = LenientBotAPI()
-    app: Any = build_application(settings, sessions, request=SlowRequest(api, API_LATENCY_SECONDS))
-    settle_heap()
+    app: Any = bot_application(
+        settings, sessions, SlowRequest(api, API_LATENCY_SECONDS), rate_limited=True
+    )
 
     queued: dict[int, float] = {}
     waited: list[float] = []

@@ -1,160 +1,33 @@
-"""Events: `/evenement` (create), `/agenda`, and the event card where mediators register their
-people and the project officer records attendance, outcomes and the summary."""
+"""Events: `/agenda`, and the event card where mediators register their people and the project
+officer records attendance, outcomes and the summary (`/evenement` is handlers/event_creation)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import drafts, keyboards, texts
-from bot.callbacks import EventRef, Nav, Pick
+from bot import texts
+from bot.callbacks import EventRef
 from bot.context import BotContext
-from bot.dates import parse_day
 from bot.formatting import day, long_day
 from bot.messages import person_label
 from bot.reports import outcome_parts
-from handlers.common import (
-    END,
-    begin_draft,
-    cancel_for,
-    checkpoint,
-    current_pick,
-    notice,
-    show,
-    warn,
-    with_draft,
-)
+from handlers.common import notice, show
+from handlers.forms import Answers, Asked, Finished, Form, FormEngine, Number, Text
 from models import events, reference
 from models.base import pk
 from models.errors import DomainError
-from models.events import Event, EventDraft, EventKind, EventOutcome
+from models.events import Event, EventOutcome
 from models.people import parse_person_code
-from models.reference import Kind, Neighbourhood
-from models.team import Member, Role
+from models.reference import Neighbourhood
+from models.team import Role
 
-FORM: Final = "evt"
-COMMAND: Final = "evenement"
-CONVERSATION: Final = "evenement"
-KIND, TITLE, DAY, TIME, NEIGHBOURHOOD, PLACE, THEME = (
-    "kind", "title", "day", "time", "neighbourhood", "place", "theme",
-)  # fmt: skip
-PARTNERS, NEW_CATEGORY, NEW_NAME, CONFIRM = "partners", "newcategory", "newname", "confirm"
-ORDER: Final = (KIND, TITLE, DAY, TIME, NEIGHBOURHOOD, PLACE, THEME, PARTNERS, CONFIRM)
-QUICK_TIMES: Final = ("0900", "0930", "1000", "1400", "1430", "1800")
-_TIME = re.compile(r"^(\d{1,2})\s*(?:h|:|heures?)?\s*(\d{2})?$")
-ORGANISERS: Final = frozenset({Role.PROJECT_OFFICER.value, Role.COORDINATOR.value})
 PEOPLE_SHOWN: Final = 12
-
-
-def parse_time(text: str) -> dt.time | None:
-    """`14h`, `14h30`, `14:30`, `9` → a time of day, or None."""
-    match = _TIME.match(text.strip().lower())
-    if not match:
-        return None
-    hours, minutes = int(match.group(1)), int(match.group(2) or 0)
-    if hours > 23 or minutes > 59:
-        return None
-    return dt.time(hours, minutes)
-
-
-def _hhmm(value: str) -> str:
-    return f"{value[:2]}:{value[2:]}"
-
-
-# --- Creation -----------------------------------------------------------------------------
-async def start(update: Update, context: BotContext) -> object:
-    """/evenement: a new event, step by step."""
-    draft = begin_draft(update, context, FORM)
-    draft.update(partners=[], new_partners=[])
-    return await goto(update, context, draft, KIND)
-
-
-async def goto(
-    update: Update, context: BotContext, draft: dict[str, Any], step: str, edit: bool = True
-) -> str:
-    """Show `step` and make it the current one."""
-    draft["step"] = step
-    await checkpoint(update, context, conversation=CONVERSATION, state=step)
-    prompt = texts.EVENT_PROMPTS.get(step, "")
-    reference_data = context.services.reference
-    markup: InlineKeyboardMarkup
-    if step == KIND:
-        markup = keyboards.choices(FORM, KIND, texts.EVENT_KIND_LABELS.items(), back=False)
-    elif step == TITLE:
-        prompt = prompt.format(default=texts.EVENT_KIND_LABELS[draft["kind"]])
-        markup = keyboards.nav_only(FORM, skip=True)
-    elif step == TIME:
-        markup = keyboards.choices(FORM, TIME, [(t, _hhmm(t)) for t in QUICK_TIMES], columns=3)
-    elif step == NEIGHBOURHOOD:
-        options = [(str(n.id), n.name) for n in await reference_data.neighbourhoods()]
-        markup = keyboards.choices(FORM, NEIGHBOURHOOD, options, columns=1)
-    elif step == THEME:
-        markup = keyboards.nav_only(FORM, skip=True)
-    elif step == PARTNERS:
-        options = [(str(p.id), p.name) for p in await reference_data.partners()]
-        options += [(f"n{i}", name) for i, (name, _) in enumerate(draft["new_partners"])]
-        options.append(("new", texts.EVENT_NEW_PARTNER))
-        selected = {str(i) for i in draft["partners"]}
-        selected |= {f"n{i}" for i in range(len(draft["new_partners"]))}
-        markup = keyboards.choices(
-            FORM, PARTNERS, options, columns=1, selected=selected, validate=True
-        )
-    elif step == NEW_CATEGORY:
-        categories = await reference_data.choices(Kind.PARTNER_CATEGORY)
-        markup = keyboards.choices(FORM, NEW_CATEGORY, [(c.code, c.label) for c in categories])
-    elif step == CONFIRM:
-        prompt = texts.EVENT_SUMMARY.format(card=await _draft_card(context, draft))
-        markup = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(texts.EVENT_SAVE, callback_data=Nav(FORM, "save").pack())],
-                [
-                    InlineKeyboardButton(texts.EVENT_EDIT, callback_data=Nav(FORM, "back").pack()),
-                    InlineKeyboardButton(texts.CANCEL, callback_data=Nav(FORM, "cancel").pack()),
-                ],
-            ]
-        )
-    else:  # DAY, PLACE, NEW_NAME: typed
-        markup = keyboards.nav_only(FORM)
-    await show(update, prompt, markup, edit=edit)
-    return step
-
-
-def _starts_at(context: BotContext, draft: dict[str, Any]) -> dt.datetime:
-    local = dt.datetime.combine(
-        dt.date.fromisoformat(draft["day"]),
-        dt.time.fromisoformat(draft["time"]),
-        tzinfo=context.services.settings.tz,
-    )
-    return local.astimezone(dt.UTC)
-
-
-async def _draft_card(context: BotContext, draft: dict[str, Any]) -> str:
-    neighbourhoods = {n.id: n.name for n in await context.services.reference.neighbourhoods()}
-    partners = {p.id: p.name for p in await context.services.reference.partners()}
-    names = [partners.get(i, "?") for i in draft["partners"]]
-    names += [name for name, _ in draft["new_partners"]]
-    return describe(
-        title=draft["title"],
-        kind=draft["kind"],
-        starts_at=_starts_at(context, draft),
-        place=draft["place"],
-        neighbourhood=neighbourhoods.get(draft["neighbourhood_id"], "?"),
-        theme=draft.get("theme", ""),
-        partners=names,
-        context=context,
-    )
 
 
 def describe(
@@ -182,185 +55,9 @@ def describe(
     )
 
 
-@with_draft(FORM, COMMAND)
-async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """A button of the current step."""
-    pick = await current_pick(update, draft)
-    if pick is None:
-        return None
-    value = pick.value
-    if pick.step == KIND and value in set(EventKind):
-        draft["kind"] = value
-        return await goto(update, context, draft, TITLE)
-    if pick.step == TIME and value in QUICK_TIMES:
-        draft["time"] = _hhmm(value)
-        return await goto(update, context, draft, NEIGHBOURHOOD)
-    if pick.step == NEIGHBOURHOOD and value.isdigit():
-        known = {n.id for n in await context.services.reference.neighbourhoods()}
-        if int(value) in known:
-            draft["neighbourhood_id"] = int(value)
-            return await goto(update, context, draft, PLACE)
-    if pick.step == PARTNERS:
-        return await _toggle_partner(update, context, draft, value)
-    if pick.step == NEW_CATEGORY:
-        codes = {c.code for c in await context.services.reference.choices(Kind.PARTNER_CATEGORY)}
-        if value in codes:
-            draft["new_category"] = value
-            return await goto(update, context, draft, NEW_NAME)
-    await notice(update, texts.STALE_BUTTON)
-    return None
-
-
-async def _toggle_partner(
-    update: Update, context: BotContext, draft: dict[str, Any], value: str
-) -> object:
-    if value == "new":
-        return await goto(update, context, draft, NEW_CATEGORY)
-    if (
-        value.startswith("n")
-        and value[1:].isdigit()
-        and int(value[1:]) < len(draft["new_partners"])
-    ):
-        draft["new_partners"].pop(int(value[1:]))
-    elif value.isdigit() and int(value) in {
-        p.id for p in await context.services.reference.partners()
-    }:
-        chosen = draft["partners"]
-        if int(value) in chosen:
-            chosen.remove(int(value))
-        else:
-            chosen.append(int(value))
-    else:
-        await notice(update, texts.STALE_BUTTON)
-        return None
-    return await goto(update, context, draft, PARTNERS)
-
-
-@with_draft(FORM, COMMAND)
-async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Typed answers: title, date, time, place, theme, a new partner's name."""
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    step = draft.get("step")
-    try:
-        if step == TITLE:
-            draft["title"] = events.clean_text(
-                text, limit=events.TITLE_MAX, key="event_title_invalid"
-            )
-            return await goto(update, context, draft, DAY, edit=False)
-        if step == DAY:
-            chosen = parse_day(text, today=context.services.today(), past=False)
-            if chosen is None:
-                raise DomainError("date_out_of_range")
-            draft["day"] = chosen.isoformat()
-            return await goto(update, context, draft, TIME, edit=False)
-        if step == TIME:
-            moment = parse_time(text)
-            if moment is None:
-                raise DomainError("time_invalid")
-            draft["time"] = moment.strftime("%H:%M")
-            return await goto(update, context, draft, NEIGHBOURHOOD, edit=False)
-        if step == PLACE:
-            draft["place"] = events.clean_text(
-                text, limit=events.PLACE_MAX, key="event_place_invalid"
-            )
-            return await goto(update, context, draft, THEME, edit=False)
-        if step == THEME:
-            draft["theme"] = events.clean_text(
-                text, limit=events.THEME_MAX, key="event_theme_invalid"
-            )
-            return await goto(update, context, draft, PARTNERS, edit=False)
-        if step == NEW_NAME:
-            name = reference.clean_partner_name(text)
-            draft["new_partners"].append([name, draft.pop("new_category")])
-            return await goto(update, context, draft, PARTNERS, edit=False)
-    except DomainError as error:
-        warn(texts.domain_error(error.key, error.params))
-        return await goto(update, context, draft, str(step), edit=False)
-    warn(texts.USE_BUTTONS)
-    return await goto(update, context, draft, str(step or KIND), edit=False)
-
-
-@with_draft(FORM, COMMAND)
-async def on_nav(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Retour, Passer, Valider, Enregistrer, Annuler."""
-    nav = Nav.unpack(update.callback_query.data if update.callback_query else None)
-    step = draft.get("step")
-    if nav is None:
-        await notice(update, texts.STALE_BUTTON)
-        return None
-    if nav.action == "cancel":
-        return await cancel(update, context)
-    if nav.action == "back":
-        if step in (NEW_CATEGORY, NEW_NAME):
-            return await goto(update, context, draft, PARTNERS)
-        if step in ORDER and ORDER.index(step) > 0:
-            return await goto(update, context, draft, ORDER[ORDER.index(step) - 1])
-        return await goto(update, context, draft, KIND)
-    if nav.action == "skip" and step == TITLE:
-        draft["title"] = texts.EVENT_KIND_LABELS[draft["kind"]]
-        return await goto(update, context, draft, DAY)
-    if nav.action == "skip" and step == THEME:
-        draft["theme"] = ""
-        return await goto(update, context, draft, PARTNERS)
-    if nav.action == "done" and step == PARTNERS:
-        return await goto(update, context, draft, CONFIRM)
-    if nav.action == "save" and step == CONFIRM:
-        return await save(update, context, draft)
-    await notice(update, texts.STALE_BUTTON)
-    return None
-
-
-async def save(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Create the event (and the partners typed in); confirm once committed."""
-    services = context.services
-    try:
-        async with services.sessions.begin() as session:
-            partner_ids = list(draft["partners"])
-            for name, category in draft["new_partners"]:
-                partner = await reference.add_partner(
-                    session=session, name=name, category=category
-                )
-                partner_ids.append(pk(partner))
-            event = await events.create_event(
-                session=session,
-                member=context.member,
-                draft=EventDraft(
-                    kind=draft["kind"],
-                    title=draft["title"],
-                    starts_at=_starts_at(context, draft),
-                    neighbourhood_id=draft["neighbourhood_id"],
-                    place=draft["place"],
-                    theme=draft.get("theme", ""),
-                    partner_ids=partner_ids,
-                ),
-                now=services.clock(),
-            )
-            text, markup = await event_card(session, context, event)
-            await checkpoint(
-                update, context, conversation=CONVERSATION, state=END, session=session,
-                without=FORM,
-            )  # fmt: skip
-    except DomainError as error:
-        warn(texts.domain_error(error.key, error.params))
-        return await goto(update, context, draft, CONFIRM, edit=False)
-    if draft["new_partners"]:
-        services.reference.invalidate()
-    drafts.drop(context.member_data, FORM)
-    await show(update, texts.EVENT_SAVED.format(card=text), markup)
-    return END
-
-
-cancel = cancel_for(FORM, CONVERSATION)
-
-
 # --- The event card -----------------------------------------------------------------------
 def _button(label: str, action: str, event_id: int, target: int = 0) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=EventRef(action, event_id, target).pack())
-
-
-def is_organiser(member: Member) -> bool:
-    """The project officer and coordinators record attendance and outcomes."""
-    return member.role in ORGANISERS
 
 
 async def event_card(
@@ -396,13 +93,13 @@ async def event_card(
         text += texts.EVENT_CARD_OUTCOMES.format(
             count=figures.changed, parts=outcome_parts(figures.outcomes)
         )
-    if is_organiser(member) and event.summary:
+    if events.may_organise(member) and event.summary:
         text += texts.EVENT_CARD_SUMMARY.format(summary=event.summary)
     rows: list[list[InlineKeyboardButton]] = []
-    open_for_registration = event.starts_at.date() >= (now - dt.timedelta(days=1)).date()
+    open_for_registration = events.registration_open(event, now)
     if member.role != Role.PROJECT_OFFICER and open_for_registration:
         rows.append([_button(texts.EVENT_BUTTON_REGISTER, "people", eid)])
-    if is_organiser(member) and event.starts_at - dt.timedelta(hours=2) <= now:
+    if events.may_organise(member) and events.attendance_open(event, now):
         rows += [
             [
                 _button(texts.EVENT_BUTTON_ATTENDANCE, "attendance", eid),
@@ -495,9 +192,9 @@ async def on_event_button(update: Update, context: BotContext) -> None:
                 text, markup = await _people_list(session, context, event)
             elif ref.action == "reg":
                 text, markup = await _toggle_registration(session, context, event, ref.target)
-            elif ref.action == "attendance" and is_organiser(member):
+            elif ref.action == "attendance" and events.may_organise(member):
                 text, markup = await _attendance(session, context, event)
-            elif ref.action == "att" and is_organiser(member):
+            elif ref.action == "att" and events.may_organise(member):
                 registration = await session.get(events.Registration, ref.target)
                 attended = registration is not None and not registration.attended
                 await events.set_attended(
@@ -505,11 +202,11 @@ async def on_event_button(update: Update, context: BotContext) -> None:
                     attended=attended, member=member, now=now,
                 )  # fmt: skip
                 text, markup = await _attendance(session, context, event)
-            elif ref.action == "outcomes" and is_organiser(member):
+            elif ref.action == "outcomes" and events.may_organise(member):
                 text, markup = await _outcomes(session, context, event)
-            elif ref.action == "outcome_of" and is_organiser(member):
+            elif ref.action == "outcome_of" and events.may_organise(member):
                 text, markup = await _outcome_choices(session, context, event, ref.target)
-            elif ref.action.startswith("o_") and is_organiser(member):
+            elif ref.action.startswith("o_") and events.may_organise(member):
                 code = ref.action[2:]
                 outcome = EventOutcome(code) if code in set(EventOutcome) else None
                 if outcome is None and code != "none":
@@ -629,110 +326,89 @@ async def _outcome_choices(
     return texts.EVENT_OUTCOME_FOR.format(person=person_label(person)), InlineKeyboardMarkup(rows)
 
 
-# --- Typed values on an event: a code to register, the headcount, the summary --------------
-INPUT_FORM: Final = "evi"
-INPUT_CONVERSATION: Final = "evenement_saisie"
-TYPING: Final = "typing"
-ASKS: Final = {
-    "ask_code": texts.EVENT_ASK_CODE,
-    "ask_headcount": texts.EVENT_ASK_HEADCOUNT,
-    "ask_summary": texts.EVENT_ASK_SUMMARY,
-}
+# --- Typed values on an event: a code to register, the headcount, the summary: a form -----
+ASKS: Final = ("ask_code", "ask_headcount", "ask_summary")
+ORGANISER_ASKS: Final = frozenset({"ask_headcount", "ask_summary"})
 
 
-async def ask_input(update: Update, context: BotContext) -> object:
-    """A button that needs a typed answer: remember what is asked, then ask."""
+async def what_is_asked(update: Update, context: BotContext) -> Answers:
+    """The button pressed says what is typed, on which event."""
     ref = EventRef.unpack(update.callback_query.data if update.callback_query else None)
-    organiser_only = {"ask_headcount", "ask_summary"}
-    if (
-        ref is None
-        or ref.action not in ASKS
-        or (ref.action in organiser_only and not is_organiser(context.member))
-    ):
-        await notice(update, texts.STALE_BUTTON)
-        return END
-    draft = begin_draft(update, context, INPUT_FORM)
-    draft.update(step=TYPING, what=ref.action, event_id=ref.event_id)
-    await checkpoint(update, context, conversation=INPUT_CONVERSATION, state=TYPING)
-    await show(update, ASKS[ref.action], keyboards.nav_only(INPUT_FORM, back=False), edit=False)
-    return TYPING
+    if ref is None or ref.action not in ASKS:
+        raise DomainError("stale_button")
+    if ref.action in ORGANISER_ASKS and not events.may_organise(context.member):
+        raise DomainError("stale_button")  # never shown to them: an old or forged button
+    return {"what": ref.action, "event_id": ref.event_id}
 
 
-@with_draft(INPUT_FORM, "agenda")
-async def on_input(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Apply the typed value; show the event card again once committed."""
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    services = context.services
-    member, now, what = context.member, services.clock(), draft["what"]
-    try:
-        async with services.sessions.begin() as session:
-            event = await events.get_event(session=session, event_id=draft["event_id"])
-            if what == "ask_code":
-                person_id = parse_person_code(text)
-                if person_id is None:
-                    raise DomainError("not_found")
-                await events.register(
-                    session=session, event=event, person_id=person_id, member=member, now=now
-                )
-                card, markup = await _people_list(session, context, event)
-            elif what == "ask_headcount":
-                if not text.strip().isdigit():
-                    raise DomainError("headcount_invalid", limit=events.MAX_HEADCOUNT)
-                events.set_unregistered(event=event, count=int(text), member=member, now=now)
-                card, markup = await event_card(session, context, event)
-            else:
-                events.set_summary(event=event, text=text, member=member, now=now)
-                card, markup = await event_card(session, context, event)
-            await checkpoint(
-                update, context, conversation=INPUT_CONVERSATION, state=END, session=session,
-                without=INPUT_FORM,
-            )  # fmt: skip
-    except DomainError as error:
-        unknown_code = what == "ask_code" and error.key in {"not_found", "not_allowed"}
-        message = (
-            texts.EVENT_CODE_UNKNOWN
-            if unknown_code
-            else texts.domain_error(error.key, error.params)
-        )
-        warn(message)  # why, then the same question, in one message
-        await show(update, ASKS[what], keyboards.nav_only(INPUT_FORM, back=False), edit=False)
-        return TYPING
-    drafts.drop(context.member_data, INPUT_FORM)
-    await show(update, card, markup, edit=False)
-    return END
+def asking(what: str) -> Callable[[Answers], bool]:
+    return lambda answers: answers["what"] == what
 
 
-cancel_input = cancel_for(INPUT_FORM, INPUT_CONVERSATION)
+def read_code(text: str, asked: Asked) -> int:
+    person_id = parse_person_code(text)
+    if person_id is None:
+        raise DomainError("event_code_unknown")
+    return person_id
+
+
+def read_summary(text: str, asked: Asked) -> str:
+    return events.clean_summary(text)
+
+
+async def apply_input(context: BotContext, answers: Answers, session: AsyncSession) -> Finished:
+    """Register the person, set the headcount or the summary; show the card again."""
+    member, now = context.member, context.services.clock()
+    event = await events.get_event(session=session, event_id=answers["event_id"])
+    if answers["what"] == "ask_code":
+        try:
+            await events.register(
+                session=session, event=event, person_id=answers["code"], member=member, now=now
+            )
+        except DomainError as error:
+            if error.key not in {"not_found", "not_allowed"}:
+                raise
+            raise DomainError("event_code_unknown") from error  # not theirs: like an unknown code
+        return Finished(*await _people_list(session, context, event))
+    if answers["what"] == "ask_headcount":
+        events.set_unregistered(event=event, count=answers["headcount"], member=member, now=now)
+    else:
+        events.set_summary(event=event, text=answers["summary"], member=member, now=now)
+    return Finished(*await event_card(session, context, event))
+
+
+EVENT_INPUT: Final = Form(
+    key="evi",
+    command="agenda",
+    conversation="evenement_saisie",
+    starts_on=rf"^ev:({'|'.join(ASKS)}):",
+    begin=what_is_asked,
+    steps=(
+        Text(name="code", prompt=texts.EVENT_ASK_CODE, read=read_code, applies=asking("ask_code")),
+        Number(
+            name="headcount",
+            prompt=texts.EVENT_ASK_HEADCOUNT,
+            options=(),
+            minimum=0,
+            maximum=events.MAX_HEADCOUNT,
+            invalid=texts.DOMAIN_ERRORS["headcount_invalid"],
+            applies=asking("ask_headcount"),
+        ),
+        Text(
+            name="summary",
+            prompt=texts.EVENT_ASK_SUMMARY,
+            read=read_summary,
+            applies=asking("ask_summary"),
+        ),
+    ),
+    finish=apply_input,
+)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
-    """/evenement, /agenda, the event buttons and their typed answers."""
-    pick = CallbackQueryHandler(on_pick, pattern=Pick.pattern(FORM))
-    typed = MessageHandler(~filters.COMMAND, on_text)
-    asks = "|".join(ASKS)
+    """/agenda, the event buttons and their typed answers."""
     return [
-        ConversationHandler(
-            entry_points=[CommandHandler(COMMAND, start)],
-            states={step: [pick, typed] for step in (*ORDER, NEW_CATEGORY, NEW_NAME)},
-            fallbacks=[
-                CommandHandler("annuler", cancel),
-                CallbackQueryHandler(on_nav, pattern=Nav.pattern(FORM)),
-            ],
-            name=CONVERSATION,
-            persistent=True,
-            allow_reentry=True,
-        ),
-        ConversationHandler(
-            entry_points=[CallbackQueryHandler(ask_input, pattern=rf"^ev:({asks}):")],
-            states={TYPING: [MessageHandler(~filters.COMMAND, on_input)]},
-            fallbacks=[
-                CommandHandler("annuler", cancel_input),
-                CallbackQueryHandler(cancel_input, pattern=Nav.pattern(INPUT_FORM)),
-            ],
-            name=INPUT_CONVERSATION,
-            persistent=True,
-            allow_reentry=True,
-        ),
+        *FormEngine(EVENT_INPUT).handlers(),
         CommandHandler("agenda", agenda),
         CallbackQueryHandler(on_event_button, pattern=EventRef.pattern()),
     ]
