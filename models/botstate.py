@@ -20,7 +20,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from cryptography.fernet import InvalidToken
+from cryptography.fernet import InvalidToken, MultiFernet
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -185,9 +185,10 @@ def unseal(stored: str, *, user_id: int) -> dict:
 
 
 async def load_user_data(*, session: AsyncSession) -> dict[int, dict]:
-    """Every member's drafts."""
+    """Every member's drafts (none for a member whose drafts no configured key opens)."""
     rows = await session.exec(select(UserState))
-    return {r.user_id: unseal(r.data, user_id=r.user_id) for r in rows.all()}
+    loaded = {r.user_id: unseal(r.data, user_id=r.user_id) for r in rows.all()}
+    return {user_id: data for user_id, data in loaded.items() if data}
 
 
 async def save_user_data(
@@ -265,6 +266,27 @@ async def forget_people_in_drafts(
         stamp = now or dt.datetime.now(dt.UTC)
         await save_user_data(session=session, user_id=user_id, data=data, now=stamp)
     return dropped
+
+
+async def reencrypt_drafts(*, session: AsyncSession, rotating: MultiFernet) -> int:
+    """Re-encrypt every member's drafts with `rotating`'s newest key (key rotation: drafts are
+    one token per member, not an `EncryptedText` column); drafts no key opens are dropped.
+    Returns rows rewritten or dropped."""
+    connection = await session.connection()
+    rows = (await connection.execute(core_select(_USER.c.user_id, _USER.c.data))).all()
+    for user_id, stored in rows:
+        try:
+            if stored.startswith("{"):  # written before drafts were encrypted
+                fresh = rotating.encrypt(stored.encode()).decode()
+            else:
+                fresh = rotating.rotate(stored.encode()).decode()
+        except InvalidToken:  # no key opens it: an abandoned draft
+            await drop_user_data(session=session, user_id=user_id)
+            continue
+        await connection.execute(
+            _USER.update().where(_USER.c.user_id == user_id).values(data=fresh)
+        )
+    return len(rows)
 
 
 async def forget_person_in_drafts(*, session: AsyncSession, person_id: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography.fernet import Fernet, MultiFernet
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -12,8 +13,8 @@ from bot.app import BotApplication
 from bot.context import services_of
 from bot.db import Sessions
 from jobs.retention import run_retention
-from models import botstate
-from tests.conftest import Clock, User, engage_person
+from models import botstate, crypto
+from tests.conftest import TEST_KEY, Clock, User, engage_person
 from tests.test_followups import member_of
 
 PHONE_TYPED, PHONE_STORED = "06 98 76 54 32", "+33698765432"
@@ -153,3 +154,20 @@ async def test_forget_person_in_drafts_keeps_other_people_and_other_forms(
     assert set(left) == {1}
     assert set(left[1]["drafts"]) == {"ct", "nv"}
     assert left[1]["drafts"]["nv"]["values"] == {"first_name": "Awa"}
+
+
+async def test_key_rotation_re_encrypts_drafts(sessions: Sessions, clock: Clock) -> None:
+    data = {"drafts": {"or": {"person_id": 1, "person": "P-0001 Yasmina"}}}
+    async with sessions.begin() as session:
+        await botstate.save_user_data(session=session, user_id=1, data=data, now=clock())
+    fresh = Fernet.generate_key().decode()
+    try:
+        async with sessions.begin() as session:
+            rotating = MultiFernet([Fernet(fresh), Fernet(TEST_KEY)])
+            assert await botstate.reencrypt_drafts(session=session, rotating=rotating) == 1
+        crypto.configure([fresh])  # the old key is gone: the draft still reads
+        assert await drafts_of(sessions) == {1: data}
+    finally:
+        crypto.configure([TEST_KEY])
+    # Under a key no longer configured, a draft is abandoned, not an error.
+    assert await drafts_of(sessions) == {}
