@@ -9,7 +9,8 @@ PTB takes its slot first, so a stranger's burst of 320 messages held all 256 slo
 waiting for its own chat, and a member's /aide waited 64 s behind them. Here the slots are
 the processor's own, taken once the chat's turn has come, and PTB's are unbounded. A chat
 with more than `max_backlog` updates waiting drops the newer ones (a flood, not a person).
-Measured by `bench/flood.py`.
+Measured by `bench/flood.py` (five strangers queueing 300 messages each, ten members typing):
+members' p99 338 ms on SQLite; 8.3 s before, with 60 messages each.
 """
 
 from __future__ import annotations
