@@ -152,28 +152,28 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         *,
         now: dt.datetime,
         idle: dt.timedelta,
-    ) -> list[tuple[int, str, int]]:
+    ) -> list[tuple[int, int, dict[str, Any]]]:
         """Drop every draft idle for longer than `idle`, read from the database (any replica
         may have touched it last), here and in this process's copy (which PTB's own pass
-        would otherwise write back): (user id, form, chat id) of each one dropped."""
+        would otherwise write back): (user id, chat id, the draft) of each one dropped."""
         async with self._sessions() as session:  # most sweeps find nothing: no write lock
             stored = await botstate.load_user_data(session=session)
         if not any(drafts.expired(stored, now=now, idle=idle)):
             return []
+        dropped: list[tuple[int, int, dict[str, Any]]] = []
         async with self._sessions.begin() as session:
             stored = await botstate.load_user_data(session=session)
-            found = list(drafts.expired(stored, now=now, idle=idle))
-            for user_id, form, _ in found:
-                drafts.drop(stored[user_id], form)
-            for user_id in {user_id for user_id, _, _ in found}:
+            for user_id, form, chat_id in list(drafts.expired(stored, now=now, idle=idle)):
+                dropped.append((user_id, chat_id, drafts.drop(stored[user_id], form) or {}))
+            for user_id in {user_id for user_id, _, _ in dropped}:
                 data = stored[user_id]
                 await botstate.save_user_data(session=session, user_id=user_id, data=data, now=now)
-        for user_id in {user_id for user_id, _, _ in found}:
+        for user_id in {user_id for user_id, _, _ in dropped}:
             self._written_users[user_id] = json.dumps(stored[user_id])
             if user_id in application.user_data:
                 application.user_data[user_id].clear()
                 application.user_data[user_id].update(stored[user_id])
-        return found
+        return dropped
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None

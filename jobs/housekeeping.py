@@ -7,7 +7,7 @@ from typing import cast
 
 from telegram.error import TelegramError
 
-from bot import texts
+from bot import sensitive, texts
 from bot.context import BotContext
 from bot.persistence import DatabasePersistence
 
@@ -21,7 +21,10 @@ async def expire_idle_drafts(context: BotContext) -> None:
     persistence = cast(DatabasePersistence, context.application.persistence)
     # From the database: another replica may have handled the member's last answer.
     found = await persistence.expire_drafts(context.application, now=services.clock(), idle=idle)
-    for user_id, _form, chat_id in found:
+    for user_id, chat_id, draft in found:
+        # A phone or a note typed in the abandoned flow leaves the chat too.
+        enabled = services.settings.delete_sensitive_messages
+        await sensitive.delete(context.bot, chat_id, sensitive.take(draft), enabled=enabled)
         minutes = round(idle.total_seconds() / 60)
         try:
             await context.bot.send_message(chat_id, texts.EXPIRED.format(minutes=minutes))

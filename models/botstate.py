@@ -169,7 +169,7 @@ async def save_conversation(
 
 def seal(data: dict) -> str:
     """A member's data as stored: JSON, encrypted with the newest data key."""
-    return crypto.cipher().encrypt(json.dumps(data).encode()).decode()
+    return crypto.encrypt(json.dumps(data))
 
 
 def unseal(stored: str, *, user_id: int) -> dict:
@@ -178,7 +178,7 @@ def unseal(stored: str, *, user_id: int) -> dict:
     if stored.startswith("{"):
         return dict(json.loads(stored))
     try:
-        return dict(json.loads(crypto.cipher().decrypt(stored.encode())))
+        return dict(json.loads(crypto.decrypt(stored)))
     except (InvalidToken, ValueError):
         logger.warning("Drafts of user %s could not be read; they are dropped", user_id)
         return {}
