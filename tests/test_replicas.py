@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.app import BotApplication, build_application
 from bot.db import Sessions, create_engine, make_sessions
 from bot.settings import Settings
-from models.people import Person
+from models.people import Person, with_contact_details
 from tests.conftest import Clock, User, add_member, engage_person
 from tests.fakes import FakeBotAPI, RecordingRequest
 from tests.test_followups import member_of
@@ -63,7 +63,7 @@ async def test_one_conversation_alternating_between_two_replicas(
         answer = await (user.send(value) if kind == "send" else user.tap(value))
         assert expected in answer, f"step {number} ({value}) on replica {number % 2 + 1}"
     async with sessions() as session:
-        person = (await session.exec(select(Person))).one()
+        person = (await session.exec(select(Person).options(*with_contact_details()))).one()
     assert (person.first_name, person.phone) == ("Amina", "+33612345678")
     assert person.note == "Cherche un emploi en restauration."
 
