@@ -78,7 +78,9 @@ KNOWN_COMMANDS: Final = frozenset(c for cs in COMMANDS_BY_ROLE.values() for c in
 
 REFUSALS_KEY: Final = "refusals"  # where the application keeps its `Refusals` (bot_data)
 REFUSAL_INTERVAL: Final = dt.timedelta(hours=1)
-CODE_TRIES_PER_INTERVAL: Final = 5  # `/start <code>` answers a stranger gets in that time
+# `/start <code>` a non-member may send in that time (invitations, and a partner's confirmation
+# links, several at once): each is answered by its handler, which limits wrong guesses itself.
+CODE_TRIES_PER_INTERVAL: Final = 30
 REMEMBERED_STRANGERS: Final = 100_000  # about 10 MB at most
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from telegram import Update
 
+from bot.access import CODE_TRIES_PER_INTERVAL
 from bot.app import BotApplication
 from bot.processor import PerChatUpdateProcessor
 from bot.texts import REFUSAL
@@ -50,10 +51,10 @@ async def test_invitation_codes_are_answered_a_few_times_an_hour(
     app: BotApplication, api: FakeBotAPI, clock: Clock
 ) -> None:
     stranger = User(app, api)
-    for attempt in range(8):
+    for attempt in range(CODE_TRIES_PER_INTERVAL + 3):
         await stranger.send(f"/start faux{attempt}")
     answers = [m.text for m in api.chat(stranger.id)]
-    assert len(answers) == 5
+    assert len(answers) == CODE_TRIES_PER_INTERVAL
     assert all("n'est pas valable" in a for a in answers)
     clock.advance(hours=1)
     assert "n'est pas valable" in await stranger.send("/start encore")
