@@ -47,6 +47,8 @@ def _sqlite_pragmas(*, background_checkpoints: bool) -> Any:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # What is deleted or overwritten is zeroed in the file, not left in its free space.
+        cursor.execute("PRAGMA secure_delete=ON")
         if background_checkpoints:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
@@ -228,3 +230,14 @@ def backup_sqlite(url: str, folder: Path, now: dt.datetime) -> Path:
         source.backup(copy)
     target.chmod(0o600)
     return target
+
+
+async def scrub_log(engine: AsyncEngine) -> None:
+    """After an erasure: SQLite copies its write-ahead log into the database and empties it
+    (TRUNCATE), so no earlier page in the log still holds what was erased (with
+    `secure_delete`, the database's own free space is zeroed). Best effort: a reader still
+    inside a snapshot leaves the log for the next checkpoint. PostgreSQL: nothing to do."""
+    if engine.dialect.name != "sqlite":
+        return
+    async with read_only(engine).connect() as connection:
+        await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

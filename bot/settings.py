@@ -190,3 +190,14 @@ class Settings(BaseSettings):
             raw = self.data_encryption_key.get_secret_value()
             return [k.strip() for k in raw.split(",") if k.strip()]
         return crypto.load_or_create_key_file(self.data_encryption_key_file)
+
+    # --- Information notice (issue 17): what its placeholders say, and where its files are.
+    operator_name: str = Field(default="AVEQ", min_length=1, max_length=120)
+    privacy_contact: str = Field(default="", max_length=200)
+    notices_dir: Path | None = None
+
+    @field_validator("notices_dir", mode="before")
+    @classmethod
+    def _blank_notices_dir_is_default(cls, value: object) -> object:
+        """An empty NOTICES_DIR means: the notices shipped with the bot."""
+        return None if isinstance(value, str) and not value.strip() else value

@@ -173,6 +173,14 @@ class FakeBotAPI:
         self.files.append((chat_id, "photo", params.get("photo")))
         return self._message(chat_id, message_id, "")
 
+    def _m_sendVoice(self, params: dict) -> dict:
+        chat_id, message_id = int(params["chat_id"]), next(self._ids)
+        self.messages[(chat_id, message_id)] = Sent(
+            chat_id, message_id, params.get("caption", ""), document="voice"
+        )
+        self.files.append((chat_id, "voice", params.get("voice")))
+        return self._message(chat_id, message_id, "")
+
     def _m_editMessageText(self, params: dict) -> dict:
         key = (int(params["chat_id"]), int(params["message_id"]))
         if key not in self.messages:
