@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from typing import Any, Final
 
@@ -39,6 +40,8 @@ from models import audit, consent, people
 from models.errors import DomainError
 from models.people import Answer, Person, Profile, Sex, Status
 from models.reference import Kind, Neighbourhood
+
+logger = logging.getLogger(__name__)
 
 FORM: Final = "nv"
 COMMAND: Final = "nouveau"
@@ -199,7 +202,7 @@ async def render(update: Update, context: BotContext, draft: dict[str, Any], ste
             back=back,
             validate=multi,
         )
-        prompt = await consent_prompt(context, values) if step == "consent" else None
+        prompt = consent_prompt(context, values) if step == "consent" else None
         await show(update, prompt or texts.NEW_PROMPTS[step], markup, edit=edit)
     return step
 
@@ -212,7 +215,8 @@ async def summary_text(context: BotContext, values: dict[str, Any]) -> str:
     label_maps.update(STATIC_OPTIONS)
     label_maps["referrer"] = partner_names
     label_maps["notice"] = texts.NOTICE_SUMMARY_LABELS
-    label_maps["language"] = dict(await language_options(context))
+    if values.get("language"):
+        label_maps["language"] = dict(await language_options(context))
     lines = [texts.NEW_SUMMARY_HEADER]
     for step in STEPS:
         if not applies(step, values):
@@ -269,8 +273,13 @@ def notice_values(context: BotContext) -> consent.NoticeSettings:
 
 
 def notices(context: BotContext) -> dict[str, consent.Notice]:
-    """The notice files, read afresh (an operator's edit counts from the next person on)."""
-    return consent.load_notices(context.services.settings.notices_dir or consent.NOTICES_DIR)
+    """The notice files, read afresh (an operator's edit counts from the next person on);
+    none when an edit broke one (said in the log; the mediator informs by voice)."""
+    try:
+        return consent.load_notices(context.services.settings.notices_dir or consent.NOTICES_DIR)
+    except consent.NoticeError as error:
+        logger.error("The notice files cannot be used: %s", error)
+        return {}
 
 
 async def language_options(context: BotContext) -> list[tuple[str, str]]:
@@ -292,12 +301,13 @@ async def language_options(context: BotContext) -> list[tuple[str, str]]:
     return choices
 
 
-async def consent_prompt(context: BotContext, values: dict[str, Any]) -> str:
+def consent_prompt(context: BotContext, values: dict[str, Any]) -> str:
     """The consent question, the line the mediator reads aloud, and the question in the
     person's language when the notice was shown in another one."""
     parts = [texts.NEW_PROMPTS["consent"], texts.CONSENT_SCRIPT]
-    notice = notices(context).get(values.get("language") or "")
-    if notice is not None and notice.language != "fr" and notice.question:
+    language = values.get("language")
+    notice = notices(context).get(language) if language not in (None, "fr") else None
+    if notice is not None and notice.question:
         question = consent.render_question(notice, notice_values(context))
         parts.append(texts.CONSENT_QUESTION_FOR_PERSON.format(question=question))
     return "\n\n".join(parts)
@@ -309,7 +319,9 @@ async def show_notice(
     """Send the notice in `language` as one message (and its voice message, if any), store
     the exact text of this version on first use, then ask for consent below it."""
     services = context.services
-    notice = notices(context)[language]
+    notice = notices(context).get(language)
+    if notice is None:
+        return await notice_unavailable(update, context, draft, "language")
     text = consent.render(notice, notice_values(context))
     now = services.clock()
     async with services.sessions.begin() as session:
@@ -325,6 +337,15 @@ async def show_notice(
             await chat.send_voice(notice.audio.read_bytes())
     draft[AFTER_NOTICE] = True
     return await advance(update, context, draft, "language")
+
+
+async def notice_unavailable(
+    update: Update, context: BotContext, draft: dict[str, Any], step: str
+) -> object:
+    """The files cannot be read: say so and go on to the consent question."""
+    warn(texts.NOTICE_UNAVAILABLE)
+    set_value(draft["values"], "notice", "skip")
+    return await advance(update, context, draft, step)
 
 
 async def record_consent(
@@ -395,6 +416,8 @@ async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) ->
     values = draft["values"]
     if step == "language":
         return await show_notice(update, context, draft, pick.value)
+    if step == "notice" and pick.value == "show" and not notices(context):
+        return await notice_unavailable(update, context, draft, step)
     if step == "barriers":
         chosen = list(values.get("barriers", []))
         chosen.remove(pick.value) if pick.value in chosen else chosen.append(pick.value)

@@ -408,3 +408,21 @@ async def test_withdrawal_erases_phone_and_notes_at_once_and_is_audited(
     assert "Samia Benali · a enregistré le retrait d'accord · P-0001" in journal
     await coordinator.send("/donnees P-0001")
     assert any("accord retiré le" in m.text for m in coordinator.api.chat(coordinator.id))
+
+
+async def test_a_broken_notice_file_leaves_the_mediator_to_inform_by_voice(
+    app: BotApplication, mediator: User, sessions: Sessions, tmp_path: Path
+) -> None:
+    folder = tmp_path / "notices"
+    shutil.copytree(consent.NOTICES_DIR, folder)
+    (folder / "en.toml").write_text('version = "2"\n', encoding="utf-8")  # an edit gone wrong
+    services_of(app).settings.notices_dir = folder
+    await walk_to_notice(mediator)
+    question = await mediator.tap("📄 Montrer l'information")
+    assert "n'a pas pu être affichée" in question
+    assert "coordonnées" in question
+    await mediator.tap("Non")
+    await mediator.tap("✅ Enregistrer")
+    record, shown = await record_of_only_person(sessions)
+    assert shown is None
+    assert not record.given
