@@ -4,9 +4,11 @@ and the consent record: what the person was shown, what they said, and its withd
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import shutil
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -426,3 +428,31 @@ async def test_a_broken_notice_file_leaves_the_mediator_to_inform_by_voice(
     record, shown = await record_of_only_person(sessions)
     assert shown is None
     assert not record.given
+
+
+async def test_the_record_stays_out_of_stats_and_exports(
+    mediator: User, coordinator: User, api: FakeBotAPI
+) -> None:
+    await walk_to_notice(mediator)
+    await mediator.tap("📄 Montrer l'information")
+    await mediator.tap("arabe")
+    await mediator.tap("Non")
+    await mediator.tap("✅ Enregistrer")
+    await coordinator.send("/export")
+    await coordinator.tap("Ce mois")
+    exported = [params for _, kind, params in api.files if kind == "document"]
+    assert len(exported) == 2  # the workbook and the CSV zip
+    everything = b""
+    for _, content, _ in exported:
+        everything += content
+        if content.startswith(b"PK"):  # XLSX and zip: read every member
+            with zipfile.ZipFile(io.BytesIO(content)) as files:
+                everything += b"".join(files.read(name) for name in files.namelist())
+    await coordinator.send("/stats")
+    await coordinator.tap("Toute l'équipe")
+    stats = await coordinator.tap("Ce mois")
+    assert "Nouvelles personnes accrochées : 1" in stats
+    for trace in ("العربية", "arabe", "notice", "معلومات"):
+        assert trace.encode() not in everything
+        assert trace not in stats
+    assert b"P-0001" in everything  # the person is exported, without the record
