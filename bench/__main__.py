@@ -3,6 +3,8 @@
 python -m bench                     full sizes, SQLite and PostgreSQL
 python -m bench --size tiny         the smoke size CI runs (nothing is asserted on time)
 python -m bench --databases sqlite  one database only
+python -m bench --peers             this bot beside the bots a team would otherwise run
+                                    (textbook PTB, PTB + stdlib sqlite3, aiogram 3)
 
 Each section runs on each database in a process of its own, so that one measure's memory,
 heap and caches do not weigh on the next; `--in-process` runs everything in this one.
@@ -14,22 +16,25 @@ import argparse
 import asyncio
 import datetime as dt
 import functools
+import importlib
 import json
 import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from bench import delivery, indicators, sweep, updates
 from bench.harness import RESULTS, Report, Row
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-SECTIONS = {
-    "updates": updates.run,
-    "indicators": indicators.run,
-    "sweep": sweep.run,
-    "delivery": delivery.run,
-}
+SECTIONS = ("updates", "indicators", "sweep", "delivery")
+PEERS = ("ours", "textbook", "stdlib", "aiogram")  # bench.peers: each in a process of its own
+
+
+def section(name: str, *, reuse: bool = False) -> Any:
+    """A section's `run`, imported when it runs (a peer's process loads no other bot)."""
+    run = importlib.import_module(f"bench.{name}").run
+    return functools.partial(run, reuse=True) if reuse and name == "indicators" else run
 
 
 async def main(argv: list[str] | None = None) -> int:
@@ -47,27 +52,32 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
     )
+    parser.add_argument(
+        "--peers", action="store_true", help="this bot beside its peers (SQLite), with ratios"
+    )
     parser.add_argument("--in-process", action="store_true", help="no process per measure")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.peers:
+        args.sections, args.databases = "peers", ",".join(PEERS)
     report = Report()
-    sections = dict(SECTIONS)
-    if args.reuse_data:
-        sections["indicators"] = functools.partial(indicators.run, reuse=True)
     if not args.child:
         print(
             f"{'section':<12} {'database':<10} {'size':<22} {'figure':<34} {'value':>12} "
             "unit   target"
         )
-    for section in args.sections.split(","):
+    for name in args.sections.split(","):
         for kind in args.databases.split(","):
             if args.in_process or args.child:
-                await sections[section](report, kind, args.postgres_url, args.size, args.repeat)
+                run = section(name, reuse=args.reuse_data)
+                await run(report, kind, args.postgres_url, args.size, args.repeat)
             else:
-                report.rows += await in_child(args, section, kind)
+                report.rows += await in_child(args, name, kind)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     path = Path(args.output) if args.output else RESULTS / f"bench-{args.size}-{stamp}.json"
     report.write(path)
+    if args.peers and not args.child:
+        importlib.import_module("bench.peers").print_comparison(report)
     if not args.child:
         speed = json.loads(path.read_text())["machine"]["calibration_loop_s"]
         print(f"\nJSON: {path}\nCalibration loop (this machine's speed now): {speed:.2f} s")

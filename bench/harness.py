@@ -1,4 +1,7 @@
-"""Shared pieces: fresh databases, timing, peak memory, the report."""
+"""Shared pieces: fresh databases, timing, peak memory, the report.
+
+The bot's modules (SQLAlchemy, models) are imported by the functions that use them: the peers
+benchmark measures other bots' peak memory in processes that never load ours."""
 
 from __future__ import annotations
 
@@ -15,19 +18,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db import Sessions, create_engine, make_sessions, upgrade_database
-from models import demo, reference
-from models.base import utcnow
-from models.orientations import Orientation
-from models.people import Person
-from models.reference import Neighbourhood, Partner
+    from bot.db import Sessions
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -117,6 +113,8 @@ def reset_peak_rss() -> None:
 
 def database_url(kind: str, postgres_url: str, name: str) -> str:
     """Where the benchmark database `name` lives."""
+    from sqlalchemy.engine import make_url
+
     if kind == "sqlite":
         return f"sqlite+aiosqlite:///{RESULTS / 'data' / f'{name}.sqlite3'}"
     return make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
@@ -124,6 +122,11 @@ def database_url(kind: str, postgres_url: str, name: str) -> str:
 
 async def fresh_database(kind: str, postgres_url: str, name: str) -> str:
     """A migrated, empty database with its reference data."""
+    from sqlalchemy import text
+
+    from bot.db import create_engine, make_sessions, upgrade_database
+    from models import reference
+
     if kind == "sqlite":
         path = RESULTS / "data" / f"{name}.sqlite3"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,6 +168,8 @@ def percentile(values: list[float], share: float) -> float:
 
 async def analyse(url: str, sessions: Sessions) -> None:
     """Refresh the planner's statistics after a bulk load (ANALYZE), as operators would."""
+    from sqlalchemy import text
+
     async with sessions() as session:
         await session.exec(text("ANALYZE"))  # type: ignore[call-overload]
         await session.commit()
@@ -175,6 +180,14 @@ async def seed_open_orientations(
     session: AsyncSession, *, mediator_ids: Sequence[int], due: Sequence[dt.datetime]
 ) -> None:
     """One person and one open orientation per due time, person i followed by mediator i."""
+    from sqlmodel import select
+
+    from models import demo
+    from models.base import utcnow
+    from models.orientations import Orientation
+    from models.people import Person
+    from models.reference import Neighbourhood, Partner
+
     now = utcnow()
     nbh = (await session.exec(select(Neighbourhood))).first()
     partner = (await session.exec(select(Partner))).first()

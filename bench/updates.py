@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, update
 from telegram import Update
 from telegram.ext import TypeHandler
 
+from bench.flow import FLOW, LenientBotAPI, SlowRequest, payload
 from bench.harness import Report, fresh_database, peak_rss_mib, percentile
 from bot.app import build_application, settle_heap
 from bot.db import Sessions, checkpoint, create_engine, make_sessions
@@ -27,80 +28,11 @@ from models.base import utcnow
 from models.botstate import UserState
 from models.reference import Neighbourhood
 from models.team import Role
-from tests.fakes import FakeBotAPI, RecordingRequest, Sent
+from tests.fakes import FakeBotAPI, RecordingRequest
 
 SIZES = {"tiny": (5, 5), "full": (100, 200)}
 WARM_UP_USERS = {"tiny": 2, "full": 20}
 ROUNDS = {"tiny": 1, "full": 3}
-# The /nouveau flow, as callback data or text, after "/nouveau" and the first name.
-FLOW = [
-    ("text", "/nouveau"),
-    ("text", "Amina"),
-    ("tap", "pk:nv:sex:female"),
-    ("tap", "pk:nv:age_bracket:26_44"),
-    ("tap", "pk:nv:residence:qpv"),
-    ("tap", "pk:nv:channel:word_of_mouth"),
-    ("tap", "pk:nv:barriers:french"),
-    ("tap", "nv:nv:done"),
-    ("tap", "pk:nv:registered_ft:no"),
-    ("tap", "pk:nv:rsa:no"),
-    ("tap", "pk:nv:notice:skip"),
-    ("tap", "pk:nv:consent:no"),
-    ("tap", "nv:nv:save"),
-]
-
-
-class LenientBotAPI(FakeBotAPI):
-    """Updates are queued before the bot answers: buttons may name a message not sent yet."""
-
-    def _m_editMessageText(self, params: dict) -> dict:
-        key = (int(params["chat_id"]), int(params["message_id"]))
-        if key not in self.messages:
-            self.messages[key] = Sent(key[0], key[1], "")
-        return super()._m_editMessageText(params)
-
-
-class SlowRequest(RecordingRequest):
-    """The offline Bot API, answering each call after a realistic round trip."""
-
-    def __init__(self, api: FakeBotAPI, latency: float) -> None:
-        super().__init__(api)
-        self.latency = latency
-
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        """Wait, then answer (a simulated network, in a benchmark only)."""
-        await asyncio.sleep(self.latency)
-        return await super().do_request(*args, **kwargs)
-
-
-def payload(api: FakeBotAPI, user_id: int, kind: str, value: str) -> dict[str, Any]:
-    """A Telegram update for one step of one user."""
-    who = {"id": user_id, "is_bot": False, "first_name": "Bench"}
-    chat = {"id": user_id, "type": "private"}
-    if kind == "text":
-        message: dict[str, Any] = {
-            "message_id": next(api._ids),
-            "date": 0,
-            "chat": chat,
-            "from": who,
-            "text": value,
-        }
-        if value.startswith("/"):
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(value)}]
-        return api.new_update({"message": message})
-    sent = api.chat(user_id)
-    message_id = sent[-1].message_id if sent else 1
-    return api.new_update(
-        {
-            "callback_query": {
-                "id": f"{user_id}-{time.perf_counter_ns()}",
-                "from": who,
-                "chat_instance": "1",
-                "data": value,
-                "message": {"message_id": message_id, "date": 0, "chat": chat, "text": "…"},
-            }
-        }
-    )
 
 
 async def make_members(sessions: Sessions, count: int, first_id: int) -> list[int]:

@@ -30,6 +30,7 @@ from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
 from bot.settings import Settings
 from handlers import (
+    event_creation,
     events,
     followups,
     orientations,
@@ -139,8 +140,8 @@ def register_handlers(application: BotApplication) -> None:
         # Our conversations mix buttons and typed answers on purpose and track them per user,
         # which is what PTB's per_message warning is about.
         warnings.filterwarnings("ignore", message=".*per_message", category=PTBUserWarning)
-        modules = (start, people, orientations, followups, outreach, events, partners, team, stats)
-        for module in (*modules, privacy):
+        features = (start, people, orientations, followups, outreach, event_creation, events)
+        for module in (*features, partners, team, stats, privacy):
             application.add_handlers(module.handlers(), group=FEATURES_GROUP)
     application.add_handlers(start.last_resort(), group=FEATURES_GROUP)
     application.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)

@@ -1,4 +1,5 @@
-"""Reading the dates people type: `12/03`, `12/03/2026`, `12-03-26`, `lundi`, `demain`."""
+"""Reading the dates and times people type: `12/03`, `12/03/2026`, `12-03-26`, `lundi`,
+`demain`; `14h`, `14h30`, `14:30`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import unicodedata
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 RELATIVE = {"aujourd'hui": 0, "aujourdhui": 0, "auj": 0, "demain": 1, "hier": -1}
 _NUMERIC = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
+_TIME = re.compile(r"^(\d{1,2})\s*(?:h|:|heures?)?\s*(\d{2})?$")
 
 
 def _plain(text: str) -> str:
@@ -50,3 +52,14 @@ def _same_day_other_year(day: dt.date, step: int) -> dt.date | None:
         return day.replace(year=day.year + step)
     except ValueError:  # 29 February
         return None
+
+
+def parse_time(text: str) -> dt.time | None:
+    """`14h`, `14h30`, `14:30`, `9` → a time of day, or None."""
+    match = _TIME.match(text.strip().lower())
+    if not match:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2) or 0)
+    if hours > 23 or minutes > 59:
+        return None
+    return dt.time(hours, minutes)

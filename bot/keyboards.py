@@ -42,13 +42,19 @@ def choices(
     selected: set[str] | None = None,
     back: bool = True,
     validate: bool = False,
+    skip: bool = False,
+    more: Option | None = None,
 ) -> InlineKeyboardMarkup:
-    """One button per option; with `selected`, a toggle list closed by « Valider »."""
+    """One button per option; with `selected`, a toggle list closed by « Valider »; `more`, a
+    last button of its own (« ➕ Nouveau partenaire »)."""
     buttons = []
     for code, label in options:
         shown = f"✅ {label}" if selected is not None and code in selected else label
         buttons.append(InlineKeyboardButton(shown, callback_data=Pick(form, step, code).pack()))
     keyboard = rows(buttons, columns)
+    if more is not None:
+        code, label = more
+        keyboard.append([InlineKeyboardButton(label, callback_data=Pick(form, step, code).pack())])
     if validate:
         count = len(selected or ())
         keyboard.append(
@@ -58,7 +64,7 @@ def choices(
                 )
             ]
         )
-    keyboard.append(nav_row(form, back=back))
+    keyboard.append(nav_row(form, back=back, skip=skip))
     return InlineKeyboardMarkup(keyboard)
 
 

@@ -69,6 +69,7 @@ EXPIRED: Final = (
     "Rien n'a été enregistré. Vous pouvez recommencer quand vous voulez."
 )
 USE_BUTTONS: Final = "Merci de répondre avec les boutons ci-dessous."
+NUMBER_INVALID: Final = "Écrivez un nombre entier entre {minimum} et {limit}."
 EXPECT_TEXT: Final = "J'attends un message texte."
 STALE_BUTTON: Final = "Ce bouton n'est plus actif."
 ERROR: Final = (
@@ -209,7 +210,9 @@ NEXT: Final = "Suivant ▶"
 # --- /informes ----------------------------------------------------------------------------
 INFORMED_KIND: Final = "Personnes informées : lors de quelle action ?"
 INFORMED_COUNT: Final = "Combien de personnes informées ? (touchez un nombre ou écrivez-le)"
-INFORMED_COUNT_INVALID: Final = "Écrivez un nombre entier entre 1 et {limit}, par exemple 12."
+INFORMED_COUNT_INVALID: Final = (
+    "Écrivez un nombre entier entre {minimum} et {limit}, par exemple 12."
+)
 INFORMED_DAY: Final = "Quel jour ?"
 INFORMED_TODAY: Final = "Aujourd'hui"
 INFORMED_YESTERDAY: Final = "Hier"
@@ -654,8 +657,16 @@ EVENT_PROMPTS: Final = {
 }
 EVENT_NEW_PARTNER: Final = "➕ Nouveau partenaire"
 EVENT_SUMMARY: Final = "Vérifiez avant d'enregistrer :\n\n{card}"
-EVENT_SAVE: Final = "✅ Enregistrer"
-EVENT_EDIT: Final = "✏️ Modifier"
+EVENT_FIELD_NAMES: Final = {
+    "kind": "Type",
+    "title": "Titre",
+    "day": "Date",
+    "time": "Heure",
+    "neighbourhood": "Quartier",
+    "place": "Lieu",
+    "theme": "Thème",
+    "partners": "Partenaires présents",
+}
 EVENT_SAVED: Final = "✅ Événement enregistré.\n\n{card}"
 EVENT_NO_PARTNER: Final = "aucun pour l'instant"
 EVENT_CARD: Final = (

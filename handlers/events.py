@@ -1,10 +1,9 @@
-"""Events: `/evenement` (create), `/agenda`, and the event card where mediators register their
-people and the project officer records attendance, outcomes and the summary."""
+"""Events: `/agenda`, and the event card where mediators register their people and the project
+officer records attendance, outcomes and the summary (`/evenement` is handlers/event_creation)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,9 +18,8 @@ from telegram.ext import (
 )
 
 from bot import drafts, keyboards, texts
-from bot.callbacks import EventRef, Nav, Pick
+from bot.callbacks import EventRef, Nav
 from bot.context import BotContext
-from bot.dates import parse_day
 from bot.formatting import day, long_day
 from bot.messages import person_label
 from bot.reports import outcome_parts
@@ -30,7 +28,6 @@ from handlers.common import (
     begin_draft,
     cancel_for,
     checkpoint,
-    current_pick,
     notice,
     show,
     warn,
@@ -39,122 +36,13 @@ from handlers.common import (
 from models import events, reference
 from models.base import pk
 from models.errors import DomainError
-from models.events import Event, EventDraft, EventKind, EventOutcome
+from models.events import Event, EventOutcome
 from models.people import parse_person_code
-from models.reference import Kind, Neighbourhood
+from models.reference import Neighbourhood
 from models.team import Member, Role
 
-FORM: Final = "evt"
-COMMAND: Final = "evenement"
-CONVERSATION: Final = "evenement"
-KIND, TITLE, DAY, TIME, NEIGHBOURHOOD, PLACE, THEME = (
-    "kind", "title", "day", "time", "neighbourhood", "place", "theme",
-)  # fmt: skip
-PARTNERS, NEW_CATEGORY, NEW_NAME, CONFIRM = "partners", "newcategory", "newname", "confirm"
-ORDER: Final = (KIND, TITLE, DAY, TIME, NEIGHBOURHOOD, PLACE, THEME, PARTNERS, CONFIRM)
-QUICK_TIMES: Final = ("0900", "0930", "1000", "1400", "1430", "1800")
-_TIME = re.compile(r"^(\d{1,2})\s*(?:h|:|heures?)?\s*(\d{2})?$")
 ORGANISERS: Final = frozenset({Role.PROJECT_OFFICER.value, Role.COORDINATOR.value})
 PEOPLE_SHOWN: Final = 12
-
-
-def parse_time(text: str) -> dt.time | None:
-    """`14h`, `14h30`, `14:30`, `9` → a time of day, or None."""
-    match = _TIME.match(text.strip().lower())
-    if not match:
-        return None
-    hours, minutes = int(match.group(1)), int(match.group(2) or 0)
-    if hours > 23 or minutes > 59:
-        return None
-    return dt.time(hours, minutes)
-
-
-def _hhmm(value: str) -> str:
-    return f"{value[:2]}:{value[2:]}"
-
-
-# --- Creation -----------------------------------------------------------------------------
-async def start(update: Update, context: BotContext) -> object:
-    """/evenement: a new event, step by step."""
-    draft = begin_draft(update, context, FORM)
-    draft.update(partners=[], new_partners=[])
-    return await goto(update, context, draft, KIND)
-
-
-async def goto(
-    update: Update, context: BotContext, draft: dict[str, Any], step: str, edit: bool = True
-) -> str:
-    """Show `step` and make it the current one."""
-    draft["step"] = step
-    await checkpoint(update, context, conversation=CONVERSATION, state=step)
-    prompt = texts.EVENT_PROMPTS.get(step, "")
-    reference_data = context.services.reference
-    markup: InlineKeyboardMarkup
-    if step == KIND:
-        markup = keyboards.choices(FORM, KIND, texts.EVENT_KIND_LABELS.items(), back=False)
-    elif step == TITLE:
-        prompt = prompt.format(default=texts.EVENT_KIND_LABELS[draft["kind"]])
-        markup = keyboards.nav_only(FORM, skip=True)
-    elif step == TIME:
-        markup = keyboards.choices(FORM, TIME, [(t, _hhmm(t)) for t in QUICK_TIMES], columns=3)
-    elif step == NEIGHBOURHOOD:
-        options = [(str(n.id), n.name) for n in await reference_data.neighbourhoods()]
-        markup = keyboards.choices(FORM, NEIGHBOURHOOD, options, columns=1)
-    elif step == THEME:
-        markup = keyboards.nav_only(FORM, skip=True)
-    elif step == PARTNERS:
-        options = [(str(p.id), p.name) for p in await reference_data.partners()]
-        options += [(f"n{i}", name) for i, (name, _) in enumerate(draft["new_partners"])]
-        options.append(("new", texts.EVENT_NEW_PARTNER))
-        selected = {str(i) for i in draft["partners"]}
-        selected |= {f"n{i}" for i in range(len(draft["new_partners"]))}
-        markup = keyboards.choices(
-            FORM, PARTNERS, options, columns=1, selected=selected, validate=True
-        )
-    elif step == NEW_CATEGORY:
-        categories = await reference_data.choices(Kind.PARTNER_CATEGORY)
-        markup = keyboards.choices(FORM, NEW_CATEGORY, [(c.code, c.label) for c in categories])
-    elif step == CONFIRM:
-        prompt = texts.EVENT_SUMMARY.format(card=await _draft_card(context, draft))
-        markup = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(texts.EVENT_SAVE, callback_data=Nav(FORM, "save").pack())],
-                [
-                    InlineKeyboardButton(texts.EVENT_EDIT, callback_data=Nav(FORM, "back").pack()),
-                    InlineKeyboardButton(texts.CANCEL, callback_data=Nav(FORM, "cancel").pack()),
-                ],
-            ]
-        )
-    else:  # DAY, PLACE, NEW_NAME: typed
-        markup = keyboards.nav_only(FORM)
-    await show(update, prompt, markup, edit=edit)
-    return step
-
-
-def _starts_at(context: BotContext, draft: dict[str, Any]) -> dt.datetime:
-    local = dt.datetime.combine(
-        dt.date.fromisoformat(draft["day"]),
-        dt.time.fromisoformat(draft["time"]),
-        tzinfo=context.services.settings.tz,
-    )
-    return local.astimezone(dt.UTC)
-
-
-async def _draft_card(context: BotContext, draft: dict[str, Any]) -> str:
-    neighbourhoods = {n.id: n.name for n in await context.services.reference.neighbourhoods()}
-    partners = {p.id: p.name for p in await context.services.reference.partners()}
-    names = [partners.get(i, "?") for i in draft["partners"]]
-    names += [name for name, _ in draft["new_partners"]]
-    return describe(
-        title=draft["title"],
-        kind=draft["kind"],
-        starts_at=_starts_at(context, draft),
-        place=draft["place"],
-        neighbourhood=neighbourhoods.get(draft["neighbourhood_id"], "?"),
-        theme=draft.get("theme", ""),
-        partners=names,
-        context=context,
-    )
 
 
 def describe(
@@ -180,177 +68,6 @@ def describe(
         theme=texts.EVENT_CARD_THEME.format(theme=theme) if theme else "",
         partners=", ".join(partners) or texts.EVENT_NO_PARTNER,
     )
-
-
-@with_draft(FORM, COMMAND)
-async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """A button of the current step."""
-    pick = await current_pick(update, draft)
-    if pick is None:
-        return None
-    value = pick.value
-    if pick.step == KIND and value in set(EventKind):
-        draft["kind"] = value
-        return await goto(update, context, draft, TITLE)
-    if pick.step == TIME and value in QUICK_TIMES:
-        draft["time"] = _hhmm(value)
-        return await goto(update, context, draft, NEIGHBOURHOOD)
-    if pick.step == NEIGHBOURHOOD and value.isdigit():
-        known = {n.id for n in await context.services.reference.neighbourhoods()}
-        if int(value) in known:
-            draft["neighbourhood_id"] = int(value)
-            return await goto(update, context, draft, PLACE)
-    if pick.step == PARTNERS:
-        return await _toggle_partner(update, context, draft, value)
-    if pick.step == NEW_CATEGORY:
-        codes = {c.code for c in await context.services.reference.choices(Kind.PARTNER_CATEGORY)}
-        if value in codes:
-            draft["new_category"] = value
-            return await goto(update, context, draft, NEW_NAME)
-    await notice(update, texts.STALE_BUTTON)
-    return None
-
-
-async def _toggle_partner(
-    update: Update, context: BotContext, draft: dict[str, Any], value: str
-) -> object:
-    if value == "new":
-        return await goto(update, context, draft, NEW_CATEGORY)
-    if (
-        value.startswith("n")
-        and value[1:].isdigit()
-        and int(value[1:]) < len(draft["new_partners"])
-    ):
-        draft["new_partners"].pop(int(value[1:]))
-    elif value.isdigit() and int(value) in {
-        p.id for p in await context.services.reference.partners()
-    }:
-        chosen = draft["partners"]
-        if int(value) in chosen:
-            chosen.remove(int(value))
-        else:
-            chosen.append(int(value))
-    else:
-        await notice(update, texts.STALE_BUTTON)
-        return None
-    return await goto(update, context, draft, PARTNERS)
-
-
-@with_draft(FORM, COMMAND)
-async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Typed answers: title, date, time, place, theme, a new partner's name."""
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    step = draft.get("step")
-    try:
-        if step == TITLE:
-            draft["title"] = events.clean_text(
-                text, limit=events.TITLE_MAX, key="event_title_invalid"
-            )
-            return await goto(update, context, draft, DAY, edit=False)
-        if step == DAY:
-            chosen = parse_day(text, today=context.services.today(), past=False)
-            if chosen is None:
-                raise DomainError("date_out_of_range")
-            draft["day"] = chosen.isoformat()
-            return await goto(update, context, draft, TIME, edit=False)
-        if step == TIME:
-            moment = parse_time(text)
-            if moment is None:
-                raise DomainError("time_invalid")
-            draft["time"] = moment.strftime("%H:%M")
-            return await goto(update, context, draft, NEIGHBOURHOOD, edit=False)
-        if step == PLACE:
-            draft["place"] = events.clean_text(
-                text, limit=events.PLACE_MAX, key="event_place_invalid"
-            )
-            return await goto(update, context, draft, THEME, edit=False)
-        if step == THEME:
-            draft["theme"] = events.clean_text(
-                text, limit=events.THEME_MAX, key="event_theme_invalid"
-            )
-            return await goto(update, context, draft, PARTNERS, edit=False)
-        if step == NEW_NAME:
-            name = reference.clean_partner_name(text)
-            draft["new_partners"].append([name, draft.pop("new_category")])
-            return await goto(update, context, draft, PARTNERS, edit=False)
-    except DomainError as error:
-        warn(texts.domain_error(error.key, error.params))
-        return await goto(update, context, draft, str(step), edit=False)
-    warn(texts.USE_BUTTONS)
-    return await goto(update, context, draft, str(step or KIND), edit=False)
-
-
-@with_draft(FORM, COMMAND)
-async def on_nav(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Retour, Passer, Valider, Enregistrer, Annuler."""
-    nav = Nav.unpack(update.callback_query.data if update.callback_query else None)
-    step = draft.get("step")
-    if nav is None:
-        await notice(update, texts.STALE_BUTTON)
-        return None
-    if nav.action == "cancel":
-        return await cancel(update, context)
-    if nav.action == "back":
-        if step in (NEW_CATEGORY, NEW_NAME):
-            return await goto(update, context, draft, PARTNERS)
-        if step in ORDER and ORDER.index(step) > 0:
-            return await goto(update, context, draft, ORDER[ORDER.index(step) - 1])
-        return await goto(update, context, draft, KIND)
-    if nav.action == "skip" and step == TITLE:
-        draft["title"] = texts.EVENT_KIND_LABELS[draft["kind"]]
-        return await goto(update, context, draft, DAY)
-    if nav.action == "skip" and step == THEME:
-        draft["theme"] = ""
-        return await goto(update, context, draft, PARTNERS)
-    if nav.action == "done" and step == PARTNERS:
-        return await goto(update, context, draft, CONFIRM)
-    if nav.action == "save" and step == CONFIRM:
-        return await save(update, context, draft)
-    await notice(update, texts.STALE_BUTTON)
-    return None
-
-
-async def save(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Create the event (and the partners typed in); confirm once committed."""
-    services = context.services
-    try:
-        async with services.sessions.begin() as session:
-            partner_ids = list(draft["partners"])
-            for name, category in draft["new_partners"]:
-                partner = await reference.add_partner(
-                    session=session, name=name, category=category
-                )
-                partner_ids.append(pk(partner))
-            event = await events.create_event(
-                session=session,
-                member=context.member,
-                draft=EventDraft(
-                    kind=draft["kind"],
-                    title=draft["title"],
-                    starts_at=_starts_at(context, draft),
-                    neighbourhood_id=draft["neighbourhood_id"],
-                    place=draft["place"],
-                    theme=draft.get("theme", ""),
-                    partner_ids=partner_ids,
-                ),
-                now=services.clock(),
-            )
-            text, markup = await event_card(session, context, event)
-            await checkpoint(
-                update, context, conversation=CONVERSATION, state=END, session=session,
-                without=FORM,
-            )  # fmt: skip
-    except DomainError as error:
-        warn(texts.domain_error(error.key, error.params))
-        return await goto(update, context, draft, CONFIRM, edit=False)
-    if draft["new_partners"]:
-        services.reference.invalidate()
-    drafts.drop(context.member_data, FORM)
-    await show(update, texts.EVENT_SAVED.format(card=text), markup)
-    return END
-
-
-cancel = cancel_for(FORM, CONVERSATION)
 
 
 # --- The event card -----------------------------------------------------------------------
@@ -706,22 +423,9 @@ cancel_input = cancel_for(INPUT_FORM, INPUT_CONVERSATION)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
-    """/evenement, /agenda, the event buttons and their typed answers."""
-    pick = CallbackQueryHandler(on_pick, pattern=Pick.pattern(FORM))
-    typed = MessageHandler(~filters.COMMAND, on_text)
+    """/agenda, the event buttons and their typed answers."""
     asks = "|".join(ASKS)
     return [
-        ConversationHandler(
-            entry_points=[CommandHandler(COMMAND, start)],
-            states={step: [pick, typed] for step in (*ORDER, NEW_CATEGORY, NEW_NAME)},
-            fallbacks=[
-                CommandHandler("annuler", cancel),
-                CallbackQueryHandler(on_nav, pattern=Nav.pattern(FORM)),
-            ],
-            name=CONVERSATION,
-            persistent=True,
-            allow_reentry=True,
-        ),
         ConversationHandler(
             entry_points=[CallbackQueryHandler(ask_input, pattern=rf"^ev:({asks}):")],
             states={TYPING: [MessageHandler(~filters.COMMAND, on_input)]},

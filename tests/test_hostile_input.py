@@ -15,8 +15,8 @@ from sqlmodel import col, func, select
 from bot import texts
 from bot.app import BotApplication
 from bot.callbacks import EventRef
+from bot.dates import parse_time
 from bot.db import Sessions
-from handlers.events import parse_time
 from models import events, reference, team
 from models.base import pk
 from models.errors import DomainError

@@ -1,0 +1,524 @@
+"""The bots a team would otherwise run, measured on the same flow beside this one.
+
+`python -m bench --peers` runs each bot below in a process of its own (so its peak RSS is its
+own) on the same 13 updates of /nouveau (`bench.updates.FLOW`), answered with the same texts
+and keyboards, against the same fake Bot API:
+
+- ours: this bot, as `python -m bot run` builds it (SQLite, write-ahead before each answer);
+- textbook: PTB's own example: a ConversationHandler with PicklePersistence, updates handled
+  one after another (PTB's default), state written every `update_interval` (60 s);
+- stdlib: PTB with concurrent updates, each step's state written to SQLite through the
+  standard library's `sqlite3` after the answer (WAL, synchronous=NORMAL, as ours);
+- aiogram: aiogram 3, its FSM in memory, one update per chat at a time
+  (`SimpleEventIsolation`), as aiogram's documentation recommends (the `bench` extra).
+
+Each bot is measured for: p50/p99 of one update at a time; the same again while two busy
+processes hold both cores (contention); 200 chats each waiting for its answer before sending
+the next update, with 50 ms per Bot API call (updates per second, every chat in order, every
+person saved); peak RSS. The table prints ours beside each peer with the ratio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import multiprocessing
+import sqlite3
+import tempfile
+import time
+import tomllib
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    PicklePersistence,
+    TypeHandler,
+    filters,
+)
+
+from bench.flow import FLOW, LenientBotAPI, SlowRequest, payload
+from bench.harness import Report, fresh_database, peak_rss_mib, percentile
+from bot import texts  # the sentences only: no other module of this bot loads for a peer
+from tests.fakes import JSON_FIELDS, FakeBotAPI, RecordingRequest
+
+PEERS = ("ours", "textbook", "stdlib", "aiogram")
+SIZES = {"tiny": (5, 5), "full": (100, 200)}  # users one at a time, chats waiting at 50 ms
+WARM_UP_USERS = {"tiny": 2, "full": 20}
+LATENCY = 0.05
+REFERENCE = Path(__file__).resolve().parent.parent / "models" / "reference_data.toml"
+
+
+# --- the flow every peer runs: the same questions, buttons and callback data as ours -------
+@dataclass(frozen=True)
+class Step:
+    """One question of /nouveau: its field, prompt and buttons (code, label)."""
+
+    name: str
+    options: tuple[tuple[str, str], ...]
+    multiple: bool = False
+
+
+def _steps() -> tuple[Step, ...]:
+    data = tomllib.loads(REFERENCE.read_text(encoding="utf-8"))
+
+    def listed(kind: str) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (e["code"], e["label"]) for e in data[kind] if e.get("enabled", True) is not False
+        )
+
+    return (
+        Step("sex", tuple(texts.SEX_LABELS.items())),
+        Step("age_bracket", listed("age_bracket")),
+        Step("residence", listed("residence")),
+        Step("channel", listed("channel")),
+        Step("barriers", listed("barrier"), multiple=True),
+        Step("registered_ft", tuple(texts.ANSWER_LABELS.items())),
+        Step("rsa", tuple(texts.ANSWER_LABELS.items())),
+        Step("notice", tuple(texts.NOTICE_LABELS.items())),
+        Step("consent", tuple(texts.CONSENT_LABELS.items())),
+    )
+
+
+STEPS = _steps()
+DONE, SAVE = "nv:nv:done", "nv:nv:save"
+
+
+def keyboard(step: Step, chosen: list[str]) -> InlineKeyboardMarkup:
+    rows = [
+        [InlineKeyboardButton(("✅ " if code in chosen else "") + label, callback_data=data)]
+        for code, label in step.options
+        for data in (f"pk:nv:{step.name}:{code}",)
+    ]
+    if step.multiple:
+        rows.append([InlineKeyboardButton(texts.BACK, callback_data="nv:nv:back")])
+        rows.append(
+            [InlineKeyboardButton(texts.VALIDATE.format(count=len(chosen)), callback_data=DONE)]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+def summary(values: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [texts.NEW_SUMMARY_HEADER]
+    for name, value in values.items():
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        lines.append(texts.NEW_SUMMARY_LINE.format(field=texts.NEW_FIELD_NAMES[name], value=shown))
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(texts.NEW_SAVE, callback_data=SAVE)]])
+    return "\n".join(lines), markup
+
+
+@dataclass
+class Reply:
+    """What a step answers: a text, its keyboard, whether it edits the tapped message, and
+    the form's values once saved."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None
+    edit: bool
+    saved: dict[str, Any] | None = None
+
+
+def advance(state: dict[str, Any], kind: str, value: str) -> Reply:
+    """The framework-free flow: the draft in `state` moves by one answer (the same rules for
+    every peer, so only the framework and the storage differ)."""
+    if kind == "text" and value == "/nouveau":
+        state.clear()
+        state.update(step=-1, values={})
+        return Reply(texts.NEW_PROMPTS["first_name"], None, edit=False)
+    values = state.setdefault("values", {})
+    index = state.get("step", -1)
+    if index == -1 and kind == "text":
+        values["first_name"] = value.strip()
+        state["step"] = 0
+        return Reply(texts.NEW_PROMPTS["sex"], keyboard(STEPS[0], []), edit=False)
+    if value == SAVE:
+        code = f"P-{abs(hash(values['first_name'])) % 10_000:04d}"
+        text = texts.NEW_SAVED.format(
+            code=code, first_name=values["first_name"], neighbourhood="—"
+        )
+        return Reply(text, None, edit=True, saved=dict(values))
+    step = STEPS[index]
+    if step.multiple and value != DONE:
+        chosen = values.setdefault(step.name, [])
+        code = value.rsplit(":", 1)[1]
+        (chosen.remove if code in chosen else chosen.append)(code)
+        return Reply(texts.NEW_PROMPTS[step.name], keyboard(step, chosen), edit=True)
+    if not step.multiple:
+        values[step.name] = value.rsplit(":", 1)[1]
+    state["step"] = index + 1
+    if index + 1 == len(STEPS):
+        text, markup = summary(values)
+        return Reply(text, markup, edit=True)
+    following = STEPS[index + 1]
+    return Reply(texts.NEW_PROMPTS[following.name], keyboard(following, []), edit=True)
+
+
+# --- PTB peers --------------------------------------------------------------------------
+async def _ptb_answer(update: Update, reply: Reply) -> None:
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+        await query.edit_message_text(reply.text, reply_markup=reply.markup)
+    elif update.effective_chat is not None:
+        await update.effective_chat.send_message(reply.text, reply_markup=reply.markup)
+
+
+def _kind_value(update: Update) -> tuple[str, str]:
+    if update.callback_query is not None:
+        return "tap", update.callback_query.data or ""
+    return "text", (update.effective_message.text if update.effective_message else "") or ""
+
+
+def textbook_application(request: RecordingRequest, folder: Path) -> Application:
+    """PTB's persistentconversationbot.py, on our flow."""
+    asking = 1
+
+    async def step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        state = context.user_data.setdefault("nouveau", {})  # type: ignore[union-attr]
+        reply = advance(state, *_kind_value(update))
+        await _ptb_answer(update, reply)
+        if reply.saved is not None:
+            context.bot_data.setdefault("people", []).append(reply.saved)
+            return ConversationHandler.END
+        return asking
+
+    persistence = PicklePersistence(folder / "textbook.pickle")
+    app = ApplicationBuilder().token("1:peer").request(request).persistence(persistence).build()
+    app.add_handler(
+        ConversationHandler(
+            entry_points=[CommandHandler("nouveau", step)],
+            states={
+                asking: [
+                    CallbackQueryHandler(step),
+                    MessageHandler(filters.TEXT & ~filters.COMMAND, step),
+                ]
+            },
+            fallbacks=[],
+            name="nouveau",
+            persistent=True,
+        )
+    )
+    return app
+
+
+def stdlib_application(request: RecordingRequest, folder: Path) -> Application:
+    """PTB with concurrent updates; each step's draft written to SQLite (stdlib `sqlite3`,
+    in the loop thread) after the answer, the person saved at the last step."""
+    db = sqlite3.connect(folder / f"stdlib-{time.time_ns()}.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE draft (user_id INTEGER PRIMARY KEY, data TEXT NOT NULL)")
+    db.execute("CREATE TABLE person (id INTEGER PRIMARY KEY, data TEXT NOT NULL)")
+
+    async def step(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if user is None:
+            return
+        row = db.execute("SELECT data FROM draft WHERE user_id = ?", (user.id,)).fetchone()
+        state = json.loads(row[0]) if row else {}
+        reply = advance(state, *_kind_value(update))
+        await _ptb_answer(update, reply)
+        with db:  # one transaction
+            if reply.saved is not None:
+                db.execute("INSERT INTO person (data) VALUES (?)", (json.dumps(reply.saved),))
+                db.execute("DELETE FROM draft WHERE user_id = ?", (user.id,))
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO draft VALUES (?, ?)", (user.id, json.dumps(state))
+                )
+
+    app = ApplicationBuilder().token("1:peer").request(request).concurrent_updates(True).build()
+    app.add_handler(TypeHandler(Update, step))
+    return app
+
+
+# --- aiogram peer (optional extra `bench`) ---------------------------------------------
+def aiogram_bot(api: FakeBotAPI, latency: float) -> tuple[Any, Any]:
+    """An aiogram 3 dispatcher on our flow (FSM in memory, one update per chat at a time)
+    and a bot whose session answers from the fake Bot API."""
+    from aiogram import Bot, Dispatcher, F
+    from aiogram.client.session.base import BaseSession
+    from aiogram.fsm.context import FSMContext
+    from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+    from aiogram.types import CallbackQuery, Message
+
+    class FakeSession(BaseSession):
+        async def make_request(self, bot: Any, method: Any, timeout: Any = None) -> Any:  # noqa: ASYNC109, ARG002
+            if latency:
+                await asyncio.sleep(latency)
+            params = {}
+            for key, raw in method.model_dump(warnings=False).items():
+                value = self.prepare_value(raw, bot=bot, files={})
+                if value is not None:
+                    params[key] = json.loads(value) if key in JSON_FIELDS else value
+            status, body = api.handle(method.__api_method__, params)
+            return self.check_response(
+                bot=bot, method=method, status_code=status, content=json.dumps(body)
+            )
+
+        async def close(self) -> None:
+            """Nothing to close."""
+
+        async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+            raise NotImplementedError
+
+    dispatcher = Dispatcher(storage=MemoryStorage(), events_isolation=SimpleEventIsolation())
+    saved: list[dict[str, Any]] = []
+
+    async def answer(state: FSMContext, kind: str, value: str) -> Reply:
+        data = await state.get_data()
+        draft = data.get("nouveau", {})
+        reply = advance(draft, kind, value)
+        if reply.saved is not None:
+            saved.append(reply.saved)
+            await state.clear()
+        else:
+            await state.update_data(nouveau=draft)
+        return reply
+
+    def markup(reply: Reply) -> Any:
+        return reply.markup.to_dict() if reply.markup else None
+
+    @dispatcher.message(F.text)
+    async def on_text(message: Message, state: FSMContext) -> None:
+        reply = await answer(state, "text", message.text or "")
+        await message.answer(reply.text, reply_markup=markup(reply))
+
+    @dispatcher.callback_query()
+    async def on_tap(query: CallbackQuery, state: FSMContext) -> None:
+        reply = await answer(state, "tap", query.data or "")
+        await query.answer()
+        if query.message is not None:
+            await query.message.edit_text(reply.text, reply_markup=markup(reply))  # type: ignore[union-attr]
+
+    bot = Bot("1:peer", session=FakeSession())
+    return bot, dispatcher
+
+
+# --- drivers ------------------------------------------------------------------------------
+Submit = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class Peer:
+    """A running bot: how to hand it one update and wait until it is handled."""
+
+    submit: Submit
+    saved: Callable[[], int]
+    order: dict[int, list[int]] = field(default_factory=dict)
+
+
+async def one_at_a_time(peer: Peer, api: FakeBotAPI, user_ids: list[int]) -> list[float]:
+    """Every user's flow step by step, users interleaved, each update alone: milliseconds."""
+    durations = []
+    for kind, value in FLOW:
+        for user_id in user_ids:
+            update = payload(api, user_id, kind, value)
+            started = time.perf_counter()
+            await peer.submit(update)
+            durations.append((time.perf_counter() - started) * 1000)
+    return durations
+
+
+async def waiting_chats(peer: Peer, api: FakeBotAPI, chat_ids: list[int]) -> tuple[float, bool]:
+    """Each chat sends its next update only once the previous one is handled: wall time,
+    and whether every chat's updates were handled in the order sent."""
+    sent: dict[int, list[int]] = {c: [] for c in chat_ids}
+
+    async def chat(chat_id: int) -> None:
+        for kind, value in FLOW:
+            update = payload(api, chat_id, kind, value)
+            sent[chat_id].append(update["update_id"])
+            await peer.submit(update)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(chat(c) for c in chat_ids))
+    wall = time.perf_counter() - started
+    return wall, all(peer.order.get(c) == sent[c] for c in chat_ids)
+
+
+@contextlib.contextmanager
+def busy_cores(count: int = 2) -> Iterator[None]:
+    """Another program holding both cores (CPU contention)."""
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_spin, daemon=True) for _ in range(count)]
+    for worker in workers:
+        worker.start()
+    try:
+        time.sleep(0.5)  # let them reach full speed (a benchmark, not a test)
+        yield
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.join()
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+@contextlib.asynccontextmanager
+async def running(name: str, api: FakeBotAPI, latency: float, folder: Path) -> Any:
+    """Start one bot on `api`; yield a Peer that submits updates to it."""
+    request = SlowRequest(api, latency) if latency else RecordingRequest(api)
+    order: dict[int, list[int]] = {}
+    waiting: dict[int, asyncio.Future[None]] = {}
+
+    def track(update_id: int, chat_id: int | None) -> None:
+        if chat_id is not None:
+            order.setdefault(chat_id, []).append(update_id)
+
+    if name == "aiogram":
+        from aiogram.types import Update as AiogramUpdate
+
+        bot, dispatcher = aiogram_bot(api, latency)
+        saved_list: list[Any] = []
+
+        @dispatcher.update.outer_middleware()
+        async def record(handler: Any, event: Any, data: dict[str, Any]) -> Any:
+            chat = data.get("event_chat")
+            track(event.update_id, chat.id if chat else None)
+            return await handler(event, data)
+
+        async def submit_aiogram(update: dict[str, Any]) -> None:
+            await dispatcher.feed_update(bot, AiogramUpdate.model_validate(update))
+
+        def saved_aiogram() -> int:
+            return sum(1 for c in order if api.chat(c) and api.last(c).text.startswith("Enreg"))
+
+        _ = saved_list
+        yield Peer(submit_aiogram, saved_aiogram, order)
+        await bot.session.close()
+        return
+
+    if name == "ours":
+        from bench.updates import bot_application, make_members
+        from bot.db import create_engine, make_sessions
+        from bot.settings import Settings
+
+        url = await fresh_database("sqlite", "", "aveq_bench_peers")
+        engine = create_engine(url, background_checkpoints=True)
+        sessions = make_sessions(engine)
+        settings = Settings(_env_file=None, telegram_bot_token="1:bench", database_url=url)  # type: ignore[call-arg]
+        app = bot_application(settings, sessions, request)
+    elif name == "textbook":
+        app = textbook_application(request, folder)
+    else:
+        app = stdlib_application(request, folder)
+
+    async def seen(update: Update, _: object) -> None:
+        track(update.update_id, update.effective_chat.id if update.effective_chat else None)
+
+    async def handled(update: Update, _: object) -> None:
+        future = waiting.pop(update.update_id, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    app.add_handler(TypeHandler(Update, seen), group=-10)
+    app.add_handler(TypeHandler(Update, handled), group=200)
+    async with app:
+        if app.job_queue is not None:
+            for job in app.job_queue.jobs():
+                if job.name != "wal_checkpoint":
+                    job.schedule_removal()
+        await app.start()
+
+        async def submit(update: dict[str, Any]) -> None:
+            future = asyncio.get_running_loop().create_future()
+            waiting[update["update_id"]] = future
+            await app.update_queue.put(Update.de_json(update, app.bot))
+            await future
+
+        def saved() -> int:
+            return sum(1 for c in order if api.chat(c) and api.last(c).text.startswith("Enreg"))
+
+        peer = Peer(submit, saved, order)
+        if name == "ours":
+            peer.members = lambda n, first: make_members(sessions, n, first)  # type: ignore[attr-defined]
+        yield peer
+        await app.stop()
+    if name == "ours":
+        await engine.dispose()
+
+
+async def measure(report: Report, name: str, size: str) -> None:
+    """Every figure of one bot, in this process."""
+    users, chats = SIZES[size]
+    with tempfile.TemporaryDirectory() as folder:
+        api = LenientBotAPI()
+        async with running(name, api, 0.0, Path(folder)) as peer:
+            members = getattr(peer, "members", None)
+
+            async def ids(count: int, first: int) -> list[int]:
+                if members is not None:
+                    return await members(count, first)
+                return list(range(first, first + count))
+
+            warm = await ids(WARM_UP_USERS[size], 40_000)
+            await one_at_a_time(peer, api, warm)
+            gc.collect()
+            quiet = await one_at_a_time(peer, api, await ids(users, 10_000))
+            with busy_cores():
+                busy = await one_at_a_time(peer, api, await ids(users, 20_000))
+        label = f"{users} users x {len(FLOW)}"
+        report.add("peers", name, label, "p50 one at a time", percentile(quiet, 0.5), "ms")
+        report.add("peers", name, label, "p99 one at a time", percentile(quiet, 0.99), "ms")
+        rise = percentile(busy, 0.5) / percentile(quiet, 0.5)
+        report.add("peers", name, label, "p50 rise, both cores busy", rise, "x")
+
+        api = LenientBotAPI()
+        async with running(name, api, LATENCY, Path(folder)) as peer:
+            members = getattr(peer, "members", None)
+            chat_ids = (
+                await members(chats, 100_000) if members else list(range(100_000, 100_000 + chats))
+            )
+            wall, ordered = await waiting_chats(peer, api, chat_ids)
+            saved = peer.saved()
+        label = f"{chats} chats waiting, 50 ms API"
+        report.add("peers", name, label, "updates per second", chats * len(FLOW) / wall, "/s")
+        report.add("peers", name, label, "every chat in order", float(ordered), "bool")
+        report.add("peers", name, label, "people saved", saved, "", f"= {chats}")
+    report.add("peers", name, "whole run", "peak RSS", peak_rss_mib(), "MiB")
+
+
+async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: int) -> None:
+    """`kind` is the peer's name here (each peer in its own process, like a database)."""
+    _ = postgres_url, repeat
+    await measure(report, kind, size)
+
+
+def print_comparison(report: Report) -> None:
+    """Ours beside each peer, with the ratio (ours / peer)."""
+    figures: dict[tuple[str, str], dict[str, float]] = {}
+    for row in report.rows:
+        if row.section == "peers":
+            figures.setdefault((row.size.split(" ", 1)[-1], row.figure), {})[row.database] = (
+                row.value
+            )
+    others = [p for p in PEERS if p != "ours"]
+    print(f"\n{'figure':<40}{'ours':>10}" + "".join(f"{p:>22}" for p in others))
+    for (_, figure), values in figures.items():
+        ours = values.get("ours")
+        cells = []
+        for peer in others:
+            theirs = values.get(peer)
+            if theirs is None:
+                cells.append(f"{'—':>22}")
+            elif ours is None or not theirs:
+                cells.append(f"{theirs:>22.2f}")
+            else:
+                cells.append(f"{theirs:>12.2f} ({ours / theirs:>5.2f}×)")
+        shown = f"{ours:>10.2f}" if ours is not None else f"{'—':>10}"
+        print(f"{figure:<40}{shown}" + "".join(cells))

@@ -1,0 +1,565 @@
+"""The form engine: a conversation is a declared form; this module alone walks it.
+
+A `Form` is an ordered tuple of steps (`Choice`, `MultiChoice`, `Text`, `Number`), each saying
+when it applies (a predicate over the answers so far), how a typed answer is read (a function
+that raises `DomainError` with the reason, usually from `models/`), and what it asks. A handler
+module declares its form and what to do with the finished answers (`finish`, inside the
+transaction that also ends the conversation); the engine owns everything else, for every form
+at once:
+
+- « Retour » (to the previous step asked), « Passer » on optional steps, « Annuler » and
+  /annuler;
+- a step with one possible answer is answered without asking;
+- a typed answer that names a button is that button (« femme », « F », « 26-44 », « oui »:
+  case, accents and punctuation ignored);
+- a refused answer: the reason and the same question, in one message;
+- a button of another step or another form: « Ce bouton n'est plus actif », nothing changes;
+- the write-ahead checkpoint (drafts, the conversation's state and the update's mark committed
+  before the answer is shown), so restarts continue at the same step; idle drafts are ended by
+  the housekeeping job (`bot.drafts.expired`), which the engine's `touch` keeps current;
+- the member's messages typed at a sensitive step (phone, note) are deleted once the form ends.
+
+The answers live in the draft as JSON (codes, numbers, ISO dates): they survive restarts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot import drafts, keyboards, texts
+from bot.callbacks import Nav, Pick
+from bot.context import BotContext
+from handlers.common import (
+    END,
+    begin_draft,
+    checkpoint,
+    delete_sensitive,
+    notice,
+    remember_sensitive,
+    show,
+    warn,
+)
+from models.errors import DomainError
+
+Answers = dict[str, Any]
+Option = tuple[str, str]  # (code, label)
+ASKING: Final = "asking"  # the one ConversationHandler state: the step lives in the draft
+VALUES, HISTORY, STEP, EDITING = "values", "history", "step", "editing"
+MORE: Final = "_more"  # in the answers: the multiple choice whose « more » button was pressed
+EDIT_LIST: Final = "_edit"  # the step shown by « Modifier »: which answer to change
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a step's functions may read besides the answers: the member's context, today."""
+
+    context: BotContext
+    answers: Answers
+
+    @property
+    def today(self) -> dt.date:
+        return self.context.services.today()
+
+
+Options = Sequence[Option] | Callable[[Asked], Awaitable[Sequence[Option]]]
+Reader = Callable[[str, Asked], Any]
+
+
+def always(_: Answers) -> bool:
+    """The default `applies`: the step is always asked."""
+    return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """What every step has: a name (the answer's key), a prompt, when it applies, and whether
+    it may be skipped (« Passer ») or holds personal data typed by the member (deleted)."""
+
+    name: str
+    prompt: str | Callable[[Asked], str]
+    title: str = ""  # the answer's name in « Modifier » (and the summary)
+    applies: Callable[[Answers], bool] = always
+    optional: bool = False
+    sensitive: bool = False
+    resets: tuple[str, ...] = ()  # answers a change of this one makes meaningless
+    # Once answered: may change the answers (they are the draft's) and name the step to go to
+    # instead of the next one (a loop back, as after adding a new partner to a list).
+    after: Callable[[Answers], str | None] | None = None
+
+    def question(self, asked: Asked) -> str:
+        return self.prompt if isinstance(self.prompt, str) else self.prompt(asked)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Text(Step):
+    """A typed answer, read (and refused with a reason) by `read`."""
+
+    read: Reader
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice(Step):
+    """One button among `options`; a typed answer naming one is accepted, and `read` (when
+    given) reads any other typed answer (a date, a code...)."""
+
+    options: Options
+    columns: int = 2
+    read: Reader | None = None
+
+    async def listed(self, asked: Asked) -> list[Option]:
+        found = self.options if isinstance(self.options, Sequence) else await self.options(asked)
+        return list(found)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultiChoice(Choice):
+    """Buttons toggled on and off, closed by « Valider (n) »; typed answers toggle too.
+    `more` is one more button that closes the step too, noting `MORE` in the answers (the
+    steps that add an option apply when it is there)."""
+
+    columns: int = 1
+    more: Option | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary(Step):
+    """The last check: every answer, as `text` gives it, with Enregistrer, Modifier (the
+    steps answered, one to ask again) and Annuler."""
+
+    text: Callable[[Asked], Awaitable[str]]
+    prompt: str = ""
+    save: str = texts.NEW_SAVE
+
+
+@dataclass(frozen=True, kw_only=True)
+class Number(Choice):
+    """A whole number from `minimum` to `maximum`, with quick buttons; `invalid` is what is
+    said (with `{minimum}` and `{limit}` filled) when a typed answer is not one."""
+
+    minimum: int = 1
+    maximum: int = 10_000
+    invalid: str = texts.NUMBER_INVALID
+    columns: int = 4
+
+    def read_number(self, text: str) -> int | None:
+        """The number typed, or None."""
+        cleaned = re.sub(r"[\s\u202f]", "", text)
+        if not cleaned.isdigit() or not self.minimum <= int(cleaned) <= self.maximum:
+            return None
+        return int(cleaned)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What the form shows once saved, and the buttons offered next (none: the end)."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+Begin = Callable[[Update, BotContext], Awaitable[Answers | str]]
+Finish = Callable[[BotContext, Answers, AsyncSession], Awaitable[Finished]]
+
+
+async def no_precondition(update: Update, context: BotContext) -> Answers:
+    """The default `begin`: start with no answers."""
+    return {}
+
+
+@dataclass(frozen=True)
+class Form:
+    """A conversation, declared: its key (draft and callback prefix), command, steps, and what
+    `finish` does with the answers (inside the transaction that ends the conversation: raise
+    `DomainError` to refuse, and the last step is asked again with the reason). `begin` may
+    refuse to start (a text) or give first answers."""
+
+    key: str
+    command: str
+    steps: tuple[Step, ...]
+    finish: Finish
+    begin: Begin = no_precondition
+    conversation: str = field(default="")
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.steps]
+        if len(set(names)) != len(names):
+            raise ValueError(f"form {self.key}: two steps share a name")
+        if not self.conversation:
+            object.__setattr__(self, "conversation", self.command)
+
+    def step(self, name: str) -> Step:
+        return next(s for s in self.steps if s.name == name)
+
+    def next_after(self, name: str | None, answers: Answers) -> Step | None:
+        """The first step after `name` (or the first of all) that applies, or None: done."""
+        names = [s.name for s in self.steps]
+        start = names.index(name) + 1 if name in names else 0
+        return next((s for s in self.steps[start:] if s.applies(answers)), None)
+
+
+# --- Matching what people type to the buttons they were shown ------------------------------
+def plain(text: str) -> str:
+    """Lower case, no accents, letters and digits separated by single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.findall(r"[a-z0-9]+", bare))
+
+
+def match_option(typed: str, options: Sequence[Option]) -> str | None:
+    """The code of the one option `typed` names: its label (or a code that is a word) exactly,
+    else the only label starting with it (« F » → Femme, « 26 44 » → « 26-44 ans »). None when
+    none or several."""
+    wanted = plain(typed)
+    if not wanted:
+        return None
+    exact = [
+        code
+        for code, label in options
+        if wanted == plain(label) or (not code.isdigit() and wanted == plain(code))
+    ]
+    if len(exact) == 1:
+        return exact[0]
+    starting = [code for code, label in options if plain(label).startswith(wanted)]
+    return starting[0] if len(starting) == 1 else None
+
+
+# --- The engine ------------------------------------------------------------------------------
+class FormEngine:
+    """Walks one form for every member: one ConversationHandler, one state, the step in the
+    draft."""
+
+    def __init__(self, form: Form) -> None:
+        self.form = form
+
+    # The conversation --------------------------------------------------------------------
+    def conversation(self) -> ConversationHandler[BotContext]:
+        """The form's ConversationHandler: its command starts it, one state takes every
+        button, typed answer and navigation of the form."""
+        key = self.form.key
+        with warnings.catch_warnings():
+            # A form mixes buttons and typed answers on purpose and tracks them per user, which
+            # is what PTB's per_message warning is about.
+            warnings.filterwarnings("ignore", message=".*per_message", category=PTBUserWarning)
+            return self._conversation(key)
+
+    def _conversation(self, key: str) -> ConversationHandler[BotContext]:
+        return ConversationHandler(
+            entry_points=[CommandHandler(self.form.command, self.start)],
+            states={
+                ASKING: [
+                    CallbackQueryHandler(self.on_pick, pattern=Pick.pattern(key)),
+                    CallbackQueryHandler(self.on_nav, pattern=Nav.pattern(key)),
+                    MessageHandler(~filters.COMMAND, self.on_text),
+                ]
+            },
+            fallbacks=[
+                CommandHandler("annuler", self.cancel),
+                CallbackQueryHandler(self.on_nav, pattern=Nav.pattern(key)),
+            ],
+            name=self.form.conversation,
+            persistent=True,
+            allow_reentry=True,
+        )
+
+    def handlers(self) -> list[BaseHandler[Update, BotContext, Any]]:
+        return [self.conversation()]
+
+    async def start(self, update: Update, context: BotContext) -> object:
+        """The command: check the precondition, then ask the first step."""
+        begun = await self.form.begin(update, context)
+        if isinstance(begun, str):
+            await show(update, begun)
+            return END
+        draft = begin_draft(update, context, self.form.key)
+        draft.update({VALUES: dict(begun), HISTORY: []})
+        return await self.ask(update, context, draft, self.form.next_after(None, draft[VALUES]))
+
+    # Asking ------------------------------------------------------------------------------
+    async def ask(
+        self, update: Update, context: BotContext, draft: dict[str, Any], step: Step | None
+    ) -> object:
+        """Show `step` (answering it at once when it has one possible answer), or finish."""
+        while step is not None and self.single(step):
+            options = await step.listed(Asked(context, draft[VALUES]))  # type: ignore[attr-defined]
+            if len(options) != 1:
+                break
+            self.record(draft, step, options[0][0])  # one answer possible: not asked
+            step = self.following(draft, step)
+        if step is None:
+            return await self.finish(update, context, draft)
+        draft[STEP] = step.name
+        await checkpoint(update, context, conversation=self.form.conversation, state=ASKING)
+        asked = Asked(context, draft[VALUES])
+        back = bool(draft[HISTORY]) or bool(draft.get(EDITING))
+        if isinstance(step, Summary):
+            text, markup = await step.text(asked), self.summary_keyboard(step)
+        else:
+            text, markup = step.question(asked), await self.keyboard(step, asked, back=back)
+        await show(update, text, markup, edit=update.callback_query is not None)
+        return ASKING
+
+    @staticmethod
+    def single(step: Step) -> bool:
+        """Whether `step` is answered alone when it has one option (a plain, required choice)."""
+        return type(step) is Choice and not step.optional
+
+    async def keyboard(self, step: Step, asked: Asked, *, back: bool) -> InlineKeyboardMarkup:
+        """The buttons of a step: its options, then Retour / Passer / Annuler."""
+        key = self.form.key
+        if not isinstance(step, Choice):
+            return keyboards.nav_only(key, back=back, skip=step.optional)
+        multiple = isinstance(step, MultiChoice)
+        return keyboards.choices(
+            key,
+            step.name,
+            await step.listed(asked),
+            columns=step.columns,
+            selected=set(asked.answers.get(step.name) or ()) if multiple else None,
+            back=back,
+            validate=multiple,
+            skip=step.optional,
+            more=step.more if isinstance(step, MultiChoice) else None,
+        )
+
+    def summary_keyboard(self, step: Summary) -> InlineKeyboardMarkup:
+        """Enregistrer / Modifier / Annuler."""
+        key = self.form.key
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(step.save, callback_data=Nav(key, "save").pack())],
+                [
+                    InlineKeyboardButton(texts.NEW_EDIT, callback_data=Nav(key, "edit").pack()),
+                    InlineKeyboardButton(texts.CANCEL, callback_data=Nav(key, "cancel").pack()),
+                ],
+            ]
+        )
+
+    async def edit_list(
+        self, update: Update, context: BotContext, draft: dict[str, Any]
+    ) -> object:
+        """« Modifier »: the steps answered, one button each."""
+        draft[STEP] = EDIT_LIST
+        await checkpoint(update, context, conversation=self.form.conversation, state=ASKING)
+        markup = keyboards.choices(self.form.key, EDIT_LIST, self.editable(draft), back=True)
+        await show(update, texts.NEW_EDIT_PROMPT, markup)
+        return ASKING
+
+    def editable(self, draft: dict[str, Any]) -> list[Option]:
+        """(name, title) of each step asked and answered, in the form's order."""
+        answers = draft[VALUES]
+        return [
+            (s.name, s.title or s.name)
+            for s in self.form.steps
+            if s.name in draft[HISTORY] and s.applies(answers) and not isinstance(s, Summary)
+        ]
+
+    def record(self, draft: dict[str, Any], step: Step, value: object) -> None:
+        """Keep an answer; forget those it makes meaningless."""
+        answers = draft[VALUES]
+        if answers.get(step.name) != value:
+            for name in step.resets:
+                answers.pop(name, None)
+        answers[step.name] = value
+
+    def following(self, draft: dict[str, Any], step: Step) -> Step | None:
+        """The step after `step`: where its `after` leads; when changing one answer, the next
+        step left unanswered, else the summary; otherwise the next that applies."""
+        answers = draft[VALUES]
+        if step.after is not None and (target := step.after(answers)) is not None:
+            if target in draft[HISTORY]:  # a loop back: Retour then goes where it went first
+                del draft[HISTORY][draft[HISTORY].index(target) :]
+            return self.form.step(target)
+        later = self.form.next_after(step.name, answers)
+        if draft.get(EDITING):
+            while later is not None and later.name in answers and not isinstance(later, Summary):
+                later = self.form.next_after(later.name, answers)
+            if later is None or isinstance(later, Summary):
+                draft[EDITING] = False
+        return later
+
+    async def answered(
+        self, update: Update, context: BotContext, draft: dict[str, Any], step: Step, value: object
+    ) -> object:
+        """Keep the answer and ask the next step."""
+        self.record(draft, step, value)
+        if step.name not in draft[HISTORY]:
+            draft[HISTORY].append(step.name)
+        return await self.ask(update, context, draft, self.following(draft, step))
+
+    async def again(
+        self, update: Update, context: BotContext, draft: dict[str, Any], reason: str
+    ) -> object:
+        """The reason, then the same question, as one message."""
+        warn(reason)
+        step = self.form.step(draft[STEP])
+        return await self.ask(update, context, draft, step)
+
+    # Callbacks ---------------------------------------------------------------------------
+    async def current(self, update: Update, context: BotContext) -> dict[str, Any] | None:
+        """This form's draft, touched; a conversation whose draft is gone ends politely."""
+        draft = drafts.get(context.member_data, self.form.key)
+        if draft is None or STEP not in draft:
+            await show(update, texts.SESSION_GONE.format(command=self.form.command), edit=False)
+            return None
+        drafts.touch(draft, now=context.services.clock())
+        return draft
+
+    async def on_pick(self, update: Update, context: BotContext) -> object:
+        """A button of the current step: an answer, a toggle, or the answer to change."""
+        draft = await self.current(update, context)
+        if draft is None:
+            return END
+        pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
+        if pick is None or pick.step != draft[STEP]:
+            await notice(update, texts.STALE_BUTTON)
+            return None
+        if pick.step == EDIT_LIST:
+            if pick.value not in {name for name, _ in self.editable(draft)}:
+                await notice(update, texts.STALE_BUTTON)
+                return None
+            draft[EDITING] = True
+            return await self.ask(update, context, draft, self.form.step(pick.value))
+        step = self.form.step(draft[STEP])
+        if not isinstance(step, Choice):
+            await notice(update, texts.STALE_BUTTON)
+            return None
+        if isinstance(step, MultiChoice) and step.more is not None and pick.value == step.more[0]:
+            draft[VALUES][MORE] = step.name
+            chosen = list(draft[VALUES].get(step.name) or [])
+            return await self.answered(update, context, draft, step, chosen)
+        options = await step.listed(Asked(context, draft[VALUES]))
+        if pick.value not in {code for code, _ in options}:
+            await notice(update, texts.domain_error("choice_invalid"))
+            return None
+        return await self.chose(update, context, draft, step, pick.value)
+
+    async def chose(
+        self, update: Update, context: BotContext, draft: dict[str, Any], step: Choice, code: str
+    ) -> object:
+        """A listed option chosen (pressed or typed)."""
+        if isinstance(step, MultiChoice):
+            chosen = list(draft[VALUES].get(step.name) or [])
+            chosen.remove(code) if code in chosen else chosen.append(code)
+            draft[VALUES][step.name] = chosen
+            return await self.ask(update, context, draft, step)
+        value: object = int(code) if isinstance(step, Number) else code
+        return await self.answered(update, context, draft, step, value)
+
+    async def on_text(self, update: Update, context: BotContext) -> object:
+        """A typed answer: read by the step, or matched to one of its buttons."""
+        draft = await self.current(update, context)
+        if draft is None:
+            return END
+        message = update.effective_message
+        text = message.text if message is not None else None
+        if draft[STEP] == EDIT_LIST:
+            return await self.edit_list(update, context, draft)
+        step = self.form.step(draft[STEP])
+        if step.sensitive:
+            remember_sensitive(update, draft)
+        if not text:
+            return await self.again(update, context, draft, texts.USE_BUTTONS)
+        asked = Asked(context, draft[VALUES])
+        if isinstance(step, Choice):
+            code = match_option(text, await step.listed(asked))
+            if code is not None:
+                return await self.chose(update, context, draft, step, code)
+        if isinstance(step, Number):
+            number = step.read_number(text)
+            if number is None:
+                reason = step.invalid.format(minimum=step.minimum, limit=step.maximum)
+                return await self.again(update, context, draft, reason)
+            return await self.answered(update, context, draft, step, number)
+        read = step.read if isinstance(step, Text | Choice) else None
+        if read is None:
+            return await self.again(update, context, draft, texts.USE_BUTTONS)
+        try:
+            value = read(text, asked)
+        except DomainError as error:
+            reason = texts.domain_error(error.key, error.params)
+            return await self.again(update, context, draft, reason)
+        return await self.answered(update, context, draft, step, value)
+
+    async def on_nav(self, update: Update, context: BotContext) -> object:
+        """Retour, Passer, Valider, Enregistrer, Modifier, Annuler."""
+        nav = Nav.unpack(update.callback_query.data if update.callback_query else None)
+        action = nav.action if nav is not None else None
+        if action == "cancel":
+            return await self.cancel(update, context)
+        draft = await self.current(update, context)
+        if draft is None:
+            return END
+        name = draft[STEP]
+        step = None if name == EDIT_LIST else self.form.step(name)
+        if action == "back":
+            return await self.back(update, context, draft)
+        if action == "skip" and step is not None and step.optional:
+            return await self.answered(update, context, draft, step, None)
+        if action == "done" and isinstance(step, MultiChoice):
+            chosen = list(draft[VALUES].get(step.name) or [])
+            return await self.answered(update, context, draft, step, chosen)
+        if action == "edit" and isinstance(step, Summary):
+            return await self.edit_list(update, context, draft)
+        if action == "save" and isinstance(step, Summary):
+            return await self.finish(update, context, draft)
+        await notice(update, texts.STALE_BUTTON)
+        return None
+
+    async def back(self, update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+        """One step back; while changing an answer, back to the summary."""
+        summary = next((s for s in self.form.steps if isinstance(s, Summary)), None)
+        if (draft.get(EDITING) or draft[STEP] == EDIT_LIST) and summary is not None:
+            draft[EDITING] = False
+            return await self.ask(update, context, draft, summary)
+        if not draft[HISTORY]:
+            await notice(update, texts.STALE_BUTTON)
+            return None
+        return await self.ask(update, context, draft, self.form.step(draft[HISTORY].pop()))
+
+    async def cancel(self, update: Update, context: BotContext) -> object:
+        """Abandon the form; nothing is saved, typed personal data is deleted."""
+        draft = drafts.drop(context.member_data, self.form.key)
+        await checkpoint(update, context, conversation=self.form.conversation, state=END)
+        if draft is not None:
+            await delete_sensitive(update, context, draft)
+        await show(update, texts.CANCELLED)
+        return END
+
+    # Saving ------------------------------------------------------------------------------
+    async def finish(self, update: Update, context: BotContext, draft: dict[str, Any]) -> object:
+        """Save through `finish`, in one transaction with the end of the conversation; a
+        refusal asks the last step again with its reason."""
+        try:
+            async with context.services.sessions.begin() as session:
+                done = await self.form.finish(context, draft[VALUES], session)
+                await checkpoint(
+                    update, context, conversation=self.form.conversation, state=END,
+                    session=session, without=self.form.key,
+                )  # fmt: skip
+        except DomainError as error:
+            warn(texts.domain_error(error.key, error.params))
+            if draft[STEP] in draft[VALUES] or draft[STEP] == EDIT_LIST:  # last step answered
+                draft[STEP] = draft[HISTORY].pop() if draft[HISTORY] else self.form.steps[0].name
+            return await self.ask(update, context, draft, self.form.step(draft[STEP]))
+        drafts.drop(context.member_data, self.form.key)
+        await delete_sensitive(update, context, draft)
+        await show(update, done.text, done.markup, edit=update.callback_query is not None)
+        return END
