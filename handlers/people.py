@@ -673,7 +673,7 @@ async def withdraw_ask(update: Update, context: BotContext) -> None:
 
 async def withdraw(update: Update, context: BotContext) -> None:
     """Confirmed: phone and notes erased at once, recorded and audited (authorization
-    checked again); SQLite's log is then emptied so no old page keeps them."""
+    checked again); then SQLite's log is emptied so no old page keeps them."""
     ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
     if ref is None:
         await notice(update, texts.STALE_BUTTON)
@@ -684,8 +684,8 @@ async def withdraw(update: Update, context: BotContext) -> None:
             session=session, viewer=context.member, person_id=ref.person_id,
             now=services.clock(),
         )  # fmt: skip
-    await scrub_log(services.sessions.kw["bind"])
     await show(update, texts.CONSENT_WITHDRAWN.format(code=person.code))
+    await scrub_log(services.sessions.kw["bind"])  # after the answer: it may wait for readers
 
 
 async def list_people(update: Update, context: BotContext) -> None:
