@@ -19,8 +19,9 @@ from telegram import Update
 
 from bot import texts
 from bot.app import build_application, settle_heap
+from bot.backups import DEFAULT_KEEP, NotSQLite, backup_sqlite
 from bot.context import Services
-from bot.db import backup_sqlite, create_engine, make_sessions, upgrade_database
+from bot.db import create_engine, make_sessions, upgrade_database
 from bot.formatting import day
 from bot.settings import DEFAULT_DATA_DIR, Settings
 from jobs.retention import run_retention
@@ -207,15 +208,27 @@ async def retention(settings: Settings, dry_run: bool) -> int:
     return 0
 
 
-def backup(settings: Settings, folder: Path) -> int:
-    """Copy the SQLite database to a dated file."""
+def backup(settings: Settings, folder: Path, keep: int) -> int:
+    """Copy the SQLite database to a dated owner-only file; keep the newest `keep` copies.
+    PostgreSQL: say that pg_dump is the tool (it is not run from here)."""
     try:
-        target = backup_sqlite(settings.database_url, folder, utcnow())
-    except ValueError:
+        done = backup_sqlite(settings.database_url, folder, utcnow(), keep=keep)
+    except NotSQLite:
         print(texts.CLI_BACKUP_POSTGRES, file=sys.stderr)
         return 2
-    print(texts.CLI_BACKUP_DONE.format(path=target))
+    except FileExistsError:
+        print(texts.CLI_BACKUP_EXISTS, file=sys.stderr)
+        return 2
+    print(texts.CLI_BACKUP_DONE.format(path=done.path))
+    print(texts.CLI_BACKUP_KEPT.format(keep=keep, removed=len(done.removed)))
     return 0
+
+
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(texts.CLI_BACKUP_KEEP_INVALID)
+    return number
 
 
 def parser() -> argparse.ArgumentParser:
@@ -234,6 +247,10 @@ def parser() -> argparse.ArgumentParser:
     ret.add_argument("--dry-run", action="store_true", help="lister sans rien changer")
     bak = commands.add_parser("backup", help="copier la base SQLite dans un fichier daté")
     bak.add_argument("--to", default=str(DEFAULT_DATA_DIR / "backups"), help="dossier")
+    bak.add_argument(
+        "--keep", type=_at_least_one, default=DEFAULT_KEEP,
+        help=f"sauvegardes gardées, les plus récentes ({DEFAULT_KEEP})",
+    )  # fmt: skip
     commands.add_parser("rotate-key", help="rechiffrer téléphones et notes avec une nouvelle clé")
     commands.add_parser("new-key", help="afficher une nouvelle clé pour DATA_ENCRYPTION_KEY")
     dem = commands.add_parser("demo-data", help="remplir la base avec une année de démonstration")
@@ -271,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "retention":
         return asyncio.run(retention(settings, args.dry_run))
     if args.command == "backup":
-        return backup(settings, Path(args.to))
+        return backup(settings, Path(args.to), args.keep)
     if args.command == "rotate-key":
         return asyncio.run(rotate_key(settings))
     if args.command == "demo-data":

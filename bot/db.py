@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,11 @@ def _is_memory_sqlite(url: str) -> bool:
 
 def _sqlite_pragmas(*, background_checkpoints: bool) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        """WAL, a busy timeout and foreign keys on every new SQLite connection."""
+        """WAL, a busy timeout, foreign keys and secure deletion on every new SQLite connection.
+
+        `secure_delete`: what a write removes (an erased first name, a dropped draft) is
+        overwritten with zeros, in its page and in freed pages, instead of staying readable in
+        the file's free space; `truncate_log` then removes the old copies kept in the log."""
         # pysqlite's own transaction handling would emit BEGIN lazily; SQLAlchemy emits it.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -47,7 +49,6 @@ def _sqlite_pragmas(*, background_checkpoints: bool) -> Any:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        # What is deleted or overwritten is zeroed in the file, not left in its free space.
         cursor.execute("PRAGMA secure_delete=ON")
         if background_checkpoints:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
@@ -171,6 +172,23 @@ async def checkpoint(engine: AsyncEngine) -> None:
         await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
+async def truncate_log(engine: AsyncEngine) -> bool:
+    """SQLite: copy the whole write-ahead log into the database and empty the log file, so the
+    page images it kept from before an erasure are gone from the disk (with `secure_delete`,
+    the database file holds no trace either). Waits (busy timeout) for readers and writers of
+    the moment. Returns False when one held on longer and the log could not be emptied: the
+    next erasure or retention pass, or the last connection closing, empties it.
+    PostgreSQL: nothing to do (True)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    async with read_only(engine).connect() as connection:
+        result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = result.one()[0]  # then the log's pages, and how many were copied
+    if busy:
+        logger.warning("The SQLite log could not be emptied after an erasure: still in use")
+    return not busy
+
+
 async def hold_writes_until_commit(session: AsyncSession) -> None:
     """SQLite: the session's statements from here on are sent with its commit, in one call on
     the database's thread (see `sqlite_driver.defer_writes`): only for writes whose result is
@@ -215,29 +233,3 @@ def upgrade_database(url: str, revision: str = "head") -> None:
     """Apply the migrations up to `revision`. Synchronous: call it outside a running loop."""
     logger.info("Applying database migrations")
     command.upgrade(alembic_config(url), revision)
-
-
-def backup_sqlite(url: str, folder: Path, now: dt.datetime) -> Path:
-    """An online, consistent copy of the SQLite database (the bot may keep running)."""
-    source_path = make_url(url).database
-    if not url.startswith("sqlite") or not source_path or _is_memory_sqlite(url):
-        raise ValueError(
-            "online backup is for the embedded SQLite file; use pg_dump for PostgreSQL"
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"aveq-{now.strftime('%Y%m%d-%H%M%S')}.sqlite3"
-    with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
-        source.backup(copy)
-    target.chmod(0o600)
-    return target
-
-
-async def scrub_log(engine: AsyncEngine) -> None:
-    """After an erasure: SQLite copies its write-ahead log into the database and empties it
-    (TRUNCATE), so no earlier page in the log still holds what was erased (with
-    `secure_delete`, the database's own free space is zeroed). Best effort: a reader still
-    inside a snapshot leaves the log for the next checkpoint. PostgreSQL: nothing to do."""
-    if engine.dialect.name != "sqlite":
-        return
-    async with read_only(engine).connect() as connection:
-        await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

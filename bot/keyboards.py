@@ -20,14 +20,15 @@ def rows(
 
 
 def nav_row(
-    form: str, *, back: bool = True, skip: bool = False, cancel: bool = True
+    form: str, *, back: bool = True, skip: bool | str | None = False, cancel: bool = True
 ) -> list[InlineKeyboardButton]:
-    """The Retour / Passer / Annuler row of a form step."""
+    """The Retour / Passer / Annuler row of a form step (`skip`: True, or its own label)."""
     row = []
     if back:
         row.append(InlineKeyboardButton(texts.BACK, callback_data=Nav(form, "back").pack()))
     if skip:
-        row.append(InlineKeyboardButton(texts.SKIP, callback_data=Nav(form, "skip").pack()))
+        label = skip if isinstance(skip, str) else texts.SKIP
+        row.append(InlineKeyboardButton(label, callback_data=Nav(form, "skip").pack()))
     if cancel:
         row.append(InlineKeyboardButton(texts.CANCEL, callback_data=Nav(form, "cancel").pack()))
     return row
@@ -42,7 +43,7 @@ def choices(
     selected: set[str] | None = None,
     back: bool = True,
     validate: bool = False,
-    skip: bool = False,
+    skip: bool | str | None = False,
     more: Option | None = None,
 ) -> InlineKeyboardMarkup:
     """One button per option; with `selected`, a toggle list closed by « Valider »; `more`, a

@@ -79,7 +79,6 @@ ERROR: Final = (
 DATABASE_UNAVAILABLE: Final = (
     "Service momentanément indisponible, rien n'a été perdu. Réessayez dans un instant."
 )
-NOT_SAVED: Final = "Désolé, l'enregistrement a échoué : rien n'a été enregistré. Réessayez."
 
 # Domain error keys (models.errors.DomainError.key) → sentence.
 DOMAIN_ERRORS: Final = {
@@ -100,6 +99,12 @@ DOMAIN_ERRORS: Final = {
     "note_too_long": "La note fait {length} caractères : {limit} au plus. Raccourcissez-la.",
     "consent_required": "Sans accord de la personne, ni téléphone ni note ne sont gardés.",
     "choice_invalid": "Ce choix n'est plus proposé. Recommencez l'étape.",
+    "stale_button": STALE_BUTTON,
+    "event_code_unknown": "Aucune de vos personnes n'a ce code. Exemple : P-0012.",
+    "no_neighbourhood": (
+        "Aucun quartier ne vous est rattaché : demandez à votre coordination de vous en "
+        "attribuer un."
+    ),
     "count_invalid": "Indiquez un nombre entre 1 et {limit}.",
     "date_out_of_range": "Cette date n'est pas possible ici.",
     "person_exited": "La médiation de cette personne est close ; la coordination peut la rouvrir.",
@@ -695,29 +700,22 @@ EVENT_REGISTER_LIST: Final = (
     "Vos personnes pour « {title} » : touchez pour inscrire ou retirer (✅ = inscrite)."
 )
 EVENT_REGISTER_NONE: Final = "Vous ne suivez encore personne. /nouveau"
-EVENT_REGISTERED: Final = "{person} est inscrit·e."
-EVENT_UNREGISTERED: Final = "{person} n'est plus inscrit·e."
 EVENT_ASK_CODE: Final = "Code de la personne à inscrire ? (ex. P-0012)"
-EVENT_CODE_UNKNOWN: Final = "Aucune de vos personnes n'a ce code. Exemple : P-0012."
 EVENT_ATTENDANCE: Final = (
     "Présences à « {title} » : touchez une personne pour la noter venue (✅) ou non.\n"
     "Pour les personnes venues sans inscription, touchez « Sans inscription »."
 )
 EVENT_ATTENDANCE_NONE: Final = "Personne n'est inscrit·e. Notez le nombre de personnes venues."
 EVENT_ASK_HEADCOUNT: Final = "Combien de personnes sont venues sans inscription ? (un nombre)"
-EVENT_HEADCOUNT_SAVED: Final = "Enregistré : {count} personne(s) venue(s) sans inscription."
 EVENT_OUTCOMES: Final = (
     "Qu'est-ce qui a changé pour les personnes venues ? Touchez une personne pour le noter."
 )
 EVENT_OUTCOMES_NONE: Final = "Notez d'abord les présences : personne n'est marqué·e venu·e."
 EVENT_OUTCOME_FOR: Final = "{person} : qu'est-ce qui a changé ?"
-EVENT_OUTCOME_SAVED: Final = "Enregistré pour {person} : {outcome}."
 EVENT_ASK_SUMMARY: Final = (
     "Le bilan « à chaud » en quelques lignes (1 000 caractères au plus). "
     "Sans nom ni information sur la santé : ce texte est lu par l'équipe."
 )
-EVENT_SUMMARY_SAVED: Final = "Bilan enregistré."
-EVENT_INPUT_GONE: Final = "Cette saisie a expiré. Rouvrez l'événement depuis /agenda."
 AGENDA_TITLE: Final = "📅 Agenda"
 AGENDA_EMPTY: Final = "Aucun événement à venir."
 AGENDA_LINE: Final = "• {day} {time} — {title}, {neighbourhood}"
@@ -809,6 +807,16 @@ def domain_error(key: str, params: dict[str, object] | None = None) -> str:
     """The sentence for a domain error key, filled in."""
     template = DOMAIN_ERRORS.get(key, DOMAIN_ERRORS["choice_invalid"])
     return template.format(**(params or {}))
+
+
+# --- Erasure and backups (issue 13, items 4 and 5) ---
+CLI_BACKUP_KEPT: Final = (
+    "Sauvegardes gardées : les {keep} plus récentes ({removed} plus ancienne(s) supprimée(s))."
+)
+CLI_BACKUP_EXISTS: Final = (
+    "Une sauvegarde de cette seconde existe déjà dans ce dossier : relancez dans une seconde."
+)
+CLI_BACKUP_KEEP_INVALID: Final = "--keep attend un nombre entier, au moins 1."
 
 
 # --- Information notice and consent record (issue 17) --------------------------------------

@@ -4,44 +4,29 @@ officer records attendance, outcomes and the summary (`/evenement` is handlers/e
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import drafts, keyboards, texts
-from bot.callbacks import EventRef, Nav
+from bot import texts
+from bot.callbacks import EventRef
 from bot.context import BotContext
 from bot.formatting import day, long_day
 from bot.messages import person_label
 from bot.reports import outcome_parts
-from handlers.common import (
-    END,
-    begin_draft,
-    cancel_for,
-    checkpoint,
-    notice,
-    show,
-    warn,
-    with_draft,
-)
+from handlers.common import notice, show
+from handlers.forms import Answers, Asked, Finished, Form, FormEngine, Number, Text
 from models import events, reference
 from models.base import pk
 from models.errors import DomainError
 from models.events import Event, EventOutcome
 from models.people import parse_person_code
 from models.reference import Neighbourhood
-from models.team import Member, Role
+from models.team import Role
 
-ORGANISERS: Final = frozenset({Role.PROJECT_OFFICER.value, Role.COORDINATOR.value})
 PEOPLE_SHOWN: Final = 12
 
 
@@ -73,11 +58,6 @@ def describe(
 # --- The event card -----------------------------------------------------------------------
 def _button(label: str, action: str, event_id: int, target: int = 0) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=EventRef(action, event_id, target).pack())
-
-
-def is_organiser(member: Member) -> bool:
-    """The project officer and coordinators record attendance and outcomes."""
-    return member.role in ORGANISERS
 
 
 async def event_card(
@@ -113,13 +93,13 @@ async def event_card(
         text += texts.EVENT_CARD_OUTCOMES.format(
             count=figures.changed, parts=outcome_parts(figures.outcomes)
         )
-    if is_organiser(member) and event.summary:
+    if events.may_organise(member) and event.summary:
         text += texts.EVENT_CARD_SUMMARY.format(summary=event.summary)
     rows: list[list[InlineKeyboardButton]] = []
-    open_for_registration = event.starts_at.date() >= (now - dt.timedelta(days=1)).date()
+    open_for_registration = events.registration_open(event, now)
     if member.role != Role.PROJECT_OFFICER and open_for_registration:
         rows.append([_button(texts.EVENT_BUTTON_REGISTER, "people", eid)])
-    if is_organiser(member) and event.starts_at - dt.timedelta(hours=2) <= now:
+    if events.may_organise(member) and events.attendance_open(event, now):
         rows += [
             [
                 _button(texts.EVENT_BUTTON_ATTENDANCE, "attendance", eid),
@@ -212,9 +192,9 @@ async def on_event_button(update: Update, context: BotContext) -> None:
                 text, markup = await _people_list(session, context, event)
             elif ref.action == "reg":
                 text, markup = await _toggle_registration(session, context, event, ref.target)
-            elif ref.action == "attendance" and is_organiser(member):
+            elif ref.action == "attendance" and events.may_organise(member):
                 text, markup = await _attendance(session, context, event)
-            elif ref.action == "att" and is_organiser(member):
+            elif ref.action == "att" and events.may_organise(member):
                 registration = await session.get(events.Registration, ref.target)
                 attended = registration is not None and not registration.attended
                 await events.set_attended(
@@ -222,11 +202,11 @@ async def on_event_button(update: Update, context: BotContext) -> None:
                     attended=attended, member=member, now=now,
                 )  # fmt: skip
                 text, markup = await _attendance(session, context, event)
-            elif ref.action == "outcomes" and is_organiser(member):
+            elif ref.action == "outcomes" and events.may_organise(member):
                 text, markup = await _outcomes(session, context, event)
-            elif ref.action == "outcome_of" and is_organiser(member):
+            elif ref.action == "outcome_of" and events.may_organise(member):
                 text, markup = await _outcome_choices(session, context, event, ref.target)
-            elif ref.action.startswith("o_") and is_organiser(member):
+            elif ref.action.startswith("o_") and events.may_organise(member):
                 code = ref.action[2:]
                 outcome = EventOutcome(code) if code in set(EventOutcome) else None
                 if outcome is None and code != "none":
@@ -346,97 +326,89 @@ async def _outcome_choices(
     return texts.EVENT_OUTCOME_FOR.format(person=person_label(person)), InlineKeyboardMarkup(rows)
 
 
-# --- Typed values on an event: a code to register, the headcount, the summary --------------
-INPUT_FORM: Final = "evi"
-INPUT_CONVERSATION: Final = "evenement_saisie"
-TYPING: Final = "typing"
-ASKS: Final = {
-    "ask_code": texts.EVENT_ASK_CODE,
-    "ask_headcount": texts.EVENT_ASK_HEADCOUNT,
-    "ask_summary": texts.EVENT_ASK_SUMMARY,
-}
+# --- Typed values on an event: a code to register, the headcount, the summary: a form -----
+ASKS: Final = ("ask_code", "ask_headcount", "ask_summary")
+ORGANISER_ASKS: Final = frozenset({"ask_headcount", "ask_summary"})
 
 
-async def ask_input(update: Update, context: BotContext) -> object:
-    """A button that needs a typed answer: remember what is asked, then ask."""
+async def what_is_asked(update: Update, context: BotContext) -> Answers:
+    """The button pressed says what is typed, on which event."""
     ref = EventRef.unpack(update.callback_query.data if update.callback_query else None)
-    organiser_only = {"ask_headcount", "ask_summary"}
-    if (
-        ref is None
-        or ref.action not in ASKS
-        or (ref.action in organiser_only and not is_organiser(context.member))
-    ):
-        await notice(update, texts.STALE_BUTTON)
-        return END
-    draft = begin_draft(update, context, INPUT_FORM)
-    draft.update(step=TYPING, what=ref.action, event_id=ref.event_id)
-    await checkpoint(update, context, conversation=INPUT_CONVERSATION, state=TYPING)
-    await show(update, ASKS[ref.action], keyboards.nav_only(INPUT_FORM, back=False), edit=False)
-    return TYPING
+    if ref is None or ref.action not in ASKS:
+        raise DomainError("stale_button")
+    if ref.action in ORGANISER_ASKS and not events.may_organise(context.member):
+        raise DomainError("stale_button")  # never shown to them: an old or forged button
+    return {"what": ref.action, "event_id": ref.event_id}
 
 
-@with_draft(INPUT_FORM, "agenda")
-async def on_input(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Apply the typed value; show the event card again once committed."""
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    services = context.services
-    member, now, what = context.member, services.clock(), draft["what"]
-    try:
-        async with services.sessions.begin() as session:
-            event = await events.get_event(session=session, event_id=draft["event_id"])
-            if what == "ask_code":
-                person_id = parse_person_code(text)
-                if person_id is None:
-                    raise DomainError("not_found")
-                await events.register(
-                    session=session, event=event, person_id=person_id, member=member, now=now
-                )
-                card, markup = await _people_list(session, context, event)
-            elif what == "ask_headcount":
-                if not text.strip().isdigit():
-                    raise DomainError("headcount_invalid", limit=events.MAX_HEADCOUNT)
-                events.set_unregistered(event=event, count=int(text), member=member, now=now)
-                card, markup = await event_card(session, context, event)
-            else:
-                events.set_summary(event=event, text=text, member=member, now=now)
-                card, markup = await event_card(session, context, event)
-            await checkpoint(
-                update, context, conversation=INPUT_CONVERSATION, state=END, session=session,
-                without=INPUT_FORM,
-            )  # fmt: skip
-    except DomainError as error:
-        unknown_code = what == "ask_code" and error.key in {"not_found", "not_allowed"}
-        message = (
-            texts.EVENT_CODE_UNKNOWN
-            if unknown_code
-            else texts.domain_error(error.key, error.params)
-        )
-        warn(message)  # why, then the same question, in one message
-        await show(update, ASKS[what], keyboards.nav_only(INPUT_FORM, back=False), edit=False)
-        return TYPING
-    drafts.drop(context.member_data, INPUT_FORM)
-    await show(update, card, markup, edit=False)
-    return END
+def asking(what: str) -> Callable[[Answers], bool]:
+    return lambda answers: answers["what"] == what
 
 
-cancel_input = cancel_for(INPUT_FORM, INPUT_CONVERSATION)
+def read_code(text: str, asked: Asked) -> int:
+    person_id = parse_person_code(text)
+    if person_id is None:
+        raise DomainError("event_code_unknown")
+    return person_id
+
+
+def read_summary(text: str, asked: Asked) -> str:
+    return events.clean_summary(text)
+
+
+async def apply_input(context: BotContext, answers: Answers, session: AsyncSession) -> Finished:
+    """Register the person, set the headcount or the summary; show the card again."""
+    member, now = context.member, context.services.clock()
+    event = await events.get_event(session=session, event_id=answers["event_id"])
+    if answers["what"] == "ask_code":
+        try:
+            await events.register(
+                session=session, event=event, person_id=answers["code"], member=member, now=now
+            )
+        except DomainError as error:
+            if error.key not in {"not_found", "not_allowed"}:
+                raise
+            raise DomainError("event_code_unknown") from error  # not theirs: like an unknown code
+        return Finished(*await _people_list(session, context, event))
+    if answers["what"] == "ask_headcount":
+        events.set_unregistered(event=event, count=answers["headcount"], member=member, now=now)
+    else:
+        events.set_summary(event=event, text=answers["summary"], member=member, now=now)
+    return Finished(*await event_card(session, context, event))
+
+
+EVENT_INPUT: Final = Form(
+    key="evi",
+    command="agenda",
+    conversation="evenement_saisie",
+    starts_on=rf"^ev:({'|'.join(ASKS)}):",
+    begin=what_is_asked,
+    steps=(
+        Text(name="code", prompt=texts.EVENT_ASK_CODE, read=read_code, applies=asking("ask_code")),
+        Number(
+            name="headcount",
+            prompt=texts.EVENT_ASK_HEADCOUNT,
+            options=(),
+            minimum=0,
+            maximum=events.MAX_HEADCOUNT,
+            invalid=texts.DOMAIN_ERRORS["headcount_invalid"],
+            applies=asking("ask_headcount"),
+        ),
+        Text(
+            name="summary",
+            prompt=texts.EVENT_ASK_SUMMARY,
+            read=read_summary,
+            applies=asking("ask_summary"),
+        ),
+    ),
+    finish=apply_input,
+)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     """/agenda, the event buttons and their typed answers."""
-    asks = "|".join(ASKS)
     return [
-        ConversationHandler(
-            entry_points=[CallbackQueryHandler(ask_input, pattern=rf"^ev:({asks}):")],
-            states={TYPING: [MessageHandler(~filters.COMMAND, on_input)]},
-            fallbacks=[
-                CommandHandler("annuler", cancel_input),
-                CallbackQueryHandler(cancel_input, pattern=Nav.pattern(INPUT_FORM)),
-            ],
-            name=INPUT_CONVERSATION,
-            persistent=True,
-            allow_reentry=True,
-        ),
+        *FormEngine(EVENT_INPUT).handlers(),
         CommandHandler("agenda", agenda),
         CallbackQueryHandler(on_event_button, pattern=EventRef.pattern()),
     ]

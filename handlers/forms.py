@@ -98,6 +98,7 @@ class Step:
     title: str = ""  # the answer's name in « Modifier » (and the summary)
     applies: Callable[[Answers], bool] = always
     optional: bool = False
+    skip: str = texts.SKIP  # the label of « Passer » (« Effacer » for a value to remove)
     sensitive: bool = False
     resets: tuple[str, ...] = ()  # answers a change of this one makes meaningless
     # Once answered: may change the answers (they are the draft's) and name the step to go to
@@ -175,12 +176,12 @@ class Finished:
     markup: InlineKeyboardMarkup | None = None
 
 
-Begin = Callable[[Update, BotContext], Awaitable[Answers | str]]
+Begin = Callable[[Update, BotContext], Awaitable[Answers]]
 Finish = Callable[[BotContext, Answers, AsyncSession], Awaitable[Finished]]
 
 
 async def no_precondition(update: Update, context: BotContext) -> Answers:
-    """The default `begin`: start with no answers."""
+    """The default `begin`: anyone the command is open to starts with no answers."""
     return {}
 
 
@@ -188,14 +189,17 @@ async def no_precondition(update: Update, context: BotContext) -> Answers:
 class Form:
     """A conversation, declared: its key (draft and callback prefix), command, steps, and what
     `finish` does with the answers (inside the transaction that ends the conversation: raise
-    `DomainError` to refuse, and the last step is asked again with the reason). `begin` may
-    refuse to start (a text) or give first answers."""
+    `DomainError` to refuse, and the last step is asked again with the reason). `begin` gives
+    the first answers, or raises `DomainError` to refuse to start (the reason is said). A form
+    started from a button (`starts_on`, a callback data pattern) names in `command` the command
+    to run again when its draft is gone."""
 
     key: str
     command: str
     steps: tuple[Step, ...]
     finish: Finish
     begin: Begin = no_precondition
+    starts_on: str | None = None
     conversation: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -262,7 +266,11 @@ class FormEngine:
 
     def _conversation(self, key: str) -> ConversationHandler[BotContext]:
         return ConversationHandler(
-            entry_points=[CommandHandler(self.form.command, self.start)],
+            entry_points=[
+                CallbackQueryHandler(self.start, pattern=self.form.starts_on)
+                if self.form.starts_on
+                else CommandHandler(self.form.command, self.start)
+            ],
             states={
                 ASKING: [
                     CallbackQueryHandler(self.on_pick, pattern=Pick.pattern(key)),
@@ -283,20 +291,29 @@ class FormEngine:
         return [self.conversation()]
 
     async def start(self, update: Update, context: BotContext) -> object:
-        """The command: check the precondition, then ask the first step."""
-        begun = await self.form.begin(update, context)
-        if isinstance(begun, str):
-            await show(update, begun)
+        """The command (or button): check the precondition, then ask the first step."""
+        try:
+            begun = await self.form.begin(update, context)
+        except DomainError as error:
+            await notice(update, texts.domain_error(error.key, error.params))
             return END
         draft = begin_draft(update, context, self.form.key)
         draft.update({VALUES: dict(begun), HISTORY: []})
-        return await self.ask(update, context, draft, self.form.next_after(None, draft[VALUES]))
+        first = self.form.next_after(None, draft[VALUES])
+        return await self.ask(update, context, draft, first, edit=False)  # a card stays as it is
 
     # Asking ------------------------------------------------------------------------------
     async def ask(
-        self, update: Update, context: BotContext, draft: dict[str, Any], step: Step | None
+        self,
+        update: Update,
+        context: BotContext,
+        draft: dict[str, Any],
+        step: Step | None,
+        *,
+        edit: bool | None = None,
     ) -> object:
-        """Show `step` (answering it at once when it has one possible answer), or finish."""
+        """Show `step` (answering it at once when it has one possible answer), or finish. A
+        pressed button's message becomes the question, unless `edit` is False."""
         while step is not None and self.single(step):
             options = await step.listed(Asked(context, draft[VALUES]))  # type: ignore[attr-defined]
             if len(options) != 1:
@@ -313,7 +330,9 @@ class FormEngine:
             text, markup = await step.text(asked), self.summary_keyboard(step)
         else:
             text, markup = step.question(asked), await self.keyboard(step, asked, back=back)
-        await show(update, text, markup, edit=update.callback_query is not None)
+        if edit is None:
+            edit = update.callback_query is not None
+        await show(update, text, markup, edit=edit)
         return ASKING
 
     @staticmethod
@@ -325,7 +344,8 @@ class FormEngine:
         """The buttons of a step: its options, then Retour / Passer / Annuler."""
         key = self.form.key
         if not isinstance(step, Choice):
-            return keyboards.nav_only(key, back=back, skip=step.optional)
+            skip = step.skip if step.optional else None
+            return InlineKeyboardMarkup([keyboards.nav_row(key, back=back, skip=skip)])
         multiple = isinstance(step, MultiChoice)
         return keyboards.choices(
             key,
@@ -335,7 +355,7 @@ class FormEngine:
             selected=set(asked.answers.get(step.name) or ()) if multiple else None,
             back=back,
             validate=multiple,
-            skip=step.optional,
+            skip=step.skip if step.optional else None,
             more=step.more if isinstance(step, MultiChoice) else None,
         )
 

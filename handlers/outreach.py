@@ -40,10 +40,9 @@ def typed_day(text: str, asked: Asked) -> str:
     return str((asked.today - chosen).days)
 
 
-async def needs_neighbourhood(update: Update, context: BotContext) -> Answers | str:
-    """Counts belong to a neighbourhood: a member without one cannot log them."""
-    if context.member.neighbourhood_id is None:
-        return texts.NEW_NO_NEIGHBOURHOOD
+async def may_record(update: Update, context: BotContext) -> Answers:
+    """Only a member with a neighbourhood records counts."""
+    outreach.recording_neighbourhood(context.member)
     return {}
 
 
@@ -75,7 +74,7 @@ async def save(context: BotContext, answers: Answers, session: AsyncSession) -> 
 INFORMES: Final = Form(
     key="inf",
     command="informes",
-    begin=needs_neighbourhood,
+    begin=may_record,
     steps=(
         Choice(name="kind", prompt=texts.INFORMED_KIND, options=kinds),
         Number(

@@ -8,29 +8,15 @@ import calendar
 import datetime as dt
 from typing import Any, Final
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import committee_report, drafts, keyboards, texts
-from bot.callbacks import Nav, PartnerRef
+from bot import committee_report, keyboards, texts
+from bot.callbacks import PartnerRef
 from bot.context import BotContext
-from handlers.common import (
-    END,
-    begin_draft,
-    cancel_for,
-    checkpoint,
-    notice,
-    show,
-    warn,
-    with_draft,
-)
+from handlers.common import notice, show
+from handlers.forms import Answers, Asked, Finished, Form, FormEngine, Text
 from models import audit, committee, reference
 from models.base import pk
 from models.errors import DomainError, NotFound
@@ -147,17 +133,20 @@ async def _load(context: BotContext, partner_id: int) -> Partner:
     return partner
 
 
-async def _partner_card(
-    update: Update, context: BotContext, partner_id: int, *, edit: bool = True
-) -> None:
-    partner = await _load(context, partner_id)
+async def partner_card(context: BotContext, partner: Partner) -> tuple[str, InlineKeyboardMarkup]:
+    """A partner's card and its buttons (edit and committee for coordinators)."""
     text = contact_text(partner, await _category_label(context, partner.category))
     rows = []
     if context.member.is_coordinator:
-        rows.append([_button(texts.PARTNER_EDIT, "edit", partner_id)])
-        rows.append([_button(texts.PARTNER_COMMITTEE, "period", partner_id)])
+        rows.append([_button(texts.PARTNER_EDIT, "edit", pk(partner))])
+        rows.append([_button(texts.PARTNER_COMMITTEE, "period", pk(partner))])
     rows.append([_button(texts.DIRECTORY_BACK, "cat", partner.category)])
-    await show(update, text, InlineKeyboardMarkup(rows), edit=edit)
+    return text, InlineKeyboardMarkup(rows)
+
+
+async def _partner_card(update: Update, context: BotContext, partner_id: int) -> None:
+    text, markup = await partner_card(context, await _load(context, partner_id))
+    await show(update, text, markup)
 
 
 async def _send_contact(update: Update, context: BotContext, partner_id: int) -> None:
@@ -233,114 +222,80 @@ async def send_report(update: Update, context: BotContext, partner_id: int, code
     )
 
 
-# --- Editing a correspondant, adding a partner (coordinators) -----------------------------
-FORM: Final = "par"
-CONVERSATION: Final = "partenaire"
-TYPING: Final = "typing"
-
-
-async def ask(update: Update, context: BotContext) -> object:
-    """« Nom », « Téléphone »… or « Ajouter un partenaire »: ask for the value."""
+# --- Editing a correspondant, adding a partner (coordinators): a form ------------------------
+async def edit_or_add(update: Update, context: BotContext) -> Answers:
+    """« Nom », « Téléphone »… of a partner, or « Ajouter un partenaire » to a category."""
     ref = PartnerRef.unpack(update.callback_query.data if update.callback_query else None)
-    valid = ref is not None and (
-        (ref.action == "field" and ref.extra in texts.PARTNER_CONTACT_FIELDS)
-        or ref.action == "add"
-    )
-    if ref is None or not valid or not context.member.is_coordinator:
-        await notice(update, texts.STALE_BUTTON)
-        return END
-    draft = begin_draft(update, context, FORM)
-    draft.update(step=TYPING, action=ref.action, key=ref.key, field=ref.extra)
-    await checkpoint(update, context, conversation=CONVERSATION, state=TYPING)
-    return await _ask_value(update, context, draft)
+    if not reference.may_edit_directory(context.member):
+        raise DomainError("stale_button")  # never shown to them: an old or forged button
+    if ref is not None and ref.action == "field" and ref.extra in texts.PARTNER_CONTACT_FIELDS:
+        return {"partner": int(ref.key), "field": ref.extra}
+    if ref is not None and ref.action == "add":
+        return {"category": ref.key, "label": await _category_label(context, ref.key)}
+    raise DomainError("choice_invalid")
 
 
-async def _ask_value(update: Update, context: BotContext, draft: dict[str, Any]) -> str:
-    """The question of the value being typed (after a refusal too)."""
-    if draft["action"] == "add":
-        category = await _category_label(context, draft["key"])
-        prompt = texts.DIRECTORY_ASK_NAME.format(category=category)
-        markup = keyboards.nav_only(FORM, back=False)
-    else:
-        prompt = texts.PARTNER_ASK_FIELD.format(field=texts.PARTNER_CONTACT_FIELDS[draft["field"]])
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        texts.PARTNER_CLEAR, callback_data=Nav(FORM, "clear").pack()
-                    )
-                ],
-                keyboards.nav_row(FORM, back=False),
-            ]
+def adding(answers: Answers) -> bool:
+    return "category" in answers
+
+
+def read_name(text: str, asked: Asked) -> str:
+    return reference.clean_partner_name(text)
+
+
+def read_field(text: str, asked: Asked) -> str:
+    return reference.clean_contact_field(asked.answers["field"], text)
+
+
+async def apply(context: BotContext, answers: Answers, session: AsyncSession) -> Finished:
+    """Add the partner, or change (or clear) the correspondant's field; show the card."""
+    if adding(answers):
+        partner = await reference.add_partner(
+            session=session, name=answers["name"], category=answers["category"]
         )
-    await show(update, prompt, markup, edit=False)
-    return TYPING
+    else:
+        found = await session.get(Partner, answers["partner"])
+        if found is None:
+            raise NotFound()
+        partner = found
+        reference.update_contact(partner, answers["field"], answers["value"])
+    context.services.reference.invalidate()
+    text, markup = await partner_card(context, partner)
+    return Finished(f"{texts.PARTNER_SAVED}\n\n{text}", markup)
 
 
-@with_draft(FORM, "partenaires")
-async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """The typed value."""
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    return await _apply(update, context, draft, text)
-
-
-@with_draft(FORM, "partenaires")
-async def on_nav(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """« Effacer » a field, or « Annuler »."""
-    nav = Nav.unpack(update.callback_query.data if update.callback_query else None)
-    if nav is not None and nav.action == "clear" and draft["action"] == "field":
-        return await _apply(update, context, draft, None)
-    return await cancel(update, context)
-
-
-async def _apply(
-    update: Update, context: BotContext, draft: dict[str, Any], value: str | None
-) -> object:
-    services = context.services
-    try:
-        async with services.sessions.begin() as session:
-            if draft["action"] == "add":
-                partner = await reference.add_partner(
-                    session=session, name=value or "", category=draft["key"]
-                )
-            else:
-                found = await session.get(Partner, int(draft["key"]))
-                if found is None:
-                    raise NotFound()
-                partner = found
-                reference.update_contact(partner, draft["field"], value)
-            partner_id = pk(partner)
-            await checkpoint(
-                update, context, conversation=CONVERSATION, state=END, session=session,
-                without=FORM,
-            )  # fmt: skip
-    except DomainError as error:  # why, then the same question, in one message
-        warn(texts.domain_error(error.key, error.params))
-        return await _ask_value(update, context, draft)
-    services.reference.invalidate()
-    drafts.drop(context.member_data, FORM)
-    warn(texts.PARTNER_SAVED)
-    await _partner_card(update, context, partner_id, edit=False)
-    return END
-
-
-cancel = cancel_for(FORM, CONVERSATION)
+PARTNER_EDIT: Final = Form(
+    key="par",
+    command="partenaires",
+    conversation="partenaire",
+    starts_on=r"^pa:(field|add):",
+    begin=edit_or_add,
+    steps=(
+        Text(
+            name="name",
+            prompt=lambda asked: texts.DIRECTORY_ASK_NAME.format(category=asked.answers["label"]),
+            read=read_name,
+            applies=adding,
+        ),
+        Text(
+            name="value",
+            prompt=lambda asked: texts.PARTNER_ASK_FIELD.format(
+                field=texts.PARTNER_CONTACT_FIELDS[asked.answers["field"]]
+            ),
+            read=read_field,
+            optional=True,
+            skip=texts.PARTNER_CLEAR,
+            applies=lambda answers: not adding(answers),
+        ),
+    ),
+    finish=apply,
+)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     """/partenaires, /comite, their buttons, and the typed values of coordinators."""
     return [
-        ConversationHandler(
-            entry_points=[CallbackQueryHandler(ask, pattern=r"^pa:(field|add):")],
-            states={TYPING: [MessageHandler(~filters.COMMAND, on_text)]},
-            fallbacks=[
-                CommandHandler("annuler", cancel),
-                CallbackQueryHandler(on_nav, pattern=Nav.pattern(FORM)),
-            ],
-            name=CONVERSATION,
-            persistent=True,
-            allow_reentry=True,
-        ),
+        *FormEngine(PARTNER_EDIT).handlers(),
         CommandHandler("partenaires", directory),
         CommandHandler("comite", committee_start),
         CallbackQueryHandler(on_button, pattern=PartnerRef.pattern()),

@@ -21,7 +21,7 @@ from telegram.ext import (
 from bot import drafts, keyboards, texts
 from bot.callbacks import Nav, Page, PersonRef, Pick
 from bot.context import BotContext
-from bot.db import scrub_log
+from bot.db import truncate_log
 from bot.formatting import day
 from handlers.common import (
     END,
@@ -685,7 +685,7 @@ async def withdraw(update: Update, context: BotContext) -> None:
             now=services.clock(),
         )  # fmt: skip
     await show(update, texts.CONSENT_WITHDRAWN.format(code=person.code))
-    await scrub_log(services.sessions.kw["bind"])  # after the answer: it may wait for readers
+    await truncate_log(services.sessions.kw["bind"])  # after the answer: it may wait
 
 
 async def list_people(update: Update, context: BotContext) -> None:

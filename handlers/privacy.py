@@ -12,6 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot import texts
 from bot.callbacks import PersonRef
 from bot.context import BotContext
+from bot.db import truncate_log
 from bot.formatting import moment
 from bot.messages import person_label
 from handlers.common import notice, show
@@ -97,7 +98,9 @@ async def erase_ask(update: Update, context: BotContext) -> None:
 
 
 async def erase(update: Update, context: BotContext) -> None:
-    """The confirmation button: erase identity, contact details and notes; keep the figures."""
+    """The confirmation button: erase identity, contact details and notes, close the open
+    orientations (no more reminders); keep the figures. On SQLite the log that still held the
+    old values is then emptied."""
     ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
     if ref is None or not context.member.is_coordinator:
         await notice(update, texts.domain_error("not_allowed"))
@@ -115,6 +118,7 @@ async def erase(update: Update, context: BotContext) -> None:
                 session=session, at=services.clock(), member_id=context.member.id,
                 action="erase", subject=person.code,
             )  # fmt: skip
+    await truncate_log(services.sessions.kw["bind"])
     await show(update, texts.RIGHTS_ERASED.format(code=people.person_code(ref.person_id)))
 
 

@@ -1,5 +1,6 @@
 """The daily data-protection pass: anonymise people after the retention period, purge the
-drafts of departed members and the audit log past its own retention."""
+drafts of departed members and the audit log past its own retention; then, on SQLite, empty the
+write-ahead log, which still holds the page images from before the pass."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 import logging
 
 from bot.context import BotContext, Services
+from bot.db import truncate_log
 from models import botstate, privacy
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ async def run_retention(services: Services) -> dict[str, int]:
             ),
         }
         await botstate.purge_processed(session=session, before=now - PROCESSED_UPDATES_KEPT)
+    await truncate_log(services.sessions.kw["bind"])
     if any(counts.values()):
         logger.info(
             "Retention: %(anonymised)d anonymised, %(drafts_purged)d drafts and "

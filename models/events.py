@@ -132,8 +132,13 @@ def clean_summary(text: str) -> str:
     return cleaned
 
 
+def may_organise(member: Member) -> bool:
+    """Events are organised by the project officer and coordinators."""
+    return member.role in (Role.PROJECT_OFFICER, Role.COORDINATOR)
+
+
 def _may_organise(member: Member) -> None:
-    if member.role not in (Role.PROJECT_OFFICER, Role.COORDINATOR):
+    if not may_organise(member):
         raise NotAllowed()
 
 
@@ -207,8 +212,13 @@ async def registrations(
     return (await session.exec(query)).all()  # type: ignore[return-value]
 
 
+def registration_open(event: Event, now: dt.datetime) -> bool:
+    """People may be registered until the day after the event."""
+    return event.starts_at.date() >= (now - dt.timedelta(days=1)).date()
+
+
 def _still_open(event: Event, now: dt.datetime) -> None:
-    if event.starts_at.date() < (now - dt.timedelta(days=1)).date():
+    if not registration_open(event, now):
         raise DomainError("event_past")
 
 
@@ -268,8 +278,13 @@ async def _registration(session: AsyncSession, event: Event, registration_id: in
     return registration
 
 
+def attendance_open(event: Event, now: dt.datetime) -> bool:
+    """Attendance is recorded from two hours before the start."""
+    return event.starts_at - dt.timedelta(hours=2) <= now
+
+
 def _started(event: Event, now: dt.datetime) -> None:
-    if event.starts_at - dt.timedelta(hours=2) > now:
+    if not attendance_open(event, now):
         raise DomainError("event_not_started")
 
 

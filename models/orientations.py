@@ -558,3 +558,24 @@ async def overdue_checks(
         .limit(limit)
     )
     return (await session.exec(query)).all()
+
+
+async def close_for_erasure(
+    *, session: AsyncSession, person_ids: Sequence[int], now: dt.datetime
+) -> int:
+    """Close the open orientations of people being erased or anonymised (outcome « closed »,
+    as a sortie closes them): no reminder goes out for them again. Their status is left as it
+    is, so past figures do not move. Returns how many closed."""
+    if not person_ids:
+        return 0
+    open_ones = (
+        await session.exec(
+            select(Orientation).where(
+                col(Orientation.person_id).in_(person_ids), col(Orientation.outcome).is_(None)
+            )
+        )
+    ).all()
+    for orientation in open_ones:
+        _close(orientation, Outcome.CLOSED, now)
+    await session.flush()
+    return len(open_ones)

@@ -29,6 +29,13 @@ class OutreachAction(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
 
 
+def recording_neighbourhood(member: Member) -> int:
+    """Where `member`'s counts are recorded: their neighbourhood; without one, they may not."""
+    if member.neighbourhood_id is None:
+        raise DomainError("no_neighbourhood")
+    return member.neighbourhood_id
+
+
 async def record_informed(
     *,
     session: AsyncSession,
@@ -46,11 +53,9 @@ async def record_informed(
         raise DomainError("count_invalid", limit=MAX_INFORMED_PER_ACTION)
     if day > today or day < today - dt.timedelta(days=60):
         raise DomainError("date_out_of_range")
-    if member.neighbourhood_id is None:
-        raise DomainError("neighbourhood_required")
     action = OutreachAction(
         member_id=pk(member),
-        neighbourhood_id=member.neighbourhood_id,
+        neighbourhood_id=recording_neighbourhood(member),
         kind=kind,
         day=day,
         informed=informed,

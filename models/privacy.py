@@ -2,7 +2,9 @@
 
 Anonymising keeps every coded field (dates, neighbourhood, channel, barriers, orientations,
 outcomes) so past statistics do not change; it removes what identifies: first name, phone,
-notes, consent to keep contact details.
+notes, consent to keep contact details; and it closes the person's open orientations, so no
+reminder goes out about them again. On SQLite, what the update overwrote is zeroed in the file
+(`secure_delete`, bot/db.py); the caller then empties the write-ahead log (`truncate_log`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from models.audit import AuditEvent
 from models.base import pk
 from models.botstate import ConversationState, UserState
 from models.events import Event, Registration
-from models.orientations import Interaction, Orientation
+from models.orientations import Interaction, Orientation, close_for_erasure
 from models.people import Person, barriers_of, get_person
 from models.reference import Neighbourhood, Partner
 from models.team import Member
@@ -62,9 +64,11 @@ async def due_for_retention(
 
 
 async def anonymise(*, session: AsyncSession, person_ids: Sequence[int], now: dt.datetime) -> int:
-    """Remove identity, contact details and notes; keep the figures. Returns people changed."""
+    """Remove identity, contact details and notes; close open orientations; keep the figures.
+    Returns people changed."""
     if not person_ids:
         return 0
+    await close_for_erasure(session=session, person_ids=person_ids, now=now)
     await session.exec(
         update(Person)
         .where(col(Person.id).in_(person_ids))

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import UniqueConstraint, func
 from sqlmodel import Field, SQLModel, col, select
@@ -23,6 +23,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.base import plain_text
 from models.errors import DomainError
 from models.phones import normalize_phone
+
+if TYPE_CHECKING:
+    from models.team import Member
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "reference_data.toml"
 
@@ -258,6 +261,11 @@ def clean_contact_field(name: str, text: str) -> str:
             raise DomainError("email_invalid")
         return cleaned.lower()
     return cleaned
+
+
+def may_edit_directory(member: Member) -> bool:
+    """Only coordinators add partners and edit correspondants."""
+    return member.is_coordinator
 
 
 def update_contact(partner: Partner, name: str, value: str | None) -> None:
