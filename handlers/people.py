@@ -333,8 +333,10 @@ async def show_notice(
     chat = update.effective_chat
     if chat is not None:
         await chat.send_message(text)
-        if notice.audio is not None:
+        if notice.audio is not None and notice.audio.is_file():
             await chat.send_voice(notice.audio.read_bytes())
+        elif notice.audio is not None:
+            logger.warning("The voice file of the %s notice is missing", language)
     draft[AFTER_NOTICE] = True
     return await advance(update, context, draft, "language")
 
