@@ -141,9 +141,23 @@ async def invite(settings: Settings, role: Role, name: str, neighbourhood: str |
     return 0
 
 
-async def demo_data(settings: Settings, people: int, seed: int, force: bool) -> int:
-    """Fill the database with a realistic year, for a first look at the digest and exports."""
+async def demo_data(
+    settings: Settings, people: int, seed: int, force: bool, remove: bool = False
+) -> int:
+    """Fill the database with a realistic year, for a first look at the digest and exports
+    (or, with `remove`, delete everything the demo data made)."""
     engine = create_engine(settings.database_url)
+    if remove:
+        try:
+            async with make_sessions(engine).begin() as session:
+                removed = await demo.remove(session=session)
+        finally:
+            await engine.dispose()
+        if not any(removed.values()):
+            print(texts.CLI_DEMO_NOTHING)
+            return 0
+        print(texts.CLI_DEMO_REMOVED.format(**removed))
+        return 0
     try:
         async with make_sessions(engine).begin() as session:
             counts = await demo.generate(
@@ -257,6 +271,9 @@ def parser() -> argparse.ArgumentParser:
     dem.add_argument("--people", type=int, default=800, help="personnes accrochées (800)")
     dem.add_argument("--seed", type=int, default=2024, help="graine du hasard (2024)")
     dem.add_argument("--force", action="store_true", help="même si la base contient des personnes")
+    dem.add_argument(
+        "--remove", action="store_true", help="supprimer tout ce que la démonstration a créé"
+    )
     return cli
 
 
@@ -292,7 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "rotate-key":
         return asyncio.run(rotate_key(settings))
     if args.command == "demo-data":
-        return asyncio.run(demo_data(settings, args.people, args.seed, args.force))
+        return asyncio.run(
+            demo_data(settings, args.people, args.seed, args.force, remove=args.remove)
+        )
     return 0
 
 

@@ -161,3 +161,13 @@ class PartnerRef(CallbackData):
     action: str
     key: str
     extra: str = "-"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HandoverRef(CallbackData):
+    """Handing a departed mediator's people over: pick (`to_id` 0), then confirm."""
+
+    prefix: ClassVar[str] = "ho"
+    action: str
+    from_id: int
+    to_id: int

@@ -864,3 +864,66 @@ CONSENT_RECORD_GIVEN: Final = "• accord pour les coordonnées donné le {date}
 CONSENT_RECORD_REFUSED: Final = "• accord pour les coordonnées refusé le {date}"
 CONSENT_RECORD_WITHDRAWN: Final = "• accord retiré le {date}"
 CONSENT_RECORD_FILE: Final = "Le texte exact montré est dans le fichier."
+
+
+# --- Delivery: members Telegram refuses, handing a departed mediator's people over ----------
+UNREACHABLE_REASONS: Final = {
+    "chat_not_found": "conversation introuvable : le bot n'a jamais été démarré",
+    "blocked": "le bot est bloqué",
+    "deactivated": "compte Telegram supprimé",
+    "refused": "conversation refusée",
+}
+UNREACHABLE_NOTICE: Final = (
+    "⚠️ Telegram refuse les messages destinés à {name} ({reason}) depuis le {since}. "
+    "Ses rappels et récapitulatifs sont mis de côté et réessayés régulièrement ; "
+    "ils reprendront dès que {name} aura rouvert ou débloqué le bot."
+)
+TEAM_UNREACHABLE: Final = " — ⚠️ injoignable depuis le {since} ({reason})"
+TEAM_STALLED_HEADER: Final = "\n\nAccès désactivé, personnes encore à confier :"
+TEAM_STALLED_LINE: Final = (
+    "• {name} : personnes suivies : {people}, suivis en attente : {orientations}"
+)
+TEAM_HANDOVER: Final = "Confier les personnes de {name}"
+TEAM_HANDOVER_TO: Final = (
+    "À quel·le médiateur·rice confier les personnes de {name} "
+    "(personnes suivies : {people}, suivis en attente : {orientations}) ?"
+)
+TEAM_HANDOVER_NO_TARGET: Final = (
+    "Aucun·e médiateur·rice actif·ve à qui confier ces personnes : invitez-en un·e avec /inviter."
+)
+TEAM_HANDOVER_CONFIRM: Final = (
+    "Confier à {to} les personnes de {name} et leurs suivis en attente ? "
+    "Les rappels iront désormais à {to}."
+)
+TEAM_HANDOVER_YES: Final = "Oui, confier"
+TEAM_HANDOVER_DONE: Final = (
+    "Les personnes de {name} sont confiées à {to} (personnes : {people}, "
+    "suivis en attente : {orientations})."
+)
+TEAM_HANDOVER_RECEIVED: Final = (
+    "{by} vous confie les personnes suivies par {name} (personnes : {people}, "
+    "suivis en attente : {orientations}). Retrouvez-les dans /personnes et /suivis."
+)
+TEAM_DEACTIVATED_WORK: Final = (
+    "L'accès de {name} est désactivé. Personnes suivies : {people}, suivis en attente : "
+    "{orientations} : sans médiateur·rice, leurs rappels ne partent plus. "
+    "Confiez-les à un·e autre médiateur·rice."
+)
+TEAM_DEACTIVATION_NOTICE: Final = (
+    "{by} a désactivé l'accès de {name}. Personnes suivies : {people}, suivis en attente : "
+    "{orientations} : sans médiateur·rice, leurs rappels ne partent plus. "
+    "/equipe pour les confier à un·e autre médiateur·rice."
+)
+AUDIT_ACTIONS["handover"] = "a confié les personnes de"
+DOMAIN_ERRORS["handover_source_active"] = (
+    "Ce membre est encore actif : ses personnes restent les siennes."
+)
+DOMAIN_ERRORS["handover_target_invalid"] = (
+    "Ces personnes ne peuvent être confiées qu'à un·e autre médiateur·rice actif·ve."
+)
+CLI_DEMO_REMOVED: Final = (
+    "Données de démonstration supprimées : {members} membres, {people} personnes, "
+    "{orientations} orientations, {interactions} contacts, {informed_actions} actions "
+    "d'information, {events} événements."
+)
+CLI_DEMO_NOTHING: Final = "Aucune donnée de démonstration dans la base."

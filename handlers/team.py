@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from bot import drafts, keyboards, texts
-from bot.callbacks import MemberRef, Nav, Pick
+from bot.callbacks import HandoverRef, MemberRef, Nav, Pick
 from bot.context import BotContext
 from bot.formatting import day
 from handlers.common import (
@@ -31,9 +31,10 @@ from handlers.common import (
     warn,
     with_draft,
 )
-from models import audit, botstate, team
+from models import audit, botstate, handover, team
+from models.base import pk
 from models.errors import DomainError
-from models.team import Role
+from models.team import Member, Role
 
 FORM: Final = "inv"
 COMMAND: Final = "inviter"
@@ -193,6 +194,7 @@ async def list_team(update: Update, context: BotContext) -> None:
                 role=texts.ROLE_LABELS[member.role],
                 neighbourhood=texts.TEAM_NEIGHBOURHOOD.format(name=where) if where else "",
             )
+            + _unreachable(member, context)
         )
         if context.member.is_coordinator and member.id != context.member.id:
             buttons.append(
@@ -201,8 +203,47 @@ async def list_team(update: Update, context: BotContext) -> None:
                     callback_data=MemberRef("off", member.id or 0).pack(),
                 )
             )
+    if context.member.is_coordinator:
+        stalled_lines, stalled_buttons = await _stalled(context)
+        lines[-1] += stalled_lines
+        buttons = stalled_buttons + buttons
     markup = InlineKeyboardMarkup(keyboards.rows(buttons, 1)) if buttons else None
     await show(update, "\n".join(lines), markup)
+
+
+def _unreachable(member: Member, context: BotContext) -> str:
+    """« injoignable depuis... » after a member Telegram refuses."""
+    if member.unreachable_since is None:
+        return ""
+    return texts.TEAM_UNREACHABLE.format(
+        since=day(member.unreachable_since, context.services.settings.tz),
+        reason=texts.UNREACHABLE_REASONS.get(member.unreachable_reason or "", ""),
+    )
+
+
+async def _stalled(context: BotContext) -> tuple[str, list[InlineKeyboardButton]]:
+    """Deactivated members who still follow people, each with a « Confier » button."""
+    async with context.services.reads() as session:
+        stalled = await handover.stalled(session=session)
+    if not stalled:
+        return "", []
+    lines = [texts.TEAM_STALLED_HEADER]
+    buttons = []
+    for member, work in stalled:
+        lines.append(
+            texts.TEAM_STALLED_LINE.format(
+                name=member.display_name, people=work.people, orientations=work.orientations
+            )
+        )
+        buttons.append(_handover_button(member))
+    return "\n".join(lines), buttons
+
+
+def _handover_button(member: Member) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        texts.TEAM_HANDOVER.format(name=member.display_name),
+        callback_data=HandoverRef("pick", pk(member), 0).pack(),
+    )
 
 
 async def on_member_action(update: Update, context: BotContext) -> None:
@@ -246,12 +287,103 @@ async def on_member_action(update: Update, context: BotContext) -> None:
                 action="deactivate",
                 subject=target.display_name,
             )
+        async with services.reads() as session:
+            work = await handover.open_work(session=session, member_id=pk(target))
+            coordinators = [
+                m
+                for m in await team.list_members(session=session)
+                if m.is_coordinator and m.id != context.member.id
+            ]
     except DomainError as error:
         await notice(update, texts.domain_error(error.key, error.params))
         return
     with contextlib.suppress(TelegramError):  # the menu is cosmetic; access is already refused
         await context.bot.delete_my_commands(scope=BotCommandScopeChat(target.telegram_user_id))
-    await show(update, texts.TEAM_DEACTIVATED.format(name=target.display_name))
+    if not work:
+        await show(update, texts.TEAM_DEACTIVATED.format(name=target.display_name))
+        return
+    values = {
+        "name": target.display_name,
+        "people": work.people,
+        "orientations": work.orientations,
+    }
+    await show(
+        update,
+        texts.TEAM_DEACTIVATED_WORK.format(**values),
+        InlineKeyboardMarkup([[_handover_button(target)]]),
+    )
+    # The other coordinators learn it too: nobody else would notice reminders that stopped.
+    notice_text = texts.TEAM_DEACTIVATION_NOTICE.format(by=context.member.display_name, **values)
+    for coordinator in coordinators:
+        if not team.may_message(coordinator, services.clock()):
+            continue
+        with contextlib.suppress(TelegramError):  # a refusal is the reminder jobs' business
+            await context.bot.send_message(coordinator.telegram_user_id, notice_text)
+
+
+async def on_handover(update: Update, context: BotContext) -> None:
+    """Hand a deactivated mediator's people over: choose who takes them, confirm, move."""
+    ref = HandoverRef.unpack(update.callback_query.data if update.callback_query else None)
+    if ref is None or not context.member.is_coordinator:
+        await notice(update, texts.domain_error("not_allowed"))
+        return
+    services = context.services
+    async with services.reads() as session:
+        source = await session.get(team.Member, ref.from_id)
+        work = await handover.open_work(session=session, member_id=ref.from_id)
+        targets = await handover.candidates(session=session, excluding=ref.from_id)
+    if source is None or source.active or not work:
+        await notice(update, texts.STALE_BUTTON)
+        return
+    names = {pk(m): m.display_name for m in targets}
+    cancel_row = [InlineKeyboardButton(texts.CANCEL, callback_data=Nav("tm", "cancel").pack())]
+    if ref.action == "pick":
+        if not targets:
+            await show(update, texts.TEAM_HANDOVER_NO_TARGET)
+            return
+        buttons = [
+            InlineKeyboardButton(
+                m.display_name, callback_data=HandoverRef("to", pk(source), pk(m)).pack()
+            )
+            for m in targets
+        ]
+        text = texts.TEAM_HANDOVER_TO.format(
+            name=source.display_name, people=work.people, orientations=work.orientations
+        )
+        await show(update, text, InlineKeyboardMarkup([*keyboards.rows(buttons, 1), cancel_row]))
+        return
+    if ref.to_id not in names:
+        await notice(update, texts.STALE_BUTTON)
+        return
+    if ref.action == "to":
+        confirm = HandoverRef("ok", pk(source), ref.to_id).pack()
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(texts.TEAM_HANDOVER_YES, callback_data=confirm), *cancel_row]]
+        )
+        text = texts.TEAM_HANDOVER_CONFIRM.format(name=source.display_name, to=names[ref.to_id])
+        await show(update, text, markup)
+        return
+    try:
+        async with services.sessions.begin() as session:
+            done = await handover.hand_over(
+                session=session, actor=context.member, from_id=ref.from_id, to_id=ref.to_id,
+                now=services.clock(),
+            )  # fmt: skip
+    except DomainError as error:
+        await notice(update, texts.domain_error(error.key, error.params))
+        return
+    values = {
+        "name": done.source.display_name,
+        "to": done.target.display_name,
+        "people": done.people,
+        "orientations": done.orientations,
+    }
+    await show(update, texts.TEAM_HANDOVER_DONE.format(**values))
+    with contextlib.suppress(TelegramError):  # the reminders will reach them anyway
+        await context.bot.send_message(
+            done.target.telegram_user_id,
+            texts.TEAM_HANDOVER_RECEIVED.format(by=context.member.display_name, **values),
+        )
 
 
 async def on_team_cancel(update: Update, context: BotContext) -> None:
@@ -280,5 +412,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
         ),
         CommandHandler("equipe", list_team),
         CallbackQueryHandler(on_member_action, pattern=MemberRef.pattern()),
+        CallbackQueryHandler(on_handover, pattern=HandoverRef.pattern()),
         CallbackQueryHandler(on_team_cancel, pattern=Nav.pattern("tm")),
     ]

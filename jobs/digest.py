@@ -1,9 +1,11 @@
 """The weekly digest for coordinators and the weekly recap for each mediator.
 
-Due at `DIGEST_CRON` (Monday 9:00, team time zone). A job checks every few minutes whether
-this week's send is done; each chat's delivery is recorded, so the digest goes out exactly
+Due at `DIGEST_CRON` (Monday 9:00, team time zone): a cron job fires at that minute, and a
+check every few minutes resumes a send a network failure paused and retries members Telegram
+refused (jobs/delivery.py). Each chat's delivery is recorded, so the digest goes out exactly
 once per week across restarts, downtime and daylight-saving changes, and a digest missed while
-the bot was down goes out at start.
+the bot was down goes out at start. Members who joined after this week's send time wait for
+next week's (nothing to show them about a week they were not there).
 """
 
 from __future__ import annotations
@@ -13,18 +15,19 @@ import logging
 
 from apscheduler.triggers.cron import CronTrigger
 from telegram import Bot
-from telegram.error import Forbidden, NetworkError
+from telegram.error import TelegramError
 
 from bot import charts, reports, texts
 from bot.context import BotContext, Services
 from bot.formatting import day
 from bot.messages import reminder_keyboard, reminder_text
+from jobs import delivery
 from models import audit, orientations, stats, team
 from models.base import pk
 from models.people import Person
 from models.reference import Partner
 from models.stats import Period, Scope, ScopeKind
-from models.team import Role
+from models.team import Member, Role
 
 logger = logging.getLogger(__name__)
 
@@ -58,18 +61,29 @@ async def send_weekly(*, bot: Bot, services: Services) -> int:
     fire_day = fire.astimezone(tz).date()
     key = fire_day.isoformat()
     past_week = stats.week_of(fire_day - dt.timedelta(days=7))
-    sent = await _send_digest(bot=bot, services=services, key=key, week=past_week, today=fire_day)
-    sent += await _send_recaps(bot=bot, services=services, key=key, week=past_week, today=fire_day)
+    try:
+        sent = await _send_digest(
+            bot=bot, services=services, key=key, week=past_week, today=fire_day, fire=fire
+        )
+        sent += await _send_recaps(
+            bot=bot, services=services, key=key, week=past_week, today=fire_day, fire=fire
+        )
+    except delivery.Paused:
+        logger.warning("Weekly digest paused by a network error; the next check resumes")
+        return 0
+    finally:
+        await delivery.tell_coordinators(bot=bot, services=services)
     return sent
 
 
-async def digest_recipients(services: Services) -> list[int]:
-    """The coordinators' group, or each active coordinator."""
+async def digest_recipients(services: Services, fire: dt.datetime) -> list[Member] | int:
+    """The coordinators' group chat id, or each active coordinator who was already in the team
+    when this week's digest fell due."""
     if services.settings.digest_chat_id is not None:
-        return [services.settings.digest_chat_id]
+        return services.settings.digest_chat_id
     async with services.reads() as session:
         members = await team.list_members(session=session)
-    return [m.telegram_user_id for m in members if m.role == Role.COORDINATOR]
+    return [m for m in members if m.role == Role.COORDINATOR and m.joined_at <= fire]
 
 
 async def digest_content(
@@ -132,26 +146,36 @@ async def digest_content(
 
 
 async def _send_digest(
-    *, bot: Bot, services: Services, key: str, week: Period, today: dt.date
+    *, bot: Bot, services: Services, key: str, week: Period, today: dt.date, fire: dt.datetime
 ) -> int:
     async with services.reads() as session:
         done = await audit.delivered_chats(session=session, kind=DIGEST, period_key=key)
-    pending = [chat for chat in await digest_recipients(services) if chat not in done]
+    recipients = await digest_recipients(services, fire)
+    now = services.clock()
+    if isinstance(recipients, int):  # the coordinators' group
+        pending: list[tuple[int, Member | None]] = [(recipients, None)]
+    else:
+        pending = [(m.telegram_user_id, m) for m in recipients if team.may_message(m, now)]
+    pending = [(chat, member) for chat, member in pending if chat not in done]
     if not pending:
         return 0
     messages, chart = await digest_content(services, week, today)
     sent = 0
-    for chat_id in pending:
-        try:
+    for chat_id, member in pending:
+
+        async def send(chat_id: int = chat_id) -> None:
             for message in messages:
                 await bot.send_message(chat_id, message)
             await bot.send_photo(chat_id, chart, caption=texts.CHART_CAPTION)
-        except Forbidden:
-            logger.warning("Digest refused by chat %s", chat_id)
+
+        if member is not None:
+            delivered = await delivery.to_member(
+                services=services, member=member, now=now, send=send
+            )
+        else:
+            delivered = await _to_group(send)
+        if not delivered:
             continue
-        except NetworkError:
-            logger.warning("Digest paused by a network error; the next run resumes")
-            return sent
         async with services.sessions.begin() as session:
             await audit.mark_delivered(
                 session=session, kind=DIGEST, period_key=key, chat_id=chat_id, now=services.clock()
@@ -161,16 +185,32 @@ async def _send_digest(
     return sent
 
 
+async def _to_group(send: delivery.Send) -> bool:
+    """The coordinators' group (DIGEST_CHAT_ID): a refusal is logged, tried again next check."""
+    try:
+        await send()
+    except TelegramError as error:
+        if delivery.is_transient(error):
+            raise delivery.Paused from error
+        logger.error("Telegram refuses the digest in DIGEST_CHAT_ID: %s", error.message)
+        return False
+    return True
+
+
 async def _send_recaps(
-    *, bot: Bot, services: Services, key: str, week: Period, today: dt.date
+    *, bot: Bot, services: Services, key: str, week: Period, today: dt.date, fire: dt.datetime
 ) -> int:
     tz = services.settings.tz
+    now = services.clock()
     async with services.reads() as session:
         done = await audit.delivered_chats(session=session, kind=RECAP, period_key=key)
         mediators = [
             m
             for m in await team.list_members(session=session)
-            if m.role == Role.MEDIATOR and m.telegram_user_id not in done
+            if m.role == Role.MEDIATOR
+            and m.telegram_user_id not in done
+            and m.joined_at <= fire
+            and team.may_message(m, now)
         ]
     sent = 0
     for mediator in mediators:
@@ -196,20 +236,20 @@ async def _send_recaps(
             exits=sum(figures.exits_by_reason.values()),
             overdue=len(cards),
         )
-        try:
-            await bot.send_message(mediator.telegram_user_id, text)
+
+        async def send(
+            chat_id: int = mediator.telegram_user_id,
+            text: str = text,
+            cards: list[tuple[str, orientations.Orientation]] = cards,
+        ) -> None:
+            await bot.send_message(chat_id, text)
             for card_text, orientation in cards:
                 await bot.send_message(
-                    mediator.telegram_user_id,
-                    card_text,
-                    reply_markup=reminder_keyboard(orientation),
+                    chat_id, card_text, reply_markup=reminder_keyboard(orientation)
                 )
-        except Forbidden:
-            logger.warning("Recap refused by member %s", mediator.id)
+
+        if not await delivery.to_member(services=services, member=mediator, now=now, send=send):
             continue
-        except NetworkError:
-            logger.warning("Recaps paused by a network error; the next run resumes")
-            return sent
         async with services.sessions.begin() as session:
             await audit.mark_delivered(
                 session=session,

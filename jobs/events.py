@@ -10,15 +10,16 @@ import datetime as dt
 import logging
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot import texts
 from bot.callbacks import EventRef
 from bot.context import BotContext, Services
 from bot.formatting import day, long_day
 from bot.messages import person_label
+from jobs import delivery
 from models import audit, events, reference, team
 from models.base import pk
+from models.team import Member
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ async def sweep(context: BotContext) -> None:
     sent = await send_event_reminders(bot=context.bot, services=services, now=now)
     if sent:
         logger.info("Sent %d event reminders", sent)
+    await delivery.tell_coordinators(bot=context.bot, services=services)
 
 
 def _open_button(event_id: int, action: str = "open", label: str = texts.EVENT_OPEN) -> list:
@@ -42,24 +44,25 @@ def _open_button(event_id: int, action: str = "open", label: str = texts.EVENT_O
 
 
 async def _deliver(
-    *, bot: Bot, services: Services, kind: str, key: str, chat_id: int, text: str,
+    *, bot: Bot, services: Services, kind: str, key: str, member: Member, text: str,
     markup: InlineKeyboardMarkup, now: dt.datetime,
 ) -> bool:  # fmt: skip
-    """Send once: skip a chat that already had it; record the delivery with the send."""
-    async with services.sessions.begin() as session:
+    """Send once: skip a chat that already had it; record the delivery once sent. A member
+    Telegram refuses is tried again after a back-off (jobs/delivery.py)."""
+    chat_id = member.telegram_user_id
+    async with services.reads() as session:
         if chat_id in await audit.delivered_chats(session=session, kind=kind, period_key=key):
             return False
-        try:
-            await bot.send_message(chat_id, text, reply_markup=markup)
-        except (Forbidden, BadRequest):
-            logger.warning("An event reminder (%s) was refused by Telegram", kind)
-        except (RetryAfter, NetworkError):
-            logger.warning("Event reminders paused by a network error; the next sweep resumes")
-            raise
-        await audit.mark_delivered(
-            session=session, kind=kind, period_key=key, chat_id=chat_id, now=now
-        )
-    return True
+    delivered = await delivery.to_member(
+        services=services, member=member, now=now,
+        send=lambda: bot.send_message(chat_id, text, reply_markup=markup),
+    )  # fmt: skip
+    if delivered:
+        async with services.sessions.begin() as session:
+            await audit.mark_delivered(
+                session=session, kind=kind, period_key=key, chat_id=chat_id, now=now
+            )
+    return delivered
 
 
 async def send_event_reminders(*, bot: Bot, services: Services, now: dt.datetime) -> int:
@@ -94,14 +97,14 @@ async def send_event_reminders(*, bot: Bot, services: Services, now: dt.datetime
             )
             sent += await _deliver(
                 bot=bot, services=services, kind=EVE, key=str(pk(eve.event)),
-                chat_id=eve.mediator.telegram_user_id, text=text,
+                member=eve.mediator, text=text,
                 markup=InlineKeyboardMarkup([_open_button(pk(eve.event))]), now=now,
             )  # fmt: skip
         for event in asked:
             # The project officer; without one, whoever created the event (a coordinator).
             creator = creators.get(event.created_by_id)
             fallback = [creator] if creator is not None else []
-            recipients = [m.telegram_user_id for m in officers or fallback]
+            recipients = list(officers or fallback)
             text = texts.EVENT_OUTCOMES_REQUEST.format(
                 title=event.title, day=day(event.starts_at, tz)
             )
@@ -111,11 +114,11 @@ async def send_event_reminders(*, bot: Bot, services: Services, now: dt.datetime
                     _open_button(pk(event), "ask_summary", texts.EVENT_BUTTON_SUMMARY),
                 ]
             )
-            for chat_id in recipients:
+            for member in recipients:
                 sent += await _deliver(
                     bot=bot, services=services, kind=OUTCOMES, key=str(pk(event)),
-                    chat_id=chat_id, text=text, markup=markup, now=now,
+                    member=member, text=text, markup=markup, now=now,
                 )  # fmt: skip
-    except (RetryAfter, NetworkError):
-        return sent
+    except delivery.Paused:
+        logger.warning("Event reminders paused by a network error; the next sweep resumes")
     return sent

@@ -12,10 +12,10 @@ import datetime as dt
 import logging
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.context import BotContext, Services
 from bot.messages import reminder_keyboard, reminder_text
+from jobs import delivery
 from models import orientations
 
 logger = logging.getLogger(__name__)
@@ -30,10 +30,7 @@ async def sweep(context: BotContext) -> None:
     sent = await send_due_reminders(bot=context.bot, services=services, now=now)
     if sent:
         logger.info("Sent %d follow-up reminders", sent)
-
-
-class _Transient(Exception):
-    """The network or Telegram's rate limit: give the claims back, the next sweep sends them."""
+    await delivery.tell_coordinators(bot=context.bot, services=services)
 
 
 CLAIM_BATCH = 200  # about seven seconds of sending at Telegram's rate
@@ -62,7 +59,7 @@ async def send_due_reminders(*, bot: Bot, services: Services, now: dt.datetime) 
                 sent += await _send(
                     bot=bot, services=services, orientation_id=orientation_id, now=now
                 )
-            except _Transient:
+            except delivery.Paused:
                 logger.warning("Reminder sweep paused by a network error; the next sweep resumes")
                 async with services.sessions.begin() as session:
                     await orientations.release_claims(
@@ -73,29 +70,26 @@ async def send_due_reminders(*, bot: Bot, services: Services, now: dt.datetime) 
 
 async def _send(*, bot: Bot, services: Services, orientation_id: int, now: dt.datetime) -> int:
     """Send one claimed check, then record it: 1 when delivered, 0 when not (a member who
-    left, or Telegram refusing for good: tried again next working day)."""
+    left, a demo member, or one Telegram refuses: tried again next working day). Raises
+    `delivery.Paused` on a network failure, before anything is recorded."""
     async with services.reads() as session:
         due = await orientations.due_check(session=session, orientation_id=orientation_id)
     if due is None:  # erased meanwhile
         return 0
     policy, orientation = services.settings.followup_policy, due.orientation
-    delivered = False
     if not due.mediator.active:
         logger.warning("Orientation %s belongs to an inactive member", orientation.id)
-    else:
-        # The message shows the check as it will be recorded (its buttons carry the new seq).
-        orientations.mark_reminded(orientation, now=now, policy=policy)
-        try:
-            await bot.send_message(
-                due.mediator.telegram_user_id,
-                reminder_text(orientation, due.person, due.partner, services.settings.tz),
-                reply_markup=reminder_keyboard(orientation),
-            )
-            delivered = True
-        except (Forbidden, BadRequest):
-            logger.warning("Reminder for orientation %s refused by Telegram", orientation.id)
-        except (RetryAfter, NetworkError) as exc:
-            raise _Transient from exc
+    # The message shows the check as it will be recorded (its buttons carry the new seq).
+    orientations.mark_reminded(orientation, now=now, policy=policy)
+    chat_id = due.mediator.telegram_user_id
+    delivered = await delivery.to_member(
+        services=services, member=due.mediator, now=now,
+        send=lambda: bot.send_message(
+            chat_id,
+            reminder_text(orientation, due.person, due.partner, services.settings.tz),
+            reply_markup=reminder_keyboard(orientation),
+        ),
+    )  # fmt: skip
     async with services.sessions.begin() as session:
         await orientations.finish_reminder(
             session=session, orientation_id=orientation_id, now=now, policy=policy,

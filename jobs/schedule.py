@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from telegram.ext import Application
 
 from bot import db, leader
@@ -12,7 +14,8 @@ from bot.context import services_of
 from jobs import digest, events, housekeeping, reminders, retention
 
 DRAFT_SWEEP_SECONDS = 60
-DIGEST_CHECK_SECONDS = 600
+DIGEST_CHECK_SECONDS = 600  # resumes a paused digest, retries refused members
+DIGEST_CATCH_UP_SECONDS = 15  # after start: the digest missed while the bot was down
 EVENT_CHECK_SECONDS = 600
 # At the bot's measured peak (300 updates a second, ~5 pages each) the log grows 6 MB a second,
 # and a long log slows every read (bench/updates.py: 20 % fewer updates a second once it held
@@ -60,12 +63,18 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         name="event_reminders",
         job_kwargs=once,
     )
-    queue.run_repeating(
+    # On time: at DIGEST_CRON itself. Also a check every few minutes, the first just after
+    # start: a digest missed while the bot was down, paused by the network, or refused to
+    # someone. One job with both triggers, so two sends never run side by side.
+    started = dt.datetime.now(dt.UTC)
+    digest_checks = IntervalTrigger(
+        seconds=DIGEST_CHECK_SECONDS,
+        start_date=started + dt.timedelta(seconds=DIGEST_CATCH_UP_SECONDS),
+    )
+    queue.run_custom(
         gated(digest.weekly),
-        interval=DIGEST_CHECK_SECONDS,
-        first=15,
+        job_kwargs={"trigger": OrTrigger([settings.digest_trigger, digest_checks]), **once},
         name="weekly_digest",
-        job_kwargs=once,
     )
     if services.sessions.kw["bind"].dialect.name == "sqlite":
         queue.run_repeating(

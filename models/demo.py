@@ -1,7 +1,9 @@
 """A realistic year of demo data, shaped like the programme's 2024 figures (DOMAIN.md).
 
 Seeded, so two runs with the same seed give the same data; bulk inserts, so the benchmark's
-200,000 people and 1,000,000 interactions take seconds, not hours.
+200,000 people and 1,000,000 interactions take seconds, not hours. Demo members have
+negative Telegram ids: they can never log in, the jobs never write to them, and `remove`
+deletes everything they own.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from faker import Faker
-from sqlalchemy import func, insert
+from sqlalchemy import delete, func, insert, or_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import reference
+from models.audit import AuditEvent, Delivery
 from models.events import Event, EventPartner, Registration
 from models.orientations import ContactKind, Interaction, Mode, Orientation, Purpose
 from models.outreach import OutreachAction
@@ -335,3 +338,57 @@ async def _demo_events(
     await bulk_insert(conn, EventPartner, partner_rows)
     await bulk_insert(conn, Registration, registration_rows)
     return len(event_ids)
+
+
+def _demo_member_ids() -> Any:
+    return select(Member.id).where(col(Member.telegram_user_id) <= DEMO_ID_BASE)
+
+
+async def remove(*, session: AsyncSession) -> dict[str, int]:
+    """Delete everything the demo data made, and only that: its members (negative Telegram
+    ids), the people they follow with everything recorded about them (by anyone), the events
+    the demo coordinator created, the outreach counts of demo mediators. Returns row counts."""
+    members = _demo_member_ids()
+    people = select(Person.id).where(col(Person.mediator_id).in_(members))
+    made_events = select(Event.id).where(col(Event.created_by_id).in_(members))
+
+    async def gone(statement: Any) -> int:
+        result = await session.exec(statement.execution_options(synchronize_session=False))
+        return int(result.rowcount or 0)
+
+    await gone(
+        delete(Registration).where(
+            or_(
+                col(Registration.person_id).in_(people),
+                col(Registration.event_id).in_(made_events),
+                col(Registration.registered_by_id).in_(members),
+            )
+        )
+    )
+    await gone(delete(EventPartner).where(col(EventPartner.event_id).in_(made_events)))
+    counts = {"events": await gone(delete(Event).where(col(Event.id).in_(made_events)))}
+    counts["interactions"] = await gone(
+        delete(Interaction).where(
+            or_(col(Interaction.person_id).in_(people), col(Interaction.member_id).in_(members))
+        )
+    )
+    counts["orientations"] = await gone(
+        delete(Orientation).where(
+            or_(col(Orientation.person_id).in_(people), col(Orientation.mediator_id).in_(members))
+        )
+    )
+    await gone(delete(PersonBarrier).where(col(PersonBarrier.person_id).in_(people)))
+    counts["people"] = await gone(delete(Person).where(col(Person.id).in_(people)))
+    counts["informed_actions"] = await gone(
+        delete(OutreachAction).where(col(OutreachAction.member_id).in_(members))
+    )
+    # Deliveries recorded for demo chats by earlier versions; the audit log keeps its lines.
+    await gone(delete(Delivery).where(col(Delivery.chat_id) <= DEMO_ID_BASE))
+    await gone(
+        update(AuditEvent).where(col(AuditEvent.member_id).in_(members)).values(member_id=None)
+    )
+    counts["members"] = await gone(
+        delete(Member).where(col(Member.telegram_user_id) <= DEMO_ID_BASE)
+    )
+    await session.flush()
+    return counts

@@ -43,11 +43,23 @@ class Member(SQLModel, table=True):
     active: bool = True
     joined_at: dt.datetime = Field(sa_type=UTCDateTime)
     deactivated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Telegram refused every message to this member (chat not found, bot blocked, account
+    # deleted): since when, why, how many refusals in a row, and when the jobs try again.
+    unreachable_since: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    unreachable_reason: str | None = Field(default=None, max_length=20)
+    delivery_failures: int = 0
+    next_delivery_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def is_coordinator(self) -> bool:
         """Coordinators see and act on everything."""
         return self.role == Role.COORDINATOR
+
+    @property
+    def is_demo(self) -> bool:
+        """Telegram user ids are positive: a member without one (the demo data's) is nobody's
+        account, and the bot never writes to them."""
+        return self.telegram_user_id <= 0
 
 
 class Invitation(SQLModel, table=True):
@@ -222,3 +234,62 @@ async def deactivate_member(
         member.active, member.deactivated_at = False, now
         await session.flush()
     return member
+
+
+# After Telegram refuses a member, the jobs try again after these delays (the last repeats).
+DELIVERY_BACKOFF: tuple[dt.timedelta, ...] = (
+    dt.timedelta(hours=1),
+    dt.timedelta(hours=6),
+    dt.timedelta(hours=24),
+)
+
+
+class Unreachable(StrEnum):
+    """Why Telegram refuses a member's chat."""
+
+    CHAT_NOT_FOUND = "chat_not_found"  # never started the bot, or the id is wrong
+    BLOCKED = "blocked"  # blocked the bot
+    DEACTIVATED = "deactivated"  # deleted their Telegram account
+    REFUSED = "refused"  # any other refusal of the chat
+
+
+def may_message(member: Member, now: dt.datetime) -> bool:
+    """Whether a job may write to this member now: an active member with a real Telegram
+    account, and, after Telegram refused them, once the back-off delay has passed."""
+    if not member.active or member.is_demo:
+        return False
+    return member.next_delivery_at is None or member.next_delivery_at <= now
+
+
+async def mark_unreachable(
+    *, session: AsyncSession, member_id: int, reason: Unreachable, now: dt.datetime
+) -> Member:
+    """Telegram refused a message to this member: skip them until the next back-off step."""
+    member = await session.get_one(Member, member_id)
+    if member.unreachable_since is None:
+        member.unreachable_since = now
+    member.unreachable_reason = Unreachable(reason).value
+    member.delivery_failures += 1
+    step = min(member.delivery_failures, len(DELIVERY_BACKOFF)) - 1
+    member.next_delivery_at = now + DELIVERY_BACKOFF[step]
+    await session.flush()
+    return member
+
+
+async def mark_reachable(*, session: AsyncSession, member_id: int) -> Member:
+    """A message reached this member again: nothing is held back any more."""
+    member = await session.get_one(Member, member_id)
+    member.unreachable_since, member.unreachable_reason = None, None
+    member.delivery_failures, member.next_delivery_at = 0, None
+    await session.flush()
+    return member
+
+
+async def unreachable_members(*, session: AsyncSession) -> Sequence[Member]:
+    """Active members Telegram refuses, longest first."""
+    rows = await session.exec(
+        select(Member)
+        .where(col(Member.active), col(Member.unreachable_since).is_not(None))
+        .order_by(col(Member.unreachable_since), col(Member.id))
+    )
+    return rows.all()

@@ -68,6 +68,8 @@ class FakeBotAPI:
     down: bool = False  # the network is gone: every call fails before reaching Telegram
     unreachable_calls: int = 0  # calls attempted while down
     pending: list[dict[str, Any]] = field(default_factory=list)  # updates for getUpdates
+    # chat id → (status, description): Telegram refuses every message sent to these chats
+    refused_chats: dict[int, tuple[int, str]] = field(default_factory=dict)
     _sending_calls: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -118,6 +120,12 @@ class FakeBotAPI:
                     "description": "Too Many Requests: retry later",
                     "parameters": {"retry_after": self.retry_after},
                 }
+        chat_id = params.get("chat_id")
+        if method.startswith("send") and chat_id is not None:
+            refused = self.refused_chats.get(int(chat_id))
+            if refused is not None:
+                status, description = refused
+                return status, {"ok": False, "error_code": status, "description": description}
         queued = self.faults.get(method)
         if queued:
             return queued.pop(0)

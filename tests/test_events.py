@@ -20,7 +20,7 @@ from jobs.digest import digest_content
 from models.events import Event, Registration
 from models.people import person_code
 from models.stats import Period
-from models.team import Role
+from models.team import Member, Role
 from tests.conftest import Clock, User, add_member, engage_person
 from tests.fakes import FakeBotAPI, RecordingRequest
 
@@ -307,3 +307,36 @@ async def test_event_reminders_in_the_reminder_hours_and_once_across_restarts(
     (request,) = asked(nadia)
     assert "29/03/2026" in request
     assert asked(samia) == []
+
+
+async def test_an_event_reminder_telegram_refuses_waits_and_the_others_go_out(
+    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock, team: dict[str, Any]
+) -> None:
+    await create_cafe(team["nadia"])
+    await register(team["samia"], SAMIA_PEOPLE[:1])
+    await register(team["karim"], KARIM_PEOPLE[:1])
+    samia, karim = team["samia"].id, team["karim"].id
+    api.refused_chats = {samia: (403, "Forbidden: bot was blocked by the user")}
+
+    def eve(chat_id: int) -> list[str]:
+        return [m.text for m in api.chat(chat_id) if m.text.startswith("🔔 Bientôt")]
+
+    async def sweep() -> None:
+        await app.job_queue.get_jobs_by_name("event_reminders")[0].run(app)
+
+    clock.now = paris(2026, 3, 27, 9, 5)  # Friday: the last reminder day before the café
+    await sweep()
+    assert len(eve(karim)) == 1
+    assert eve(samia) == []
+    async with sessions() as session:
+        member = (await session.exec(select(Member).where(Member.telegram_user_id == samia))).one()
+    assert member.unreachable_reason == "blocked"
+    api.refused_chats = {}  # Samia unblocked the bot: tried again after the back-off
+    clock.now = paris(2026, 3, 27, 9, 30)
+    await sweep()
+    assert eve(samia) == []
+    clock.now = paris(2026, 3, 27, 10, 10)
+    await sweep()
+    await sweep()
+    assert len(eve(samia)) == 1
+    assert len(eve(karim)) == 1

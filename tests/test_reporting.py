@@ -53,7 +53,8 @@ def texts_to(api: FakeBotAPI, chat_id: int, start: str) -> list[str]:
 
 @pytest.fixture
 async def team(sessions: Sessions, clock: Clock) -> dict[str, Any]:
-    clock.now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # Monday 2 March
+    # Monday 2 March, 8:00 in Paris: the team is there before that week's digest (9:00).
+    clock.now = dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.UTC)
     samia, samia_id = await add_member(sessions, clock, name="Samia")
     karim, karim_id = await add_member(sessions, clock, name="Karim", neighbourhood="19e-sud")
     _, claire = await add_member(

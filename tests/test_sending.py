@@ -100,7 +100,7 @@ async def test_a_digest_to_200_coordinators_through_429s(
                     telegram_user_id=900_000 + i,
                     display_name=f"Coordination {i}",
                     role=Role.COORDINATOR.value,
-                    joined_at=clock(),
+                    joined_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),  # before that week's digest
                 )
             )
     api.throttle_every, api.retry_after = 10, 3  # a tenth of the calls refused
