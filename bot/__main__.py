@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
 from cryptography.fernet import Fernet, MultiFernet
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 from telegram import Update
 
 from bot import texts
@@ -71,12 +73,61 @@ def prepare_database(settings: Settings) -> None:
     asyncio.run(load_reference(settings))
 
 
+def sqlite_path(settings: Settings) -> Path | None:
+    """The SQLite database file, if the database is one."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database).resolve()
+
+
+def tighten_files(settings: Settings) -> None:
+    """Owner-only data: the umask (077, set by `main`) covers what this process creates; the
+    SQLite files and the data folder an earlier version left readable (0644, 0755) are
+    tightened. Only files and folders of this user, and no folder but the project's data/."""
+    database = sqlite_path(settings)
+    paths = [Path(f"{database}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+    for path, mode in [*((p, 0o600) for p in paths if database), (DEFAULT_DATA_DIR, 0o700)]:
+        try:
+            found = path.stat()
+            if found.st_uid == os.getuid() and found.st_mode & 0o077:
+                path.chmod(mode)
+        except OSError:  # absent, or not ours to change
+            continue
+
+
+async def open_keys(settings: Settings) -> bool:
+    """Configure the keys, or say no (False) rather than lose what is stored: a key file is
+    created only when the database holds no encrypted value, and the configured keys must
+    decrypt the stored probe (without a probe, the stored values). Stores the probe."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            if settings.data_encryption_key is not None:
+                crypto.configure(settings.encryption_keys())
+            else:
+                path = settings.data_encryption_key_file
+                if not path.exists():
+                    if await crypto.holds_encrypted_values(connection=connection):
+                        return False
+                    crypto.create_key_file(path)
+                crypto.configure_from_file(path)
+            if not await crypto.keys_read_the_database(
+                connection=connection, keys=crypto.cipher()
+            ):
+                return False
+            if await crypto.read_probe(connection=connection) is None:
+                await crypto.write_probe(connection=connection)
+    finally:
+        await engine.dispose()
+    return True
+
+
 def run(settings: Settings) -> int:
     """Run the bot until interrupted."""
     if settings.telegram_bot_token is None:
         print(texts.CLI_NO_TOKEN, file=sys.stderr)
         return 2
-    prepare_database(settings)
     engine = create_engine(settings.database_url, background_checkpoints=True)
     application = build_application(settings, make_sessions(engine))
     settle_heap()
@@ -175,24 +226,36 @@ async def demo_data(
 
 async def rotate_key(settings: Settings) -> int:
     """Re-encrypt phones and notes with a new key (key file), or with the newest configured key
-    (DATA_ENCRYPTION_KEY="new,old")."""
-    current = settings.encryption_keys()
-    keys = current
+    (DATA_ENCRYPTION_KEY="new,old"); safe while the bot runs.
+
+    With the key file: the new key goes in front of the old ones before any value changes (a
+    crash loses nothing; a running bot reads the file before it encrypts, so from then on it
+    writes with the new key, and reads what is re-encrypted). Then every value is re-encrypted.
+    The previous key stays: a running bot's transaction may have encrypted with it just before
+    the file changed and commit after the pass. Older keys go: every process has written with
+    the previous key since the previous rotation, and this pass re-encrypted what they held.
+    """
     using_file = settings.data_encryption_key is None
+    path = settings.data_encryption_key_file
     if using_file:
-        keys = [crypto.new_key(), *current]
-        # Both keys on disk before any value changes: a crash loses nothing.
-        crypto.write_key_file(settings.data_encryption_key_file, keys)
+        keys = [crypto.new_key(), *crypto.read_key_file(path)]
+        crypto.write_key_file(path, keys)
+    else:
+        keys = settings.encryption_keys()
     rotating = MultiFernet([Fernet(k) for k in keys])
     engine = create_engine(settings.database_url)
     try:
-        async with make_sessions(engine).begin() as session:
-            count = await crypto.reencrypt_all(session=session, rotating=rotating)
+        done = await crypto.rotate_in_batches(sessions=make_sessions(engine), rotating=rotating)
     finally:
         await engine.dispose()
-    if using_file:
-        crypto.write_key_file(settings.data_encryption_key_file, keys[:1])
-    print(texts.CLI_ROTATED.format(count=count))
+    print(texts.CLI_ROTATED.format(count=done.rewritten))
+    if done.unreadable:
+        print(texts.CLI_ROTATE_UNREADABLE.format(count=done.unreadable), file=sys.stderr)
+    elif using_file:
+        crypto.write_key_file(path, keys[:2])
+        print(texts.CLI_ROTATED_FILE.format(path=path, dropped=len(keys) - len(keys[:2])))
+    if not using_file:
+        print(texts.CLI_ROTATED_ENV)
     return 0
 
 
@@ -279,6 +342,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
+    os.umask(0o077)  # database files, key file, backups, data/: owner-only from the first byte
     args = parser().parse_args(argv)
     try:
         settings = Settings()
@@ -292,20 +356,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "run") and settings.telegram_bot_token is None:
         print(texts.CLI_NO_TOKEN, file=sys.stderr)
         return 2
+    tighten_files(settings)
+    prepare_database(settings)
+    if args.command == "backup":  # a copy needs no key: possible while a key is being found
+        return backup(settings, Path(args.to), args.keep)
+    source = (
+        "DATA_ENCRYPTION_KEY"
+        if settings.data_encryption_key is not None
+        else str(settings.data_encryption_key_file)
+    )
     try:
-        crypto.configure(settings.encryption_keys())
+        ready = asyncio.run(open_keys(settings))
+    except crypto.KeyFileUnusable:
+        ready = False
     except (PermissionError, ValueError) as exc:
         print(texts.CLI_KEY_PROBLEM.format(problem=exc), file=sys.stderr)
         return 2
+    if not ready:
+        print(texts.CLI_KEYS_REFUSED.format(source=source), file=sys.stderr)
+        return 2
     if args.command in (None, "run"):
         return run(settings)
-    prepare_database(settings)
     if args.command == "invite":
         return asyncio.run(invite(settings, Role(args.role), args.name, args.neighbourhood))
     if args.command == "retention":
         return asyncio.run(retention(settings, args.dry_run))
-    if args.command == "backup":
-        return backup(settings, Path(args.to), args.keep)
     if args.command == "rotate-key":
         return asyncio.run(rotate_key(settings))
     if args.command == "demo-data":

@@ -184,12 +184,13 @@ class Settings(BaseSettings):
         return CronTrigger.from_crontab(self.digest_cron, timezone=self.tz)
 
     def encryption_keys(self) -> list[str]:
-        """DATA_ENCRYPTION_KEY (comma-separated, newest first), else the key file (created
-        with a new key, owner-only, when missing)."""
+        """DATA_ENCRYPTION_KEY (comma-separated, newest first), else the key file's keys. A
+        missing key file is not created here: `python -m bot` creates one only when the
+        database holds nothing encrypted (`bot.__main__.open_keys`)."""
         if self.data_encryption_key is not None:
             raw = self.data_encryption_key.get_secret_value()
             return [k.strip() for k in raw.split(",") if k.strip()]
-        return crypto.load_or_create_key_file(self.data_encryption_key_file)
+        return crypto.read_key_file(self.data_encryption_key_file)
 
     # --- Information notice (issue 17): what its placeholders say, and where its files are.
     operator_name: str = Field(default="AVEQ", min_length=1, max_length=120)

@@ -927,3 +927,23 @@ CLI_DEMO_REMOVED: Final = (
     "d'information, {events} événements."
 )
 CLI_DEMO_NOTHING: Final = "Aucune donnée de démonstration dans la base."
+
+
+# --- Keys: start checks and rotation while the bot runs (issue 13) ---------------------------
+CLI_KEYS_REFUSED: Final = (
+    "Le bot ne démarre pas : la clé de chiffrement ({source}) est absente, vide, illisible ou "
+    "ne déchiffre pas les téléphones et notes déjà enregistrés, remettez celle sauvegardée avec "
+    "la base (README, « Données personnelles et sécurité »)."
+)
+CLI_ROTATED_FILE: Final = (
+    "La clé précédente reste dans {path} jusqu'à la prochaine rotation (le bot en marche a pu "
+    "écrire avec elle juste avant) ; les clés plus anciennes retirées : {dropped}."
+)
+CLI_ROTATED_ENV: Final = (
+    "Avant de retirer l'ancienne clé de DATA_ENCRYPTION_KEY, redémarrez chaque instance du bot "
+    "avec la nouvelle clé en premier puis relancez rotate-key : une instance lancée avant a pu "
+    "écrire avec l'ancienne."
+)
+CLI_ROTATE_UNREADABLE: Final = (
+    "{count} valeurs ne se déchiffrent avec aucune clé connue : aucune clé n'a été retirée."
+)

@@ -11,10 +11,10 @@ from typing import Any, cast
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
-from bot import drafts, texts
+from bot import drafts, sensitive, texts
 from bot.callbacks import Pick
 from bot.context import BotContext
 from bot.persistence import DatabasePersistence
@@ -68,10 +68,14 @@ async def notice(update: Update, text: str) -> None:
 
 
 def begin_draft(update: Update, context: BotContext, form: str) -> dict[str, Any]:
-    """A fresh draft for `form`, replacing any earlier one, bound to this chat."""
+    """A fresh draft for `form`, replacing any earlier one (whose messages holding a phone or
+    a note are still to delete), bound to this chat."""
     chat = update.effective_chat
     chat_id = chat.id if chat is not None else context.member.telegram_user_id
-    return drafts.start(context.member_data, form, now=context.services.clock(), chat_id=chat_id)
+    previous = drafts.get(context.member_data, form)
+    draft = drafts.start(context.member_data, form, now=context.services.clock(), chat_id=chat_id)
+    sensitive.carry_over(previous, draft)
+    return draft
 
 
 async def checkpoint(
@@ -139,9 +143,10 @@ def cancel_for(form: str, conversation: str) -> Callback:
     """A /annuler (or « Annuler » button) callback that drops `form`'s draft."""
 
     async def cancel(update: Update, context: BotContext) -> int:
-        """Abandon the conversation; nothing is saved."""
-        drafts.drop(context.member_data, form)
+        """Abandon the conversation; nothing is saved, no phone or note stays in the chat."""
+        draft = drafts.drop(context.member_data, form)
         await checkpoint(update, context, conversation=conversation, state=END)
+        await delete_sensitive(update, context, draft)
         await show(update, texts.CANCELLED)
         return END
 
@@ -149,23 +154,29 @@ def cancel_for(form: str, conversation: str) -> Callback:
     return cancel
 
 
-SENSITIVE = "sensitive"
-
-
 def remember_sensitive(update: Update, draft: dict[str, Any]) -> None:
-    """Note the id of the member's message holding a phone number or a note."""
+    """Note the id of the member's message holding a phone number or a note, to delete when
+    the flow ends, however it ends (`bot.sensitive`)."""
     message = update.effective_message
-    if message is not None:
-        draft.setdefault(SENSITIVE, []).append(message.message_id)
+    if message is not None and update.callback_query is None:
+        sensitive.remember(draft, message.message_id)
 
 
-async def delete_sensitive(update: Update, context: BotContext, draft: dict[str, Any]) -> None:
-    """Once saved, delete the member's own messages that held a phone or a note (setting)."""
+async def delete_sensitive(
+    update: Update, context: BotContext, draft: dict[str, Any] | None
+) -> None:
+    """The flow ended (saved, cancelled, given up): delete the member's own messages that
+    held a phone or a note (DELETE_SENSITIVE_MESSAGES)."""
     chat = update.effective_chat
-    if chat is None or not context.services.settings.delete_sensitive_messages:
-        return
-    for message_id in draft.get(SENSITIVE, []):
-        try:
-            await context.bot.delete_message(chat.id, message_id)
-        except TelegramError:  # too old (48 h) or already gone: nothing more to do
-            logger.info("Could not delete a sensitive message in update %s", update.update_id)
+    if chat is not None:
+        enabled = context.services.settings.delete_sensitive_messages
+        await sensitive.delete(context.bot, chat.id, sensitive.take(draft), enabled=enabled)
+
+
+async def refuse_sensitive(update: Update, context: BotContext) -> None:
+    """A message typed at a phone or note step and refused (invalid, or not text): deleted at
+    once, as it may hold a phone or a note all the same."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is not None and message is not None and update.callback_query is None:
+        enabled = context.services.settings.delete_sensitive_messages
+        await sensitive.delete(context.bot, chat.id, [message.message_id], enabled=enabled)

@@ -30,6 +30,7 @@ from handlers.common import (
     current_pick,
     delete_sensitive,
     notice,
+    refuse_sensitive,
     remember_sensitive,
     show,
     warn,
@@ -216,10 +217,13 @@ async def contact_text(update: Update, context: BotContext, draft: dict[str, Any
         try:
             draft["note"] = clean_note(text)
         except DomainError as error:  # why, then the same question, in one message
+            await refuse_sensitive(update, context)
             warn(texts.domain_error(error.key, error.params))
             return await contact_ask_note(update)
         remember_sensitive(update, draft)
         return await contact_save(update, context, draft)
+    if draft["step"] == NOTE:  # a photo, a voice message...: it may hold the note all the same
+        await refuse_sensitive(update, context)
     await show(update, texts.USE_BUTTONS, edit=False)
     return None
 

@@ -17,7 +17,8 @@ at once:
 - the write-ahead checkpoint (drafts, the conversation's state and the update's mark committed
   before the answer is shown), so restarts continue at the same step; idle drafts are ended by
   the housekeeping job (`bot.drafts.expired`), which the engine's `touch` keeps current;
-- the member's messages typed at a sensitive step (phone, note) are deleted once the form ends.
+- the member's messages typed at a sensitive step (phone, note) leave the chat: at once when
+  refused, when the form ends (saved, cancelled, expired) otherwise.
 
 The answers live in the draft as JSON (codes, numbers, ISO dates): they survive restarts.
 """
@@ -53,6 +54,7 @@ from handlers.common import (
     checkpoint,
     delete_sensitive,
     notice,
+    refuse_sensitive,
     remember_sensitive,
     show,
     warn,
@@ -65,6 +67,7 @@ ASKING: Final = "asking"  # the one ConversationHandler state: the step lives in
 VALUES, HISTORY, STEP, EDITING = "values", "history", "step", "editing"
 MORE: Final = "_more"  # in the answers: the multiple choice whose « more » button was pressed
 EDIT_LIST: Final = "_edit"  # the step shown by « Modifier »: which answer to change
+USE_BUTTONS, NUMBER_REFUSED = "_use_buttons", "_number"  # refusals the engine words itself
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,13 @@ class Number(Choice):
         if not cleaned.isdigit() or not self.minimum <= int(cleaned) <= self.maximum:
             return None
         return int(cleaned)
+
+
+@dataclass(frozen=True)
+class Picked:
+    """A typed answer that names one of the step's buttons."""
+
+    code: str
 
 
 @dataclass(frozen=True)
@@ -484,39 +494,57 @@ class FormEngine:
         return await self.answered(update, context, draft, step, value)
 
     async def on_text(self, update: Update, context: BotContext) -> object:
-        """A typed answer: read by the step, or matched to one of its buttons."""
+        """A typed answer: read by the step, or matched to one of its buttons. At a sensitive
+        step, a refused message leaves the chat at once, a kept one when the form ends."""
         draft = await self.current(update, context)
         if draft is None:
             return END
-        message = update.effective_message
-        text = message.text if message is not None else None
         if draft[STEP] == EDIT_LIST:
             return await self.edit_list(update, context, draft)
         step = self.form.step(draft[STEP])
+        message = update.effective_message
+        try:
+            value = await self.read(step, message.text if message else None, context, draft)
+        except DomainError as error:
+            if step.sensitive:
+                await refuse_sensitive(update, context)
+            return await self.again(update, context, draft, self.reason(step, error))
         if step.sensitive:
             remember_sensitive(update, draft)
+        if isinstance(step, Choice) and isinstance(value, Picked):
+            return await self.chose(update, context, draft, step, value.code)
+        return await self.answered(update, context, draft, step, value)
+
+    async def read(
+        self, step: Step, text: str | None, context: BotContext, draft: dict[str, Any]
+    ) -> object:
+        """What `text` answers to `step`: a button it names (`Picked`), or the step's reading
+        of it; `DomainError` says why it is refused."""
         if not text:
-            return await self.again(update, context, draft, texts.USE_BUTTONS)
+            raise DomainError(USE_BUTTONS)
         asked = Asked(context, draft[VALUES])
         if isinstance(step, Choice):
             code = match_option(text, await step.listed(asked))
             if code is not None:
-                return await self.chose(update, context, draft, step, code)
+                return Picked(code)
         if isinstance(step, Number):
             number = step.read_number(text)
             if number is None:
-                reason = step.invalid.format(minimum=step.minimum, limit=step.maximum)
-                return await self.again(update, context, draft, reason)
-            return await self.answered(update, context, draft, step, number)
+                raise DomainError(NUMBER_REFUSED)
+            return number
         read = step.read if isinstance(step, Text | Choice) else None
         if read is None:
-            return await self.again(update, context, draft, texts.USE_BUTTONS)
-        try:
-            value = read(text, asked)
-        except DomainError as error:
-            reason = texts.domain_error(error.key, error.params)
-            return await self.again(update, context, draft, reason)
-        return await self.answered(update, context, draft, step, value)
+            raise DomainError(USE_BUTTONS)
+        return read(text, asked)
+
+    @staticmethod
+    def reason(step: Step, error: DomainError) -> str:
+        """Why a typed answer is refused, in French."""
+        if error.key == USE_BUTTONS:
+            return texts.USE_BUTTONS
+        if error.key == NUMBER_REFUSED and isinstance(step, Number):
+            return step.invalid.format(minimum=step.minimum, limit=step.maximum)
+        return texts.domain_error(error.key, error.params)
 
     async def on_nav(self, update: Update, context: BotContext) -> object:
         """Retour, Passer, Valider, Enregistrer, Modifier, Annuler."""

@@ -34,6 +34,7 @@ from handlers.common import (
     current_pick,
     delete_sensitive,
     notice,
+    refuse_sensitive,
     remember_sensitive,
     show,
     warn,
@@ -238,6 +239,8 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
     text = update.effective_message.text if update.effective_message else None
     step = draft["step"]
     if step not in TEXT_STEPS or not text:
+        if step == NOTE:  # a photo, a voice message...: it may hold the note all the same
+            await refuse_sensitive(update, context)
         warn(texts.USE_BUTTONS)
         return await goto(update, context, draft, step, edit=False)
     if step == PERSON:
@@ -265,10 +268,11 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
         return await goto(update, context, draft, after_appointment(draft), edit=False)
     try:
         draft["note"] = clean_note(text)
-        remember_sensitive(update, draft)
     except DomainError as error:
+        await refuse_sensitive(update, context)
         warn(texts.domain_error(error.key, error.params))
         return await goto(update, context, draft, NOTE, edit=False)
+    remember_sensitive(update, draft)
     return await goto(update, context, draft, SUMMARY, edit=False)
 
 

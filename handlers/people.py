@@ -31,6 +31,7 @@ from handlers.common import (
     current_pick,
     delete_sensitive,
     notice,
+    refuse_sensitive,
     remember_sensitive,
     show,
     warn,
@@ -391,6 +392,8 @@ async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) ->
         else:
             value = people.clean_note(text)
     except DomainError as error:
+        if step in OPTIONAL:
+            await refuse_sensitive(update, context)
         warn(texts.domain_error(error.key, error.params))
         return await render(update, context, draft, step)
     if step in OPTIONAL:
@@ -550,6 +553,7 @@ def duplicate_keyboard(similar: Any) -> InlineKeyboardMarkup:
 async def open_instead(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
     """From the duplicate warning: drop the draft and open the existing person."""
     drafts.drop(context.member_data, FORM)
+    await delete_sensitive(update, context, draft)
     await open_person(update, context)
     return END
 
@@ -558,6 +562,8 @@ async def reprompt(update: Update, context: BotContext, draft: dict[str, Any]) -
     """Something unexpected (free text on a button step, a photo...): ask the step again."""
     step = draft["step"]
     expected_text = step in TEXT_STEPS
+    if step in OPTIONAL:  # a photo, a shared contact...: it may hold the phone all the same
+        await refuse_sensitive(update, context)
     warn(texts.EXPECT_TEXT if expected_text else texts.USE_BUTTONS)
     return await render(update, context, draft, step)
 

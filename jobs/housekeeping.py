@@ -6,7 +6,7 @@ import logging
 
 from telegram.error import TelegramError
 
-from bot import drafts, texts
+from bot import drafts, sensitive, texts
 from bot.context import BotContext
 
 logger = logging.getLogger(__name__)
@@ -19,8 +19,11 @@ async def expire_idle_drafts(context: BotContext) -> None:
     application = context.application
     found = list(drafts.expired(application.user_data, now=services.clock(), idle=idle))
     for user_id, form, chat_id in found:
-        drafts.drop(application.user_data[user_id], form)
+        draft = drafts.drop(application.user_data[user_id], form)
         application.mark_data_for_update_persistence(user_ids=user_id)
+        # A phone or a note typed in the abandoned flow leaves the chat too.
+        enabled = services.settings.delete_sensitive_messages
+        await sensitive.delete(context.bot, chat_id, sensitive.take(draft), enabled=enabled)
         minutes = round(idle.total_seconds() / 60)
         try:
             await context.bot.send_message(chat_id, texts.EXPIRED.format(minutes=minutes))

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Index, UniqueConstraint, func
+from sqlalchemy.orm import undefer
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import UTCDateTime, pk, plain_text
-from models.crypto import EncryptedText
+from models.crypto import loaded_only_when_asked, private_column
 from models.errors import DomainError, NotAllowed, NotFound
 from models.people import Person, Status
 from models.reference import Neighbourhood, Partner
@@ -57,9 +58,13 @@ class EventOutcome(StrEnum):
     OTHER = "other"
 
 
+_SUMMARY = private_column("summary")
+
+
 class Event(SQLModel, table=True):
     """One event in a neighbourhood."""
 
+    __mapper_args__ = loaded_only_when_asked(_SUMMARY)  # read only on the event's card
     __table_args__ = (Index("ix_event_starts_at", "starts_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -73,7 +78,7 @@ class Event(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     unregistered_attendees: int = 0
     attendance_recorded_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
-    summary: str | None = Field(default=None, sa_type=EncryptedText)
+    summary: str | None = Field(default=None, sa_column=_SUMMARY)
     outcomes_recorded_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -178,8 +183,9 @@ async def create_event(
 
 
 async def get_event(*, session: AsyncSession, event_id: int) -> Event:
-    """One event (every member may see the agenda)."""
-    event = await session.get(Event, event_id)
+    """One event (every member may see the agenda), its summary read."""
+    query = select(Event).where(Event.id == event_id).options(undefer(Event.summary))  # type: ignore[arg-type]
+    event = (await session.exec(query)).first()
     if event is None:
         raise NotFound()
     return event

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import UTCDateTime, dialect_of, pk
 from models.calendar import ReminderWindow, add_workdays
-from models.crypto import EncryptedText
+from models.crypto import loaded_only_when_asked, private_column
 from models.errors import DomainError, NotFound
 from models.people import (
     Person,
@@ -102,9 +102,13 @@ class ExitReason(StrEnum):
     OTHER = "other"
 
 
+_ORIENTATION_NOTE, _INTERACTION_NOTE = private_column("note"), private_column("note")
+
+
 class Orientation(SQLModel, table=True):
     """A person put in contact with a partner, followed up until an outcome is known."""
 
+    __mapper_args__ = loaded_only_when_asked(_ORIENTATION_NOTE)  # read only where shown
     __table_args__ = (
         Index("ix_orientation_due", "next_check_at", "id"),  # the sweep: oldest due first
         Index("ix_orientation_person", "person_id", "created_at"),
@@ -118,7 +122,7 @@ class Orientation(SQLModel, table=True):
     purpose: str = Field(max_length=30)
     mode: str = Field(max_length=20)
     appointment_on: dt.date | None = None
-    note: str | None = Field(default=None, sa_type=EncryptedText)
+    note: str | None = Field(default=None, sa_column=_ORIENTATION_NOTE)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     replaces_id: int | None = Field(default=None, foreign_key="orientation.id")
     outcome: str | None = Field(default=None, max_length=20)
@@ -147,6 +151,7 @@ class Orientation(SQLModel, table=True):
 class Interaction(SQLModel, table=True):
     """A contact with a known person (interview, call, met in the street...)."""
 
+    __mapper_args__ = loaded_only_when_asked(_INTERACTION_NOTE)  # read only where shown
     __table_args__ = (
         Index("ix_interaction_person_at", "person_id", "at"),
         Index("ix_interaction_at", "at"),
@@ -156,7 +161,7 @@ class Interaction(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id")
     member_id: int = Field(foreign_key="member.id")
     kind: str = Field(max_length=20)
-    note: str | None = Field(default=None, sa_type=EncryptedText)
+    note: str | None = Field(default=None, sa_column=_INTERACTION_NOTE)
     at: dt.datetime = Field(sa_type=UTCDateTime)
 
 

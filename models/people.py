@@ -8,13 +8,15 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, Index, func, true
+from sqlalchemy.orm import undefer
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import UTCDateTime, pk
-from models.crypto import EncryptedText
+from models.crypto import loaded_only_when_asked, private_column
 from models.errors import DomainError, NotAllowed, NotFound
 from models.phones import normalize_phone
 from models.reference import Kind, Neighbourhood, Partner, all_active
@@ -80,9 +82,14 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
-class Person(SQLModel, table=True):
-    """A person who agreed to be followed. Contact details only with recorded consent."""
+_PHONE, _NOTE = private_column("phone"), private_column("note")
 
+
+class Person(SQLModel, table=True):
+    """A person who agreed to be followed. Contact details only with recorded consent; phone
+    and note are loaded only where shown (`with_contact_details`)."""
+
+    __mapper_args__ = loaded_only_when_asked(_PHONE, _NOTE)
     __table_args__ = (
         Index("ix_person_mediator_last_contact", "mediator_id", "last_contact_at"),
         Index("ix_person_duplicate_key", "mediator_id", "first_name_key", "age_bracket"),
@@ -106,8 +113,8 @@ class Person(SQLModel, table=True):
     rsa: str = Field(max_length=8)
     contact_consent: bool = False
     contact_consent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
-    phone: str | None = Field(default=None, sa_type=EncryptedText)
-    note: str | None = Field(default=None, sa_type=EncryptedText)
+    phone: str | None = Field(default=None, sa_column=_PHONE)
+    note: str | None = Field(default=None, sa_column=_NOTE)
     status: str = Field(default=Status.ENGAGED.value, max_length=12)
     engaged_at: dt.datetime = Field(sa_type=UTCDateTime)
     last_contact_at: dt.datetime = Field(sa_type=UTCDateTime)
@@ -296,9 +303,20 @@ async def visible_people(
     return rows.all(), total
 
 
-async def get_person(*, session: AsyncSession, viewer: Member, person_id: int) -> Person:
-    """One person, if `viewer` follows them (or coordinates). Otherwise NotAllowed."""
-    person = await session.get(Person, person_id)
+def with_contact_details() -> list[Any]:
+    """The loader options that read a person's phone and note (deferred otherwise)."""
+    return [undefer(Person.phone), undefer(Person.note)]  # type: ignore[arg-type]
+
+
+async def get_person(
+    *, session: AsyncSession, viewer: Member, person_id: int, contact_details: bool = False
+) -> Person:
+    """One person, if `viewer` follows them (or coordinates). Otherwise NotAllowed. Phone and
+    note are read only with `contact_details`."""
+    options = with_contact_details() if contact_details else []
+    person = (
+        await session.exec(select(Person).where(Person.id == person_id).options(*options))
+    ).first()
     if person is None:
         raise NotFound()
     if not viewer.is_coordinator and person.mediator_id != viewer.id:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, update
+from sqlalchemy.orm import undefer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -117,14 +118,24 @@ async def record_of(
     *, session: AsyncSession, viewer: Member, person_id: int, tz_name: str
 ) -> dict[str, Any]:
     """Everything stored about one person, notes included (right of access)."""
-    person = await get_person(session=session, viewer=viewer, person_id=person_id)
+    person = await get_person(
+        session=session, viewer=viewer, person_id=person_id, contact_details=True
+    )
     neighbourhood = await session.get_one(Neighbourhood, person.neighbourhood_id)
     orientations = (
-        await session.exec(select(Orientation).where(Orientation.person_id == person.id))
+        await session.exec(
+            select(Orientation)
+            .where(Orientation.person_id == person.id)
+            .options(undefer(Orientation.note))  # type: ignore[arg-type]
+        )
     ).all()
     partners = {p.id: p.name for p in (await session.exec(select(Partner))).all()}
     contacts = (
-        await session.exec(select(Interaction).where(Interaction.person_id == person.id))
+        await session.exec(
+            select(Interaction)
+            .where(Interaction.person_id == person.id)
+            .options(undefer(Interaction.note))  # type: ignore[arg-type]
+        )
     ).all()
     registrations = (
         await session.exec(

@@ -17,9 +17,11 @@ import pytest
 from sqlmodel import select
 
 from bot.db import create_engine, make_sessions
-from models.people import Person
+from models.people import Person, with_contact_details
 from tests.conftest import TEST_KEY, TOKEN
 from tests.fakes import FakeBotAPI, FakeBotServer
+
+CONTACT = with_contact_details()
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -169,7 +171,7 @@ async def test_invitation_to_saved_person_through_http(
 
     engine = create_engine(empty_database_url)
     async with make_sessions(engine)() as session:
-        person = (await session.exec(select(Person))).one()
+        person = (await session.exec(select(Person).options(*CONTACT))).one()
     await engine.dispose()
     assert (person.first_name, person.channel, person.phone) == (
         "Amina",

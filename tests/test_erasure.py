@@ -25,7 +25,7 @@ from bot.db import Sessions, create_engine, make_sessions, upgrade_database
 from jobs.retention import run_retention
 from models import reference
 from models.orientations import Orientation
-from models.people import Person, name_key
+from models.people import Person, name_key, with_contact_details
 from tests.conftest import TEST_KEY, Clock, User, add_member, engage_person
 from tests.fakes import FakeBotAPI
 from tests.test_followups import member_of, orient_directly, reminders_to, sweep
@@ -183,7 +183,8 @@ async def people_in(path: Path) -> list[tuple[str, str | None]]:
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     try:
         async with make_sessions(engine)() as session:
-            return [(p.first_name, p.phone) for p in (await session.exec(select(Person))).all()]
+            found = await session.exec(select(Person).options(*with_contact_details()))
+            return [(p.first_name, p.phone) for p in found.all()]
     finally:
         await engine.dispose()
 

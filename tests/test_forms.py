@@ -206,6 +206,7 @@ async def test_refusals_ask_again_and_sensitive_messages_are_deleted(
     await mediator.tap("Valider (0)")
     answer = await mediator.send("1234")  # refused by the step: reason and question together
     assert answer == f"{texts.domain_error('choice_invalid')}\n\nSecret ?"
+    assert len(api.method_calls("deleteMessage")) == 1  # a refused secret leaves at once
     await mediator.send("motdepasse")
     await mediator.send("REFUSE")  # refused by finish: the last step again, with the reason
     assert mediator.last.text == f"{texts.domain_error('date_out_of_range')}\n\nCode ?"

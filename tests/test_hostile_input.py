@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import undefer
 from sqlmodel import col, func, select
 
 from bot import texts
@@ -28,6 +29,8 @@ from models.team import Member, Role
 from tests.conftest import Clock, User, add_member, engage_person
 from tests.fakes import FakeBotAPI
 from tests.test_reliability import HOSTILE
+
+SUMMARY = [undefer(Event.summary)]  # type: ignore[arg-type]
 
 
 def attempt(clean: Any, *args: Any, **kwargs: Any) -> tuple[Any, DomainError | None]:
@@ -245,7 +248,11 @@ async def test_hostile_contact_note_is_saved_clean_or_asked_again(
     )
     async with sessions() as session:
         latest = (
-            await session.exec(select(Interaction).order_by(col(Interaction.id).desc()))
+            await session.exec(
+                select(Interaction)
+                .options(undefer(Interaction.note))  # type: ignore[arg-type]
+                .order_by(col(Interaction.id).desc())
+            )
         ).first()
     assert latest is not None
     assert latest.note == clean_note(text)
@@ -292,14 +299,14 @@ async def test_hostile_event_summary(
     officer: User, started_event: int, sessions: Sessions, summary: str
 ) -> None:
     async with sessions() as session:
-        before = (await session.get_one(Event, started_event)).summary
+        before = (await session.get_one(Event, started_event, options=SUMMARY)).summary
     await officer.press(EventRef("ask_summary", started_event, 0).pack(), message_id=1)
     assert officer.last.text == texts.EVENT_ASK_SUMMARY
     text = answer_text(summary)
     await officer.process(typed(officer, text))
     answer = officer.last.text
     async with sessions() as session:
-        stored = (await session.get_one(Event, started_event)).summary
+        stored = (await session.get_one(Event, started_event, options=SUMMARY)).summary
     if texts.EVENT_ASK_SUMMARY in answer:  # refused: why, then the same question
         assert answer.index(texts.EVENT_ASK_SUMMARY) > 0
         await officer.send("/annuler")

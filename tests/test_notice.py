@@ -20,7 +20,7 @@ from bot.app import BotApplication
 from bot.callbacks import PersonRef
 from bot.context import services_of
 from bot.db import Sessions
-from models import audit, consent, orientations
+from models import audit, consent, orientations, people
 from models.consent import ConsentRecord, NoticeVersion
 from models.orientations import Interaction, Mode, Orientation, Purpose
 from models.people import Person
@@ -227,7 +227,8 @@ async def test_consent_refused_means_no_phone_or_note_step(
     assert shown is not None
     assert shown.language == "es"
     async with sessions() as session:
-        person = (await session.exec(select(Person))).one()
+        query = select(Person).options(*people.with_contact_details())
+        person = (await session.exec(query)).one()
     assert (person.phone, person.note, person.contact_consent) == (None, None, False)
 
 
@@ -367,7 +368,8 @@ async def test_withdrawal_erases_phone_and_notes_at_once_and_is_audited(
     await other.press(PersonRef("withdraw", person_id).pack(), message_id=1)
     await other.press(PersonRef("unconsent", person_id).pack(), message_id=1)
     async with sessions() as session:
-        assert (await session.get_one(Person, person_id)).phone == "+33611223344"
+        kept = await session.get_one(Person, person_id, options=people.with_contact_details())
+        assert kept.phone == "+33611223344"
 
     await mediator.send("/personnes")
     await mediator.tap("P-0001 · Amina")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlmodel import func, select
 
 from bot.db import Sessions
-from models.people import Person, PersonBarrier
+from models.people import Person, PersonBarrier, with_contact_details
 from tests.conftest import Clock, User
+
+CONTACT = with_contact_details()
 
 
 async def walk_to_summary(user: User, *, name: str = "Amina", consent: bool = True) -> None:
@@ -50,7 +52,7 @@ async def test_record_a_person_with_buttons(mediator: User, sessions: Sessions) 
     assert "Enregistré : P-0001 (Amina)" in saved
     assert "La Chapelle Nord" in saved
     async with sessions() as session:
-        person = (await session.exec(select(Person))).one()
+        person = (await session.exec(select(Person).options(*CONTACT))).one()
         barriers = (await session.exec(select(PersonBarrier.barrier))).all()
     assert (person.sex, person.age_bracket, person.residence) == ("female", "under_26", "qpv")
     assert (person.registered_ft, person.referent_contact_5m, person.rsa) == (
@@ -71,7 +73,7 @@ async def test_without_consent_no_contact_details_are_asked(
     assert "Téléphone" not in mediator.last.text
     await mediator.tap("✅ Enregistrer")
     async with sessions() as session:
-        person = (await session.exec(select(Person))).one()
+        person = (await session.exec(select(Person).options(*CONTACT))).one()
     assert person.phone is None
     assert person.note is None
     assert not person.contact_consent
@@ -130,7 +132,7 @@ async def test_modify_from_summary(mediator: User, sessions: Sessions) -> None:
     assert "Vérifiez" in await mediator.tap("Passer")
     await mediator.tap("✅ Enregistrer")
     async with sessions() as session:
-        person = (await session.exec(select(Person))).one()
+        person = (await session.exec(select(Person).options(*CONTACT))).one()
     assert person.age_bracket == "45_54"
     assert person.contact_consent
 

@@ -24,6 +24,8 @@ from models.stats import Period, Scope
 from tests.conftest import TEST_KEY, Clock, User, add_member, engage_person
 from tests.test_followups import member_of, orient_directly
 
+CONTACT = people.with_contact_details()
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,7 +51,7 @@ async def test_phones_and_notes_are_encrypted_at_rest(sessions: Sessions, clock:
         raw = (
             await session.exec(text(f"SELECT phone, note FROM person WHERE id = {person_id}"))  # type: ignore[call-overload]
         ).one()
-        person = await session.get_one(Person, person_id)
+        person = await session.get_one(Person, person_id, options=CONTACT)
     for stored in raw:
         assert stored.startswith("gAAAAA")  # a Fernet token
         assert "611223344" not in stored
@@ -69,7 +71,9 @@ async def test_key_rotation_rewrites_every_value(sessions: Sessions, clock: Cloc
         assert rewritten == 2
         crypto.configure([fresh])  # the old key is gone: values must still read
         async with sessions() as session:
-            assert (await session.get_one(Person, person_id)).phone == "+33611223344"
+            assert (
+                await session.get_one(Person, person_id, options=CONTACT)
+            ).phone == "+33611223344"
     finally:
         crypto.configure([TEST_KEY])
 
@@ -114,8 +118,8 @@ async def test_retention_anonymises_exactly_the_people_due_and_keeps_the_figures
     }
     assert (await run_retention(services))["anonymised"] == 0
     async with sessions() as session:
-        gone = await session.get_one(Person, old)
-        kept = await session.get_one(Person, recent)
+        gone = await session.get_one(Person, old, options=CONTACT)
+        kept = await session.get_one(Person, recent, options=CONTACT)
     assert (gone.first_name, gone.phone, gone.note, gone.contact_consent) == (
         "Anonyme",
         None,
@@ -155,7 +159,7 @@ async def test_access_erase_and_journal(
     assert "définitive" in await coordinator.send("/effacer P-0001")
     assert "effacées" in await coordinator.tap("Oui, effacer")
     async with sessions() as session:
-        person = await session.get_one(Person, person_id)
+        person = await session.get_one(Person, person_id, options=CONTACT)
     assert (person.first_name, person.phone, person.note) == ("Anonyme", None, None)
     journal = await coordinator.send("/journal")
     assert "Claire Martin · a effacé · P-0001" in journal
@@ -226,6 +230,6 @@ async def test_backup_then_restore(empty_database_url: str, clock: Clock, tmp_pa
     # Restore: the copy is a working database (with the same key).
     restored = create_engine(f"sqlite+aiosqlite:///{copy}")
     async with make_sessions(restored)() as session:
-        person = (await session.exec(select(Person))).one()
+        person = (await session.exec(select(Person).options(*CONTACT))).one()
     await restored.dispose()
     assert (person.first_name, person.phone) == ("Amina", "+33611223344")
