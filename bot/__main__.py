@@ -14,18 +14,21 @@ import os
 import sys
 from pathlib import Path
 
+import uvicorn
 from cryptography.fernet import Fernet, MultiFernet
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from telegram import Update
 
 from bot import texts
-from bot.app import build_application, settle_heap
+from bot.app import BotApplication, build_application, settle_heap
 from bot.backups import DEFAULT_KEEP, NotSQLite, backup_sqlite
 from bot.context import Services
 from bot.db import create_engine, make_sessions, upgrade_database
 from bot.formatting import day
 from bot.settings import DEFAULT_DATA_DIR, Settings
+from bot.web import WEBHOOK_PATH as WEB_WEBHOOK_PATH
+from bot.web import build_web_app
 from jobs.retention import run_retention
 from models import botstate, crypto, demo, privacy, reference, team
 from models.base import utcnow
@@ -131,6 +134,10 @@ def run(settings: Settings) -> int:
     engine = create_engine(settings.database_url, background_checkpoints=True)
     application = build_application(settings, make_sessions(engine))
     settle_heap()
+    if settings.public_url:
+        logger.info("Starting the bot with its web page on port %s", settings.web_port)
+        asyncio.run(serve(application, settings, web_server(application, settings)))
+        return 0
     if settings.webhook_url and settings.webhook_secret:
         logger.info("Starting the bot (webhook on port %s)", settings.webhook_port)
         application.run_webhook(
@@ -145,6 +152,48 @@ def run(settings: Settings) -> int:
     logger.info("Starting the bot (polling)")
     application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
+
+
+def web_server(application: BotApplication, settings: Settings) -> uvicorn.Server:
+    """The partners' page (and, in webhook mode, Telegram's webhook) on WEB_PORT. No access
+    log: the page's URLs hold single-use codes."""
+    secret = settings.webhook_secret if settings.webhook_url else None
+    web = build_web_app(application, webhook_secret=secret.get_secret_value() if secret else None)
+    config = uvicorn.Config(
+        web,
+        host=settings.web_listen,
+        port=settings.web_port,
+        proxy_headers=True,  # the client's address from the TLS proxy (FORWARDED_ALLOW_IPS)
+        access_log=False,
+        server_header=False,
+        log_config=None,
+        lifespan="off",
+    )
+    return uvicorn.Server(config)
+
+
+async def serve(application: BotApplication, settings: Settings, server: uvicorn.Server) -> None:
+    """PTB's custom-webhook pattern: the bot and the ASGI server in one event loop, until
+    the server is told to stop (SIGINT, SIGTERM). Updates come from Telegram's webhook when
+    WEBHOOK_URL is set, else from polling."""
+    async with application:
+        if application.post_init is not None:
+            await application.post_init(application)
+        if settings.webhook_url and settings.webhook_secret:
+            await application.bot.set_webhook(
+                url=settings.webhook_url.rstrip("/") + WEB_WEBHOOK_PATH,
+                secret_token=settings.webhook_secret.get_secret_value(),
+                allowed_updates=Update.ALL_TYPES,
+            )
+        elif application.updater is not None:
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await application.start()
+        try:
+            await server.serve()
+        finally:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
 
 
 async def invite(settings: Settings, role: Role, name: str, neighbourhood: str | None) -> int:

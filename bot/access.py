@@ -10,6 +10,7 @@ from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ApplicationHandlerStop
 
 from bot import texts
+from bot.callbacks import PartnerReply
 from bot.context import BotContext
 from models import team
 from models.team import Role
@@ -95,6 +96,8 @@ async def guard(update: object, context: BotContext) -> None:
     """Let active members through; give anyone else one refusal and stop the update."""
     if not isinstance(update, Update):
         return
+    if update.callback_query is not None and PartnerReply.unpack(update.callback_query.data):
+        return  # a partner's answer to a confirmation link (issue 16): its handler checks it
     chat, user = update.effective_chat, update.effective_user
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
         # Groups (the coordinators' digest group) are written to, never read.

@@ -30,6 +30,7 @@ from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
 from bot.settings import Settings
 from handlers import (
+    confirmations,
     event_creation,
     events,
     followups,
@@ -141,7 +142,8 @@ def register_handlers(application: BotApplication) -> None:
         # which is what PTB's per_message warning is about.
         warnings.filterwarnings("ignore", message=".*per_message", category=PTBUserWarning)
         features = (start, people, orientations, followups, outreach, event_creation, events)
-        for module in (*features, partners, team, stats, privacy):
+        # Partners' confirmation links first: their /start <code> is not an invitation.
+        for module in (confirmations, *features, partners, team, stats, privacy):
             application.add_handlers(module.handlers(), group=FEATURES_GROUP)
     application.add_handlers(start.last_resort(), group=FEATURES_GROUP)
     application.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)

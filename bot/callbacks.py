@@ -164,6 +164,27 @@ class PartnerRef(CallbackData):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ConfirmRef(CallbackData):
+    """A mediator's button about a partner confirmation: ask (an orientation, or a person's
+    open orientations from the card) or revoke (a request)."""
+
+    prefix: ClassVar[str] = "cr"
+    action: str
+    target: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PartnerReply(CallbackData):
+    """A correspondant's button: what (`a` answer, `m` more choices, `r` reason, `d` day),
+    its value, and the request's code (the chat keeps nothing else)."""
+
+    prefix: ClassVar[str] = "pc"
+    step: str
+    value: str
+    code: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class HandoverRef(CallbackData):
     """Handing a departed mediator's people over: pick (`to_id` 0), then confirm."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import texts
+from bot import confirmation_figures, texts
 from bot.exports import Table, to_xlsx
 from bot.formatting import day
 from bot.reports import Labels, load_labels, number, percent, split
@@ -40,6 +40,8 @@ def render(report: CommitteeReport, labels: Labels, *, tz: ZoneInfo) -> list[str
         started=percent(report.share_started),
         outcomes=outcomes or texts.REPORT_NONE,
     )
+    if report.confirmations is not None:
+        text += confirmation_figures.summary(report.confirmations)
     if report.rows:
         text += texts.COMMITTEE_LINES_TITLE
         for row in report.rows:
@@ -88,10 +90,13 @@ def tables(report: CommitteeReport, labels: Labels, *, tz: ZoneInfo) -> list[Tab
         ]
         for r in report.rows
     ]
-    return [
+    found = [
         Table(texts.COMMITTEE_SHEET_SUMMARY, list(texts.COMMITTEE_SUMMARY_HEADERS), summary),
         Table(texts.COMMITTEE_SHEET_ROWS, list(texts.COMMITTEE_ROW_HEADERS), rows),
     ]
+    if report.confirmations is not None:
+        found.append(confirmation_figures.table([(report.partner.name, report.confirmations)]))
+    return found
 
 
 def to_xlsx_bytes(report: CommitteeReport, labels: Labels, *, tz: ZoneInfo) -> bytes:

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import texts
+from bot import confirmation_figures, texts
 from bot.reports import Labels, load_labels
 from models import committee, events, exports, reference, stats
 from models.base import pk
@@ -122,6 +122,7 @@ async def build_tables(
         ),
         await _events_table(session, period, tz),
         await _partners_table(session, period, tz, labels),
+        await confirmation_figures.export_table(session=session, period=period, tz=tz),
     ]
 
 

@@ -25,6 +25,11 @@ def long_day(value: dt.date | dt.datetime, tz: ZoneInfo) -> str:
     return format_date(value, format="full", locale=LOCALE)
 
 
+def short_day(value: dt.date) -> str:
+    """`ven. 13 mars`: a day of the coming weeks, on a button."""
+    return format_date(value, format="EEE d MMM", locale=LOCALE)
+
+
 def moment(value: dt.datetime, tz: ZoneInfo) -> str:
     """`25/11/2026 14:30` in the team's time zone."""
     return format_datetime(value.astimezone(tz), "dd/MM/yyyy HH:mm", locale=LOCALE)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
-from bot.callbacks import FollowUp
+from bot.callbacks import ConfirmRef, FollowUp
 from bot.formatting import day
 from bot.keyboards import contact_button
 from models.orientations import Orientation
@@ -49,4 +49,14 @@ def reminder_keyboard(orientation: Orientation) -> InlineKeyboardMarkup:
         for action in FOLLOWUP_ACTIONS
     ]
     contact = [contact_button(orientation.partner_id)]
-    return InlineKeyboardMarkup([[b] for b in buttons[:3]] + [buttons[3:5], [buttons[5]], contact])
+    ask = [ask_partner_button(oid)]
+    return InlineKeyboardMarkup(
+        [[b] for b in buttons[:3]] + [buttons[3:5], [buttons[5]], contact, ask]
+    )
+
+
+def ask_partner_button(orientation_id: int) -> InlineKeyboardButton:
+    """« Demander au partenaire »: a single-use link for the partner to confirm (issue 16)."""
+    return InlineKeyboardButton(
+        texts.ASK_PARTNER, callback_data=ConfirmRef("ask", orientation_id).pack()
+    )

@@ -192,6 +192,44 @@ class Settings(BaseSettings):
             return [k.strip() for k in raw.split(",") if k.strip()]
         return crypto.read_key_file(self.data_encryption_key_file)
 
+    # --- Partners close the loop (issue 16) ---------------------------------------------
+    confirmation_ttl_days: int = Field(default=7, ge=1, le=60)
+    public_url: str | None = None  # e.g. https://aveq.example.org: serves /c/<code>
+    web_listen: str = "0.0.0.0"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    smtp_url: SecretStr | None = None  # smtp://user:password@host:587 (STARTTLS), smtps://...
+    smtp_from: str | None = None
+
+    @field_validator("public_url", "smtp_from", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """An empty PUBLIC_URL means no web page (nothing listens in polling mode)."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_https(cls, value: str | None) -> str | None:
+        """The partners' page is served behind a TLS proxy: the URL they get is https."""
+        if value is not None and not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("PUBLIC_URL must look like https://aveq.example.org")
+        return value.rstrip("/") if value else value
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _blank_smtp_is_none(cls, value: object) -> object:
+        """An empty SMTP_URL means no e-mail."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def confirmation_ttl(self) -> dt.timedelta:
+        """How long a partner's confirmation link stays valid."""
+        return dt.timedelta(days=self.confirmation_ttl_days)
+
+    @property
+    def sends_email(self) -> bool:
+        """E-mail to partners needs a server, a sender, and a web page to link to."""
+        return bool(self.smtp_url and self.smtp_from and self.public_url)
+
     # --- Information notice (issue 17): what its placeholders say, and where its files are.
     operator_name: str = Field(default="AVEQ", min_length=1, max_length=120)
     privacy_contact: str = Field(default="", max_length=200)

@@ -947,3 +947,119 @@ CLI_ROTATED_ENV: Final = (
 CLI_ROTATE_UNREADABLE: Final = (
     "{count} valeurs ne se déchiffrent avec aucune clé connue : aucune clé n'a été retirée."
 )
+
+
+# --- Partners close the loop (issue 16): confirmation links -------------------------------
+DOMAIN_ERRORS.update(
+    {
+        "confirmation_settled": "Ce suivi est déjà renseigné : rien à demander au partenaire.",
+        "confirmation_unknown": "Cette demande n'existe plus.",
+        "confirmation_not_pending": "Cette demande n'attend plus de réponse.",
+    }
+)
+OUTCOME_LABELS.update(  # outcomes a partner can give besides the reminder's
+    {"unreachable": "injoignable", "not_for_us": "pas pour le partenaire"}
+)
+ASK_PARTNER: Final = "Demander au partenaire"
+ASK_PARTNER_MESSAGE: Final = (
+    "Suivi d'une orientation (programme AVEQ)\n"
+    "{mediator}, médiateur·rice emploi, vous a orienté la personne {code} (prénom commençant "
+    "par {initial}) le {date}. Pouvez-vous nous dire ce qu'il en est ? Une réponse suffit :\n"
+    "• sur Telegram : {telegram_link}"
+    "{web_line}\n"
+    "Lien à usage unique, valable jusqu'au {expires}."
+)
+ASK_PARTNER_NOTE: Final = (
+    "Message ci-dessus à transférer au correspondant de {partner} pour {person} (ou copiez un "
+    "lien).{email_line}\n"
+    "Le partenaire ne verra que le code {code}, l'initiale du prénom, l'objet, la modalité et "
+    "la date de l'orientation, et votre prénom. Je vous préviendrai de sa réponse."
+)
+ASK_PARTNER_WEB_LINE: Final = "\n• sans Telegram : {web_link}"
+ASK_PARTNER_EMAIL_LINE: Final = (
+    " Le lien web est aussi envoyé par e-mail à l'adresse de la fiche partenaire."
+)
+ASK_PARTNER_SHARE: Final = "Partager"
+ASK_PARTNER_SHARE_TEXT: Final = "Pouvez-vous confirmer le suivi de cette orientation ?"
+ASK_PARTNER_REVOKE: Final = "Annuler la demande"
+ASK_PARTNER_REVOKED: Final = "Demande annulée : le lien ne fonctionne plus."
+ASK_PARTNER_NO_USERNAME: Final = "(lien Telegram indisponible : le bot n'a pas encore démarré)"
+PARTNER_ANSWERED: Final = (
+    "{partner} a répondu pour {person} : {outcome}.\n"
+    "Le suivi est enregistré ; s'il n'est pas juste, corrigez-le ici."
+)
+PARTNER_ANSWERED_APPOINTMENT: Final = (
+    "{partner} a répondu pour {person} : rendez-vous fixé le {date}. "
+    "Je vous rappellerai de faire le point après."
+)
+PARTNER_ANSWERED_LATE: Final = (
+    "{partner} a répondu pour {person} : {outcome} (le suivi était déjà renseigné, "
+    "rien n'a changé)."
+)
+PARTNER_REASON_SUFFIX: Final = " ({reason})"
+# What the correspondant sees (Telegram and web, same content).
+CONFIRM_TITLE: Final = "Suivi d'une orientation"
+CONFIRM_CARD: Final = (
+    "{programme}\n"
+    "{mediator}, médiateur·rice emploi, vous a orienté la personne {code} "
+    "(prénom commençant par {initial}) le {date}.\n"
+    "Objet : {purpose}\n"
+    "Modalité : {mode}\n\n"
+    "Que s'est-il passé ? Une réponse suffit."
+)
+CONFIRM_ANSWER_LABELS: Final = {
+    "started": "Venu·e, accompagnement démarré",
+    "came_no_follow": "Venu·e, sans suite",
+    "appointment": "Rendez-vous fixé le…",
+    "no_show": "Pas venu·e",
+    "unreachable": "Injoignable",
+    "not_for_us": "Pas pour nous…",
+}
+CONFIRM_REASON_LABELS: Final = {
+    "not_eligible": "Hors de nos critères",
+    "no_place": "Plus de place, liste d'attente",
+    "other_service": "Relève d'un autre service",
+    "already_supported": "Déjà suivi·e ailleurs",
+    "other": "Autre raison",
+}
+CONFIRM_ASK_REASON: Final = "Pourquoi n'est-ce pas pour vous ?"
+CONFIRM_ASK_DAY: Final = "Quel jour est le rendez-vous ?"
+CONFIRM_DAY_LABEL: Final = "Date du rendez-vous"
+CONFIRM_BACK: Final = "Retour"
+CONFIRM_THANKS: Final = "Merci, c'est enregistré : {answer}. Vous pouvez fermer cette page."
+CONFIRM_THANKS_TITLE: Final = "Réponse enregistrée"
+CONFIRM_WEB_APPOINTMENT: Final = "Un rendez-vous est fixé"
+CONFIRM_WEB_APPOINTMENT_SEND: Final = "Enregistrer ce rendez-vous"
+CONFIRM_WEB_NOT_FOR_US: Final = "Ce n'est pas pour nous"
+CONFIRM_WEB_NOT_FOR_US_SEND: Final = "Envoyer cette réponse"
+CONFIRM_REFUSED: Final = {
+    "answered": "Déjà répondu : ce lien a servi. Merci !",
+    "expired": "Ce lien a expiré. La personne qui vous l'a envoyé peut en demander un nouveau.",
+    "revoked": "Ce lien a été annulé par l'équipe.",
+    "settled": "Ce suivi est déjà renseigné par l'équipe. Merci !",
+    "unknown": "Ce lien n'est pas valable. Vérifiez qu'il est complet.",
+}
+CONFIRM_TOO_MANY: Final = "Trop d'essais. Réessayez dans une minute."
+CONFIRM_BAD_FORM: Final = "Le formulaire a expiré. Rouvrez le lien et répondez à nouveau."
+CONFIRM_EMAIL_SUBJECT: Final = "Suivi d'une orientation AVEQ ({code})"
+CONFIRM_EMAIL_BODY: Final = (
+    "Bonjour,\n\n"
+    "{mediator}, médiateur·rice emploi du programme AVEQ, vous a orienté la personne {code} "
+    "le {date}. Pouvez-vous nous dire ce qu'il en est ? Une réponse suffit :\n\n"
+    "{link}\n\n"
+    "Le lien est valable jusqu'au {expires} et ne sert qu'une fois.\n\n"
+    "Merci,\nL'équipe AVEQ\n"
+)
+DIGEST_PARTNER_CONFIRMED: Final = "{count} suivis confirmés par les partenaires cette semaine"
+COMMITTEE_CONFIRMATIONS: Final = (
+    "\n\nConfirmations par le partenaire : {sent} demandes, {answered} réponses, "
+    "délai médian {median}.\nIssues données par le partenaire : {by_partner}.\n"
+    "Issues données par l'équipe : {by_team}."
+)
+COMMITTEE_CONFIRMATIONS_NO_MEDIAN: Final = "–"
+COMMITTEE_CONFIRMATIONS_DAYS: Final = "{days} j"
+COMMITTEE_SHEET_CONFIRMATIONS: Final = "Confirmations"
+COMMITTEE_CONFIRMATION_HEADERS: Final = (
+    "Partenaire", "Demandes envoyées", "Réponses du partenaire", "Délai médian (jours)",
+    "Issue", "Donnée par le partenaire", "Donnée par l'équipe",
+)  # fmt: skip

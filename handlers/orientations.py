@@ -24,7 +24,7 @@ from bot.callbacks import FollowUp, Nav, PersonRef, Pick
 from bot.context import BotContext
 from bot.dates import parse_day
 from bot.formatting import day
-from bot.messages import person_label
+from bot.messages import ask_partner_button, person_label
 from handlers import picking
 from handlers.common import (
     END,
@@ -334,7 +334,12 @@ async def save(update: Update, context: BotContext, draft: dict[str, Any]) -> ob
             partner=draft["partner_name"],
             check=day(services.settings.reminder_window.next_opening(check), services.settings.tz),
         ),
-        InlineKeyboardMarkup([[keyboards.contact_button(orientation.partner_id)]]),
+        InlineKeyboardMarkup(
+            [
+                [keyboards.contact_button(orientation.partner_id)],
+                [ask_partner_button(pk(orientation))],
+            ]
+        ),
     )
     return END
 

@@ -640,6 +640,17 @@ def card_keyboard(context: BotContext, person: Person) -> InlineKeyboardMarkup:
                 ),
             ],
             [InlineKeyboardButton(texts.CARD_EXIT, callback_data=PersonRef("exit", pid).pack())],
+            *(
+                [
+                    [
+                        InlineKeyboardButton(
+                            texts.ASK_PARTNER, callback_data=PersonRef("confirm", pid).pack()
+                        )
+                    ]
+                ]
+                if person.status in (Status.ORIENTED, Status.SUPPORTED)
+                else []
+            ),
         ]
     )
 

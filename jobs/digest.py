@@ -22,7 +22,7 @@ from bot.context import BotContext, Services
 from bot.formatting import day
 from bot.messages import reminder_keyboard, reminder_text
 from jobs import delivery
-from models import audit, orientations, stats, team
+from models import audit, confirmations, orientations, stats, team
 from models.base import pk
 from models.people import Person
 from models.reference import Partner
@@ -112,6 +112,8 @@ async def digest_content(
             if w.end >= year_start
         ]
         year_counts = await stats.weekly_engaged(session=session, weeks=year_weeks, tz=tz)
+        start, end = week.bounds(tz)
+        settled = await confirmations.settled_by_partners(session=session, start=start, end=end)
     text = "\n\n".join(
         [
             texts.DIGEST_HEADER.format(start=day(week.start, tz), end=day(week.end, tz)),
@@ -124,6 +126,7 @@ async def digest_content(
                 with_target=False,
             ),
             reports.render(of_year, labels, scope_label=texts.DIGEST_YEAR, tz=tz),
+            texts.DIGEST_PARTNER_CONFIRMED.format(count=settled),
         ]
     )
     cumulative, total = [], 0

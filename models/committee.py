@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.confirmations import PartnerFigures, partner_figures
 from models.errors import NotFound
 from models.orientations import Orientation, Outcome
 from models.people import person_code
@@ -50,6 +51,7 @@ class CommitteeReport:
     partner: Partner
     period: Period
     rows: list[CommitteeRow] = field(default_factory=list)
+    confirmations: PartnerFigures | None = None  # what the partner confirmed itself (#16)
 
     @property
     def total(self) -> int:
@@ -110,6 +112,10 @@ async def report(
         .order_by(col(Orientation.created_at), col(Orientation.id))
     )
     result = CommitteeReport(partner=partner, period=period)
+    figures = await partner_figures(
+        session=session, start=start, end=end, partner_ids=[partner_id]
+    )
+    result.confirmations = figures[partner_id]
     for o in rows.all():
         result.rows.append(
             CommitteeRow(

@@ -67,6 +67,8 @@ class Outcome(StrEnum):
     NO_SHOW = "no_show"
     REORIENTED = "reoriented"
     CLOSED = "closed"
+    UNREACHABLE = "unreachable"  # the partner could not reach the person
+    NOT_FOR_US = "not_for_us"  # the partner declined the orientation (a coded reason)
 
 
 class Answer(StrEnum):
@@ -76,6 +78,10 @@ class Answer(StrEnum):
     CAME_NO_FOLLOW = "came_no_follow"
     NO_SHOW = "no_show"
     SNOOZE = "snooze"
+    # Given by a partner's correspondant (models.confirmations), through the same function.
+    APPOINTMENT = "appointment"  # an appointment is set: the check moves after it
+    UNREACHABLE = "unreachable"
+    NOT_FOR_US = "not_for_us"
 
 
 class ContactKind(StrEnum):
@@ -134,6 +140,8 @@ class Orientation(SQLModel, table=True):
     seq: int = 0
     # While a reminder is being sent: claimed by the sweep, so no other sweep sends it too.
     claimed_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the partner's correspondant gave the current answer (None: the team gave it).
+    confirmed_by_partner_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def is_open(self) -> bool:
@@ -299,14 +307,61 @@ async def answer(
     action: Answer,
     seq: int,
     now: dt.datetime,
+    appointment_on: dt.date | None = None,
+    policy: FollowUpPolicy | None = None,
 ) -> AnswerResult:
     """Apply a reminder button. A second tap on the same reminder changes nothing."""
     orientation, person = await orientation_for(
         session=session, actor=actor, orientation_id=orientation_id
     )
-    if not orientation.is_open or orientation.seq != seq:
+    return await apply_answer(
+        session=session,
+        actor=actor,
+        orientation=orientation,
+        person=person,
+        action=action,
+        seq=seq,
+        now=now,
+        appointment_on=appointment_on,
+        policy=policy,
+    )
+
+
+async def apply_answer(
+    *,
+    session: AsyncSession,
+    actor: Member,
+    orientation: Orientation,
+    person: Person,
+    action: Answer,
+    seq: int,
+    now: dt.datetime,
+    appointment_on: dt.date | None = None,
+    policy: FollowUpPolicy | None = None,
+    by_partner: bool = False,
+) -> AnswerResult:
+    """The one state machine of follow-up answers, the mediator's and the partner's (then
+    `actor` is the mediator, on whose behalf it is recorded). An outcome the partner gave can
+    still be corrected by the team: the mediator's word wins."""
+    correcting = not by_partner and orientation.confirmed_by_partner_at is not None
+    if (not orientation.is_open and not correcting) or orientation.seq != seq:
         return AnswerResult(orientation, person, changed=False)
-    if action == Answer.SNOOZE:
+    if not orientation.is_open:  # the team corrects the partner's answer: open it again first
+        orientation.outcome, orientation.outcome_at = None, None
+        if person.status == Status.ENGAGED:
+            change_status(person, Status.ORIENTED, by=actor)
+    orientation.confirmed_by_partner_at = now if by_partner else None
+    if action == Answer.APPOINTMENT:
+        if appointment_on is None or policy is None:
+            raise DomainError("date_out_of_range")
+        orientation.appointment_on = appointment_on
+        orientation.next_check_at = first_check_at(
+            created_at=orientation.created_at, appointment_on=appointment_on, policy=policy
+        )
+        orientation.reminders_sent = 0
+        orientation.overdue = False
+        orientation.seq += 1
+    elif action == Answer.SNOOZE:
         orientation.next_check_at = now + dt.timedelta(days=7)
         orientation.reminders_sent = 0
         orientation.overdue = False

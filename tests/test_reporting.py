@@ -229,6 +229,7 @@ async def test_export_workbook_matches_the_engine_and_holds_no_identity(
         "Informés",
         "Événements",
         "Partenaires",
+        "Confirmations",
     ]
     indicators = list(workbook["Indicateurs"].iter_rows(values_only=True))
     assert indicators[0][:4] == (

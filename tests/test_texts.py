@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot import texts
+from models.confirmations import NotForUsReason, PartnerAnswer
 from models.events import EventKind, EventOutcome
 from models.orientations import ContactKind, ExitReason, Mode, Outcome, Purpose
 from models.people import Answer, Sex, Status
@@ -40,6 +41,8 @@ CATALOGUE = (ROOT / "bot" / "texts.py").read_text(encoding="utf-8")
         (ExitReason, texts.EXIT_LABELS),
         (EventKind, texts.EVENT_KIND_LABELS),
         (EventOutcome, texts.EVENT_OUTCOME_LABELS),
+        (PartnerAnswer, texts.CONFIRM_ANSWER_LABELS),
+        (NotForUsReason, texts.CONFIRM_REASON_LABELS),
     ],
 )
 def test_every_code_has_its_label_and_every_label_its_code(
