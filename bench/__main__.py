@@ -27,7 +27,7 @@ from typing import Any
 from bench.harness import RESULTS, Report, Row
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-SECTIONS = ("updates", "indicators", "sweep", "delivery")
+SECTIONS = ("updates", "indicators", "sweep", "delivery", "flood")
 PEERS = ("ours", "textbook", "stdlib", "aiogram")  # bench.peers: each in a process of its own
 
 

@@ -64,6 +64,17 @@ class Report:
         )
 
 
+def ensure_data_key() -> None:
+    """A throwaway data key, as the bot has one (drafts, phones and notes are encrypted), unless
+    one is configured already (the test suite's)."""
+    from models import crypto
+
+    try:
+        crypto.cipher()
+    except crypto.KeyMissing:
+        crypto.configure([crypto.new_key()])
+
+
 def calibration_seconds() -> float:
     """A fixed pure-Python loop (ten million additions), timed: this machine's speed at the
     moment of the run. Shared CI machines vary by tens of percent from one hour to the next;

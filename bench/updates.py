@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 from bench.flow import FLOW, LenientBotAPI, SlowRequest, payload
-from bench.harness import Report, fresh_database, peak_rss_mib, percentile
+from bench.harness import Report, ensure_data_key, fresh_database, peak_rss_mib, percentile
 from bot.app import build_application, settle_heap
 from bot.db import Sessions, checkpoint, create_engine, make_sessions
 from bot.settings import Settings
@@ -135,12 +135,20 @@ async def through_queue(app: Any, api: FakeBotAPI, chat_ids: list[int]) -> tuple
     return wall, in_order, saved
 
 
-def bot_application(settings: Settings, sessions: Sessions, request: RecordingRequest) -> Any:
-    """The bot as `python -m bot run` builds it, heap settled, without Telegram's rate limit
-    (the delivery benchmark measures that). The bot settles its heap once; here the bots of
-    earlier measures are garbage, so what was frozen is handed back to the collector first."""
+def bot_application(
+    settings: Settings,
+    sessions: Sessions,
+    request: RecordingRequest,
+    *,
+    rate_limited: bool = False,
+) -> Any:
+    """The bot as `python -m bot run` builds it (with a data key), heap settled, without
+    Telegram's rate limit unless asked (the delivery benchmark measures that). The bot settles
+    its heap once; here the bots of earlier measures are garbage, so what was frozen is handed
+    back to the collector first."""
+    ensure_data_key()
     gc.unfreeze()
-    app = build_application(settings, sessions, request=request, rate_limited=False)
+    app = build_application(settings, sessions, request=request, rate_limited=rate_limited)
     settle_heap()
     return app
 

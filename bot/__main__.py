@@ -294,7 +294,10 @@ async def rotate_key(settings: Settings) -> int:
     rotating = MultiFernet([Fernet(k) for k in keys])
     engine = create_engine(settings.database_url)
     try:
-        done = await crypto.rotate_in_batches(sessions=make_sessions(engine), rotating=rotating)
+        sessions = make_sessions(engine)
+        done = await crypto.rotate_in_batches(sessions=sessions, rotating=rotating)
+        async with sessions.begin() as session:  # drafts: one token per member
+            await botstate.reencrypt_drafts(session=session, rotating=rotating)
     finally:
         await engine.dispose()
     print(texts.CLI_ROTATED.format(count=done.rewritten))

@@ -116,6 +116,7 @@ def build_application(
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings, sessions=sessions, clock=clock
     )
+    application.bot_data[access.REFUSALS_KEY] = access.Refusals()
     register_handlers(application)
     schedule.register(application)
     return application

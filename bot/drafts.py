@@ -1,7 +1,10 @@
 """In-progress answers of a conversation ("drafts"), kept in PTB `user_data` (persisted).
 
 A draft records when it was last touched; a sweep ends drafts idle for longer than the
-conversation timeout, so nothing half-typed lingers, even across restarts.
+conversation timeout, so nothing half-typed lingers, even across restarts. Drafts are stored
+encrypted (`models.botstate`), and a draft naming a person who is erased or anonymised is
+dropped (`models.botstate.forget_people_in_drafts`, which looks for `person_id`): keep
+people in drafts by id.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-DRAFTS_KEY = "drafts"
+from models.botstate import DRAFTS_KEY
+
+__all__ = ["CHAT", "DRAFTS_KEY", "TOUCHED", "drop", "expired", "get", "start", "touch"]
+
 TOUCHED = "touched"
 CHAT = "chat"
 

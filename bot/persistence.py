@@ -1,23 +1,33 @@
-"""PTB persistence over the bot's own database: conversation states and drafts survive restarts.
+"""PTB persistence over the bot's own database: conversation states and drafts survive restarts
+and are shared by every replica.
 
-Only `user_data` (drafts) and conversation states are stored; chat data, bot data and callback
-data are not used. Writes go through after every update (see `bot.processor`), so a process
-killed mid-conversation loses nothing that was answered.
+Only `user_data` (drafts, stored encrypted) and conversation states are stored; chat data, bot
+data and callback data are not used. Writes go through after every update (see
+`bot.processor`), so a process killed mid-conversation loses nothing that was answered.
+
+Nothing is loaded at start: each member's update first reads its chat's drafts and states from
+the database (`refresh_chat`, called by the access check: one small query), so with several
+replicas behind a webhook any of them continues a conversation another one began.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
+from bot import drafts
 from bot.context import Clock
 from bot.db import Sessions, hold_writes_until_commit
 from models import botstate
+
+NOTHING = json.dumps(None)  # how an absent conversation state is remembered as written
 
 
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -75,11 +85,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         remember()
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
-        """Every member's drafts."""
-        async with self._sessions() as session:
-            loaded = await botstate.load_user_data(session=session)
-        self._written_users.update({uid: json.dumps(data) for uid, data in loaded.items()})
-        return loaded
+        """Nothing at start: each member's drafts are read with their update (`refresh_chat`)."""
+        return {}
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
         """Store one member's drafts (an empty dict leaves no row), unless already stored."""
@@ -99,16 +106,74 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self._written_users.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
-        """Nothing to refresh: this process is the only writer of its members' drafts."""
+        """Done by `refresh_chat`, once the access check knows the sender is a member."""
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        """The stored states of one conversation handler."""
-        async with self._sessions() as session:
-            loaded = await botstate.load_conversations(session=session, name=name)
-        self._written_conversations.update(
-            {(name, botstate.encode_key(k)): json.dumps(v) for k, v in loaded.items()}
-        )
-        return loaded
+        """Nothing at start: each chat's states are read with its update (`refresh_chat`)."""
+        return {}
+
+    async def refresh_chat(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        *,
+        connection: AsyncConnection,
+        user_id: int,
+        chat_id: int,
+    ) -> botstate.ChatState:
+        """Replace what this process holds of a member's drafts and of their conversations'
+        states in `chat_id` with what the database holds (another replica may have moved
+        them on). Returns what was read (it carries the reference data's version)."""
+        key = (chat_id, user_id)
+        found = await botstate.load_chat_state(connection=connection, user_id=user_id, key=key)
+        user_data = application.user_data[user_id]
+        user_data.clear()
+        user_data.update(found.user_data or {})
+        if found.user_data:
+            self._written_users[user_id] = json.dumps(found.user_data)
+        else:
+            self._written_users.pop(user_id, None)
+        encoded = botstate.encode_key(key)
+        # PTB's own dicts of each persistent conversation, written without marking them as
+        # changed (nothing needs writing back): a private attribute of PTB 22.
+        conversations = application._conversation_handler_conversations
+        for name, states in conversations.items():
+            state = found.conversations.get(name)
+            if state is None or state == ConversationHandler.END:
+                states.data.pop(key, None)
+                self._written_conversations[(name, encoded)] = NOTHING
+            else:
+                states.data[key] = state
+                self._written_conversations[(name, encoded)] = json.dumps(state)
+        return found
+
+    async def expire_drafts(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        *,
+        now: dt.datetime,
+        idle: dt.timedelta,
+    ) -> list[tuple[int, int, dict[str, Any]]]:
+        """Drop every draft idle for longer than `idle`, read from the database (any replica
+        may have touched it last), here and in this process's copy (which PTB's own pass
+        would otherwise write back): (user id, chat id, the draft) of each one dropped."""
+        async with self._sessions() as session:  # most sweeps find nothing: no write lock
+            stored = await botstate.load_user_data(session=session)
+        if not any(drafts.expired(stored, now=now, idle=idle)):
+            return []
+        dropped: list[tuple[int, int, dict[str, Any]]] = []
+        async with self._sessions.begin() as session:
+            stored = await botstate.load_user_data(session=session)
+            for user_id, form, chat_id in list(drafts.expired(stored, now=now, idle=idle)):
+                dropped.append((user_id, chat_id, drafts.drop(stored[user_id], form) or {}))
+            for user_id in {user_id for user_id, _, _ in dropped}:
+                data = stored[user_id]
+                await botstate.save_user_data(session=session, user_id=user_id, data=data, now=now)
+        for user_id in {user_id for user_id, _, _ in dropped}:
+            self._written_users[user_id] = json.dumps(stored[user_id])
+            if user_id in application.user_data:
+                application.user_data[user_id].clear()
+                application.user_data[user_id].update(stored[user_id])
+        return dropped
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None

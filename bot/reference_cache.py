@@ -1,5 +1,11 @@
 """Reference data kept in memory: it changes only at start (the versioned file) or when a
-partner is added from the field, which invalidates the cache. Saves a query per button."""
+partner is added from the field. Saves a query per button.
+
+Every change of a partner, neighbourhood or list entry gives the reference data a new version
+in the database, in the change's own transaction (`models.botstate`); each member's update
+reads that version with its chat's state (no query of its own) and hands it to `observe`: a
+partner added on one replica is offered by every other one from their next update.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +27,15 @@ class ReferenceCache:
         self._labels: dict[Kind, dict[str, str]] = {}
         self._partners: Sequence[Partner] = ()
         self._neighbourhoods: Sequence[Neighbourhood] = ()
+        self._version: str | None = None
+        self._generation = 0  # invalidations so far: one during a load voids that load
 
     async def _ensure(self) -> dict[Kind, list[Choice]]:
         if self._choices is not None:
             return self._choices
         async with self._lock:
             if self._choices is None:
+                generation = self._generation
                 async with self._sessions() as session:
                     choices = {k: await reference.choices(session=session, kind=k) for k in Kind}
                     self._labels = {
@@ -34,12 +43,22 @@ class ReferenceCache:
                     }
                     self._partners = await reference.partners(session=session)
                     self._neighbourhoods = await reference.neighbourhoods(session=session)
+                if generation != self._generation:
+                    return choices  # already stale: used once, reloaded next time
                 self._choices = choices
         return self._choices
 
     def invalidate(self) -> None:
         """Reload on next use (a partner was added)."""
         self._choices = None
+        self._generation += 1
+
+    def observe(self, version: str | None) -> None:
+        """The reference data's version in the database now: reload on next use if it is not
+        the one last seen (read before loading, so what is loaded is at least as new)."""
+        if version != self._version:
+            self._version = version
+            self.invalidate()
 
     async def choices(self, kind: Kind) -> list[Choice]:
         """Active entries of a list, in order."""

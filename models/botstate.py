@@ -1,20 +1,54 @@
-"""Conversation state and drafts, so a restart never loses an answer (PTB persistence rows)."""
+"""Conversation state and drafts, so a restart never loses an answer (PTB persistence rows).
+
+Drafts hold what a member typed before saving (a first name, a phone, a note, « P-0001
+Prénom »): they are stored encrypted with the data key (`models.crypto`), as one token per
+member, so neither the database, its backups nor SQLite's write-ahead log hold them in clear.
+
+Every replica reads a chat's state from here at each update (`load_chat_state`: one small
+query), so two processes behind one webhook continue each other's conversations.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
-from typing import Any
+import logging
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any, Final
 
-from sqlalchemy import BigInteger, Column, Text, bindparam, delete
+from cryptography.fernet import InvalidToken, MultiFernet
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Text,
+    bindparam,
+    delete,
+    event,
+    literal_column,
+    union_all,
+)
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models import crypto
 from models.base import UTCDateTime, dialect_of
+from models.reference import Neighbourhood, Partner, ReferenceItem
+
+logger = logging.getLogger(__name__)
+
+DRAFTS_KEY: Final = "drafts"  # where `bot.drafts` keeps the drafts inside a member's data
+REFERENCE_VERSION: Final = "reference_version"
 
 
 class ConversationState(SQLModel, table=True):
@@ -29,7 +63,7 @@ class ConversationState(SQLModel, table=True):
 
 
 class UserState(SQLModel, table=True):
-    """A member's in-progress drafts (PTB `user_data`), as JSON."""
+    """A member's in-progress drafts (PTB `user_data`): JSON, encrypted (a Fernet token)."""
 
     __tablename__ = "user_state"
 
@@ -133,20 +167,39 @@ async def save_conversation(
     await _write(session, statement, values)
 
 
+def seal(data: dict) -> str:
+    """A member's data as stored: JSON, encrypted with the newest data key."""
+    return crypto.encrypt(json.dumps(data))
+
+
+def unseal(stored: str, *, user_id: int) -> dict:
+    """Back from `seal`. Rows written before drafts were encrypted are plain JSON; a token no
+    configured key opens (a key retired meanwhile) is an abandoned draft: nothing."""
+    if stored.startswith("{"):
+        return dict(json.loads(stored))
+    try:
+        return dict(json.loads(crypto.decrypt(stored)))
+    except (InvalidToken, ValueError):
+        logger.warning("Drafts of user %s could not be read; they are dropped", user_id)
+        return {}
+
+
 async def load_user_data(*, session: AsyncSession) -> dict[int, dict]:
-    """Every member's drafts."""
+    """Every member's drafts (none for a member whose drafts no configured key opens)."""
     rows = await session.exec(select(UserState))
-    return {r.user_id: json.loads(r.data) for r in rows.all()}
+    loaded = {r.user_id: unseal(r.data, user_id=r.user_id) for r in rows.all()}
+    return {user_id: data for user_id, data in loaded.items() if data}
 
 
 async def save_user_data(
     *, session: AsyncSession, user_id: int, data: dict, now: dt.datetime
 ) -> None:
-    """Store one member's drafts; an empty dict stores nothing (non-members leave no row)."""
+    """Store one member's drafts, encrypted; an empty dict stores nothing (non-members leave
+    no row)."""
     if not data:
         await drop_user_data(session=session, user_id=user_id)
         return
-    values = {"user_id": user_id, "data": json.dumps(data), "updated_at": now}
+    values = {"user_id": user_id, "data": seal(data), "updated_at": now}
     columns = ("user_id", "data", "updated_at")
     await _write(session, _upsert(dialect_of(session), UserState, columns, ("user_id",)), values)
 
@@ -170,3 +223,142 @@ async def set_setting(*, session: AsyncSession, key: str, value: str) -> None:
     else:
         row.value = value
     await session.flush()
+
+
+def _names_person(value: Any, person_ids: Collection[int]) -> bool:
+    """Whether a draft (or any part of it) holds one of `person_ids` as a person id."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "person_id" and inner in person_ids:
+                return True
+            if key == "person_ids" and isinstance(inner, list):
+                if any(i in person_ids for i in inner):
+                    return True
+            elif _names_person(inner, person_ids):
+                return True
+    elif isinstance(value, list):
+        return any(_names_person(inner, person_ids) for inner in value)
+    return False
+
+
+async def forget_people_in_drafts(
+    *, session: AsyncSession, person_ids: Collection[int], now: dt.datetime | None = None
+) -> int:
+    """Drop every member's draft that names one of these people (they are being erased or
+    anonymised); the member's conversation then ends at its next answer. Returns drafts
+    dropped."""
+    wanted = set(person_ids)
+    if not wanted:
+        return 0
+    dropped = 0
+    for user_id, data in (await load_user_data(session=session)).items():
+        drafts = data.get(DRAFTS_KEY)
+        if not isinstance(drafts, dict):
+            continue
+        naming = [form for form, draft in drafts.items() if _names_person(draft, wanted)]
+        if not naming:
+            continue
+        for form in naming:
+            del drafts[form]
+        if not drafts:
+            del data[DRAFTS_KEY]
+        dropped += len(naming)
+        stamp = now or dt.datetime.now(dt.UTC)
+        await save_user_data(session=session, user_id=user_id, data=data, now=stamp)
+    return dropped
+
+
+async def reencrypt_drafts(*, session: AsyncSession, rotating: MultiFernet) -> int:
+    """Re-encrypt every member's drafts with `rotating`'s newest key (key rotation: drafts are
+    one token per member, not an `EncryptedText` column); drafts no key opens are dropped.
+    Returns rows rewritten or dropped."""
+    connection = await session.connection()
+    rows = (await connection.execute(core_select(_USER.c.user_id, _USER.c.data))).all()
+    for user_id, stored in rows:
+        try:
+            if stored.startswith("{"):  # written before drafts were encrypted
+                fresh = rotating.encrypt(stored.encode()).decode()
+            else:
+                fresh = rotating.rotate(stored.encode()).decode()
+        except InvalidToken:  # no key opens it: an abandoned draft
+            await drop_user_data(session=session, user_id=user_id)
+            continue
+        await connection.execute(
+            _USER.update().where(_USER.c.user_id == user_id).values(data=fresh)
+        )
+    return len(rows)
+
+
+async def forget_person_in_drafts(*, session: AsyncSession, person_id: int) -> int:
+    """Drop every member's draft that names this person. Returns drafts dropped."""
+    return await forget_people_in_drafts(session=session, person_ids=[person_id])
+
+
+@dataclass(slots=True)
+class ChatState:
+    """What one update needs of the database's view of its chat: the member's drafts (None:
+    no row), each conversation's state for the chat, and the reference data's version."""
+
+    user_data: dict | None = None
+    conversations: dict[str, object] = field(default_factory=dict)
+    reference_version: str | None = None
+
+
+_CONVERSATION = ConversationState.__table__  # type: ignore[attr-defined]
+_USER = UserState.__table__  # type: ignore[attr-defined]
+_SETTING = AppSetting.__table__  # type: ignore[attr-defined]
+# Built once, SQLAlchemy Core, one round trip: it runs on every member's update.
+_CHAT_STATE = union_all(
+    core_select(
+        literal_column("'c'").label("kind"), _CONVERSATION.c.name, _CONVERSATION.c.state
+    ).where(_CONVERSATION.c.key == bindparam("key")),
+    core_select(literal_column("'u'"), literal_column("''"), _USER.c.data).where(
+        _USER.c.user_id == bindparam("user_id")
+    ),
+    core_select(literal_column("'v'"), literal_column("''"), _SETTING.c.value).where(
+        _SETTING.c.key == REFERENCE_VERSION
+    ),
+)
+
+
+async def load_chat_state(
+    *, connection: AsyncConnection, user_id: int, key: tuple[int | str, ...]
+) -> ChatState:
+    """A member's drafts, their conversations' states for the chat `key`, and the reference
+    version, in one query."""
+    found = ChatState()
+    params = {"key": encode_key(key), "user_id": user_id}
+    for kind, name, value in (await connection.execute(_CHAT_STATE, params)).all():
+        if kind == "c":
+            found.conversations[name] = json.loads(value)
+        elif kind == "u":
+            found.user_data = unseal(value, user_id=user_id)
+        else:
+            found.reference_version = value
+    return found
+
+
+async def reference_version(*, session: AsyncSession) -> str | None:
+    """The current version of the reference data (changes whenever it changes)."""
+    return await get_setting(session=session, key=REFERENCE_VERSION)
+
+
+_REFERENCE_TABLES: Final = (Partner, Neighbourhood, ReferenceItem)
+
+
+def _bump_reference_version(session: Session, _context: Any, _instances: Any) -> None:
+    """Before a flush that adds or changes a partner, neighbourhood or list entry: give the
+    reference data a new version, in the same transaction, so every replica's cache
+    (`bot.reference_cache`) reloads at its next update."""
+    added_or_gone = itertools.chain(session.new, session.deleted)
+    if not any(isinstance(row, _REFERENCE_TABLES) for row in added_or_gone) and not any(
+        isinstance(row, _REFERENCE_TABLES) and session.is_modified(row) for row in session.dirty
+    ):
+        return
+    connection: Connection = session.connection()
+    dialect = connection.dialect.name
+    statement = _upsert(dialect, AppSetting, ("key", "value"), ("key",))
+    connection.execute(statement, {"key": REFERENCE_VERSION, "value": secrets.token_hex(8)})
+
+
+event.listen(Session, "before_flush", _bump_reference_version)

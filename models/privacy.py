@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import consent
 from models.audit import AuditEvent
 from models.base import pk
-from models.botstate import ConversationState, UserState
+from models.botstate import ConversationState, UserState, forget_people_in_drafts
 from models.events import Event, Registration
 from models.orientations import Interaction, Orientation, close_for_erasure
 from models.people import Person, barriers_of, get_person
@@ -79,6 +79,7 @@ async def anonymise(*, session: AsyncSession, person_ids: Sequence[int], now: dt
         await session.exec(
             update(table).where(col(table.person_id).in_(person_ids)).values(note=None)
         )
+    await forget_people_in_drafts(session=session, person_ids=person_ids, now=now)
     return len(person_ids)
 
 

@@ -35,20 +35,22 @@ async def test_text_and_commands_are_refused(app, api, sessions: Sessions, messa
 async def test_photos_buttons_edits_contacts_are_refused(
     app, api, sessions: Sessions, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # One stranger for each kind of update: a stranger is answered once an hour (see below).
     caplog.set_level(logging.DEBUG)
-    stranger = User(app, api)
     before = await row_counts(sessions)
-    assert await stranger.send_photo() == REFUSAL
+    assert await User(app, api).send_photo() == REFUSAL
+    stranger = User(app, api)
     contact = stranger.message_update("")
     del contact["message"]["text"]
     contact["message"]["contact"] = {"phone_number": "+33612345678", "first_name": "Secret"}
     await stranger.process(contact)
     assert stranger.last.text == REFUSAL
+    stranger = User(app, api)
     edited = stranger.message_update("texte modifié très personnel")
     edited["edited_message"] = edited.pop("message")
     await stranger.process(edited)
     assert stranger.last.text == REFUSAL
-    await stranger.press("pk:nv:sex:female", message_id=1)
+    await User(app, api).press("pk:nv:sex:female", message_id=1)
     assert api.alerts[-1][1] == REFUSAL
     assert await row_counts(sessions) == before
     logged = "\n".join(r.getMessage() for r in caplog.records)
