@@ -215,6 +215,14 @@ class FakeBotAPI:
         )
         return self._message(chat_id, message_id, "")
 
+    def _m_sendVoice(self, params: dict) -> dict:
+        chat_id, message_id = int(params["chat_id"]), next(self._ids)
+        self.messages[(chat_id, message_id)] = Sent(
+            chat_id, message_id, params.get("caption", ""), document="voice"
+        )
+        self.files.append((chat_id, "voice", params.get("voice")))
+        return self._message(chat_id, message_id, "")
+
     def _m_sendPhoto(self, params: dict) -> dict:
         chat_id, message_id = int(params["chat_id"]), next(self._ids)
         self.messages[(chat_id, message_id)] = Sent(

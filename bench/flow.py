@@ -22,6 +22,7 @@ FLOW = [
     ("tap", "nv:nv:done"),
     ("tap", "pk:nv:registered_ft:no"),
     ("tap", "pk:nv:rsa:no"),
+    ("tap", "pk:nv:notice:skip"),
     ("tap", "pk:nv:consent:no"),
     ("tap", "nv:nv:save"),
 ]

@@ -1,7 +1,7 @@
 """The bots a team would otherwise run, measured on the same flow beside this one.
 
 `python -m bench --peers` runs each bot below in a process of its own (so its peak RSS is its
-own) on the same 12 updates of /nouveau (`bench.updates.FLOW`), answered with the same texts
+own) on the same 13 updates of /nouveau (`bench.updates.FLOW`), answered with the same texts
 and keyboards, against the same fake Bot API:
 
 - ours: this bot, as `python -m bot run` builds it (SQLite, write-ahead before each answer);
@@ -86,6 +86,7 @@ def _steps() -> tuple[Step, ...]:
         Step("barriers", listed("barrier"), multiple=True),
         Step("registered_ft", tuple(texts.ANSWER_LABELS.items())),
         Step("rsa", tuple(texts.ANSWER_LABELS.items())),
+        Step("notice", tuple(texts.NOTICE_LABELS.items())),
         Step("consent", tuple(texts.CONSENT_LABELS.items())),
     )
 

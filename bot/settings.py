@@ -278,3 +278,14 @@ class Settings(BaseSettings):
     def sends_email(self) -> bool:
         """E-mail to partners needs a server, a sender, and a web page to link to."""
         return bool(self.smtp_url and self.smtp_from and self.public_url)
+
+    # --- Information notice (issue 17): what its placeholders say, and where its files are.
+    operator_name: str = Field(default="AVEQ", min_length=1, max_length=120)
+    privacy_contact: str = Field(default="", max_length=200)
+    notices_dir: Path | None = None
+
+    @field_validator("notices_dir", mode="before")
+    @classmethod
+    def _blank_notices_dir_is_default(cls, value: object) -> object:
+        """An empty NOTICES_DIR means: the notices shipped with the bot."""
+        return None if isinstance(value, str) and not value.strip() else value

@@ -840,6 +840,53 @@ CLI_BACKUP_EXISTS: Final = (
 CLI_BACKUP_KEEP_INVALID: Final = "--keep attend un nombre entier, au moins 1."
 
 
+# --- Information notice and consent record (issue 17) --------------------------------------
+NEW_PROMPTS["notice"] = (
+    "Avant de demander l'accord pour garder ses coordonnées : informer la personne de ce qui "
+    "est gardé, pour combien de temps, et de ses droits."
+)
+NEW_PROMPTS["language"] = (
+    "En quelle langue ? Le message suivant est pour la personne : tournez l'écran vers elle."
+)
+NEW_FIELD_NAMES["notice"] = "Information"
+NEW_FIELD_NAMES["language"] = "Langue de l'information"
+NOTICE_LABELS: Final = {"show": "📄 Montrer l'information", "skip": "Déjà informé·e"}
+NOTICE_SUMMARY_LABELS: Final = {"show": "montrée", "skip": "déjà informé·e"}
+NOTICE_NOT_REVIEWED: Final = "{label} · traduction non relue"
+NOTICE_SENT: Final = (
+    "Information en {language} (version {version}) : montrez le message ci-dessous à la personne."
+)
+NOTICE_UNAVAILABLE: Final = (
+    "L'information n'a pas pu être affichée (fichier de notice à corriger par l'opérateur). "
+    "Informez la personne de vive voix."
+)
+CONSENT_SCRIPT: Final = (
+    "À lire à voix haute : « Vous savez ce que nous gardons et quels sont vos droits. "
+    "Êtes-vous d'accord pour que l'on garde votre téléphone et une note courte ? »"
+)
+CONSENT_QUESTION_FOR_PERSON: Final = "Pour la personne :\n{question}"
+CONSENT_WITHDRAW: Final = "Retirer l'accord (coordonnées)"
+CONSENT_WITHDRAW_CONFIRM: Final = (
+    "{person} retire son accord : son téléphone et toutes ses notes seront effacés tout de "
+    "suite. Confirmer ?"
+)
+CONSENT_WITHDRAW_YES: Final = "Oui, retirer l'accord"
+CONSENT_WITHDRAW_NO: Final = "Non, revenir à la fiche"
+CONSENT_WITHDRAWN: Final = "{code} : accord retiré ; téléphone et notes effacés."
+DOMAIN_ERRORS["consent_not_given"] = (
+    "Cette personne n'a pas d'accord en cours pour ses coordonnées."
+)
+AUDIT_ACTIONS["withdraw_consent"] = "a enregistré le retrait d'accord"
+CONSENT_RECORD_HEADER: Final = "Information et accord :"
+CONSENT_RECORD_NONE: Final = "• rien d'enregistré (personne saisie avant la notice d'information)"
+CONSENT_RECORD_SHOWN: Final = "• information montrée le {date} en {language} (version {version})"
+CONSENT_RECORD_NOT_SHOWN: Final = "• information déjà donnée : notice non montrée par le bot"
+CONSENT_RECORD_GIVEN: Final = "• accord pour les coordonnées donné le {date}"
+CONSENT_RECORD_REFUSED: Final = "• accord pour les coordonnées refusé le {date}"
+CONSENT_RECORD_WITHDRAWN: Final = "• accord retiré le {date}"
+CONSENT_RECORD_FILE: Final = "Le texte exact montré est dans le fichier."
+
+
 # --- Delivery: members Telegram refuses, handing a departed mediator's people over ----------
 UNREACHABLE_REASONS: Final = {
     "chat_not_found": "conversation introuvable : le bot n'a jamais été démarré",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import math
 from typing import Any, Final
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
@@ -18,6 +21,7 @@ from telegram.ext import (
 from bot import drafts, keyboards, texts
 from bot.callbacks import Nav, Page, PersonRef, Pick
 from bot.context import BotContext
+from bot.db import truncate_log
 from bot.formatting import day
 from handlers.common import (
     END,
@@ -33,10 +37,12 @@ from handlers.common import (
     warn,
     with_draft,
 )
-from models import audit, people
+from models import audit, consent, people
 from models.errors import DomainError
 from models.people import Answer, Person, Profile, Sex, Status
 from models.reference import Kind, Neighbourhood
+
+logger = logging.getLogger(__name__)
 
 FORM: Final = "nv"
 COMMAND: Final = "nouveau"
@@ -53,6 +59,8 @@ CHOICE_STEPS: Final = (
     "registered_ft",
     "referent_contact",
     "rsa",
+    "notice",
+    "language",
     "consent",
 )
 STEPS: Final = (
@@ -66,6 +74,8 @@ STEPS: Final = (
     "registered_ft",
     "referent_contact",
     "rsa",
+    "notice",
+    "language",
     "consent",
     "phone",
     "note",
@@ -85,6 +95,7 @@ STATIC_OPTIONS: Final = {
     "registered_ft": texts.ANSWER_LABELS,
     "referent_contact": texts.ANSWER_LABELS,
     "rsa": texts.ANSWER_LABELS,
+    "notice": texts.NOTICE_LABELS,
     "consent": texts.CONSENT_LABELS,
 }
 # Which answers a change of this step makes meaningless.
@@ -92,6 +103,7 @@ DEPENDENTS: Final = {
     "channel": ("referrer",),
     "registered_ft": ("referent_contact",),
     "consent": ("phone", "note"),
+    "notice": ("language", "notice_id", "notice_at"),
 }
 
 
@@ -104,6 +116,8 @@ def applies(step: str, values: dict[str, Any]) -> bool:
         return values.get("registered_ft") == Answer.YES
     if step in ("phone", "note"):
         return values.get("consent") == "yes"
+    if step == "language":
+        return values.get("notice") == "show"
     return True
 
 
@@ -153,6 +167,8 @@ async def options(context: BotContext, step: str) -> list[tuple[str, str]]:
     cache = context.services.reference
     if step == "referrer":
         return [(str(p.id), p.name) for p in await cache.partners()]
+    if step == "language":
+        return await language_options(context)
     return [(c.code, c.label) for c in await cache.choices(REFERENCE_KINDS[step])]
 
 
@@ -162,7 +178,7 @@ async def render(update: Update, context: BotContext, draft: dict[str, Any], ste
     await checkpoint(update, context, conversation=CONVERSATION, state=step)
     values = draft["values"]
     back = bool(draft["history"]) or draft.get("editing", False)
-    edit = update.callback_query is not None
+    edit = update.callback_query is not None and not draft.pop(AFTER_NOTICE, False)
     if step == SUMMARY:
         await show(update, await summary_text(context, values), summary_keyboard(), edit=edit)
     elif step == EDIT:
@@ -182,12 +198,13 @@ async def render(update: Update, context: BotContext, draft: dict[str, Any], ste
             FORM,
             step,
             await options(context, step),
-            columns=1 if step in ("referrer", "barriers", "channel") else 2,
+            columns=1 if step in ("referrer", "barriers", "channel", "notice", "language") else 2,
             selected=set(values.get("barriers", [])) if multi else None,
             back=back,
             validate=multi,
         )
-        await show(update, texts.NEW_PROMPTS[step], markup, edit=edit)
+        prompt = consent_prompt(context, values) if step == "consent" else None
+        await show(update, prompt or texts.NEW_PROMPTS[step], markup, edit=edit)
     return step
 
 
@@ -198,6 +215,9 @@ async def summary_text(context: BotContext, values: dict[str, Any]) -> str:
     partner_names = {str(p.id): p.name for p in await cache.partners()}
     label_maps.update(STATIC_OPTIONS)
     label_maps["referrer"] = partner_names
+    label_maps["notice"] = texts.NOTICE_SUMMARY_LABELS
+    if values.get("language"):
+        label_maps["language"] = dict(await language_options(context))
     lines = [texts.NEW_SUMMARY_HEADER]
     for step in STEPS:
         if not applies(step, values):
@@ -237,6 +257,113 @@ async def advance(update: Update, context: BotContext, draft: dict[str, Any], cu
     if step == SUMMARY:
         draft["editing"] = False
     return await render(update, context, draft, step)
+
+
+# --- The information notice before the consent question (GDPR art. 13) -------------------
+AFTER_NOTICE: Final = "after_notice"  # the next step is a new message, below the notice
+
+
+def notice_values(context: BotContext) -> consent.NoticeSettings:
+    """What the notices' placeholders say, from the operator's settings."""
+    settings = context.services.settings
+    return consent.NoticeSettings(
+        operator=settings.operator_name,
+        retention_months=settings.retention_months,
+        contact=settings.privacy_contact,
+    )
+
+
+def notices(context: BotContext) -> dict[str, consent.Notice]:
+    """The notice files, read afresh (an operator's edit counts from the next person on);
+    none when an edit broke one (said in the log; the mediator informs by voice)."""
+    try:
+        return consent.load_notices(context.services.settings.notices_dir or consent.NOTICES_DIR)
+    except consent.NoticeError as error:
+        logger.error("The notice files cannot be used: %s", error)
+        return {}
+
+
+async def language_options(context: BotContext) -> list[tuple[str, str]]:
+    """The languages, the ones this mediator used most first; unreviewed ones said so."""
+    found = notices(context)
+    async with context.services.reads() as session:
+        used = await consent.most_used_languages(
+            session=session, mediator_id=context.member.id or 0
+        )
+    choices = []
+    for code in consent.order_languages(found, used):
+        notice = found[code]
+        label = notice.name_fr
+        if notice.name.casefold() != notice.name_fr.casefold():
+            label = f"{notice.name_fr} · {notice.name}"
+        if not notice.reviewed:
+            label = texts.NOTICE_NOT_REVIEWED.format(label=label)
+        choices.append((code, label))
+    return choices
+
+
+def consent_prompt(context: BotContext, values: dict[str, Any]) -> str:
+    """The consent question, the line the mediator reads aloud, and the question in the
+    person's language when the notice was shown in another one."""
+    parts = [texts.NEW_PROMPTS["consent"], texts.CONSENT_SCRIPT]
+    language = values.get("language")
+    notice = notices(context).get(language) if language not in (None, "fr") else None
+    if notice is not None and notice.question:
+        question = consent.render_question(notice, notice_values(context))
+        parts.append(texts.CONSENT_QUESTION_FOR_PERSON.format(question=question))
+    return "\n\n".join(parts)
+
+
+async def show_notice(
+    update: Update, context: BotContext, draft: dict[str, Any], language: str
+) -> object:
+    """Send the notice in `language` as one message (and its voice message, if any), store
+    the exact text of this version on first use, then ask for consent below it."""
+    services = context.services
+    notice = notices(context).get(language)
+    if notice is None:
+        return await notice_unavailable(update, context, draft, "language")
+    text = consent.render(notice, notice_values(context))
+    now = services.clock()
+    async with services.sessions.begin() as session:
+        shown = await consent.notice_version(session=session, notice=notice, text=text, now=now)
+    values = draft["values"]
+    set_value(values, "language", language)
+    values.update(notice_id=shown.id, notice_at=now.isoformat())
+    await show(update, texts.NOTICE_SENT.format(language=notice.name_fr, version=notice.version))
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(text)
+        if notice.audio is not None and notice.audio.is_file():
+            await chat.send_voice(notice.audio.read_bytes())
+        elif notice.audio is not None:
+            logger.warning("The voice file of the %s notice is missing", language)
+    draft[AFTER_NOTICE] = True
+    return await advance(update, context, draft, "language")
+
+
+async def notice_unavailable(
+    update: Update, context: BotContext, draft: dict[str, Any], step: str
+) -> object:
+    """The files cannot be read: say so and go on to the consent question."""
+    warn(texts.NOTICE_UNAVAILABLE)
+    set_value(draft["values"], "notice", "skip")
+    return await advance(update, context, draft, step)
+
+
+async def record_consent(
+    session: AsyncSession, person: Person, values: dict[str, Any], *, now: dt.datetime
+) -> None:
+    """The consent record of a person just saved: the notice shown (or not) and the answer."""
+    shown = values.get("notice") == "show" and values.get("notice_id") is not None
+    await consent.record_decision(
+        session=session,
+        person=person,
+        given=values.get("consent") == "yes",
+        notice_id=values["notice_id"] if shown else None,
+        shown_at=dt.datetime.fromisoformat(values["notice_at"]) if shown else None,
+        now=now,
+    )
 
 
 # --- Callbacks ----------------------------------------------------------------------------
@@ -292,6 +419,10 @@ async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) ->
         await notice(update, texts.domain_error("choice_invalid"))
         return None
     values = draft["values"]
+    if step == "language":
+        return await show_notice(update, context, draft, pick.value)
+    if step == "notice" and pick.value == "show" and not notices(context):
+        return await notice_unavailable(update, context, draft, step)
     if step == "barriers":
         chosen = list(values.get("barriers", []))
         chosen.remove(pick.value) if pick.value in chosen else chosen.append(pick.value)
@@ -366,6 +497,7 @@ async def save(
                 profile=profile_from(values),
                 now=services.clock(),
             )
+            await record_consent(session, person, values, now=services.clock())
             neighbourhood = names.get(person.neighbourhood_id) or (
                 (await session.get_one(Neighbourhood, person.neighbourhood_id)).name  # inactive
             )
@@ -480,7 +612,11 @@ async def open_person(update: Update, context: BotContext) -> None:
             action="open_card",
             subject=person.code,
         )
-    await show(update, await card_text(context, person), card_keyboard(context, person))
+    await show(
+        update,
+        await card_text(context, person),
+        with_withdraw(card_keyboard(context, person), person),
+    )
 
 
 def card_keyboard(context: BotContext, person: Person) -> InlineKeyboardMarkup:
@@ -523,6 +659,58 @@ def card_keyboard(context: BotContext, person: Person) -> InlineKeyboardMarkup:
             ),
         ]
     )
+
+
+# --- Withdrawing consent from the card (coordinators, and the mediator who follows) --------
+def with_withdraw(markup: InlineKeyboardMarkup, person: Person) -> InlineKeyboardMarkup:
+    """The card's buttons, and « Retirer l'accord » while the person's consent holds."""
+    if not person.contact_consent:
+        return markup
+    withdraw = PersonRef("withdraw", person.id or 0).pack()
+    button = InlineKeyboardButton(texts.CONSENT_WITHDRAW, callback_data=withdraw)
+    return InlineKeyboardMarkup([*markup.inline_keyboard, [button]])
+
+
+async def withdraw_ask(update: Update, context: BotContext) -> None:
+    """« Retirer l'accord »: say what is erased, and confirm."""
+    ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
+    if ref is None:
+        await notice(update, texts.STALE_BUTTON)
+        return
+    async with context.services.reads() as session:
+        person = await people.get_person(
+            session=session, viewer=context.member, person_id=ref.person_id
+        )
+    if not person.contact_consent:
+        await notice(update, texts.domain_error("consent_not_given"))
+        return
+    yes = PersonRef("unconsent", ref.person_id).pack()
+    no = PersonRef("open", ref.person_id).pack()
+    markup = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(texts.CONSENT_WITHDRAW_YES, callback_data=yes)],
+            [InlineKeyboardButton(texts.CONSENT_WITHDRAW_NO, callback_data=no)],
+        ]
+    )
+    label = f"{person.code} ({person.first_name})"
+    await show(update, texts.CONSENT_WITHDRAW_CONFIRM.format(person=label), markup)
+
+
+async def withdraw(update: Update, context: BotContext) -> None:
+    """Confirmed: phone and notes erased at once, recorded and audited (authorization
+    checked again); then SQLite's log is emptied so no old page keeps them."""
+    ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
+    if ref is None:
+        await notice(update, texts.STALE_BUTTON)
+        return
+    services = context.services
+    async with services.sessions.begin() as session:
+        person = await consent.withdraw(
+            session=session, viewer=context.member, person_id=ref.person_id,
+            now=services.clock(),
+        )  # fmt: skip
+    await show(update, texts.CONSENT_WITHDRAWN.format(code=person.code))
+    await truncate_log(services.sessions.kw["bind"])  # after the answer: it may wait
 
 
 async def list_people(update: Update, context: BotContext) -> None:
@@ -597,4 +785,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
         CommandHandler("personnes", list_people),
         CallbackQueryHandler(list_people, pattern=Page.pattern("people")),
         CallbackQueryHandler(open_person, pattern=PersonRef.pattern("open")),
+        CallbackQueryHandler(withdraw_ask, pattern=PersonRef.pattern("withdraw")),
+        CallbackQueryHandler(withdraw, pattern=PersonRef.pattern("unconsent")),
     ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
@@ -41,10 +42,38 @@ async def access(update: Update, context: BotContext) -> None:
             action="access_request", subject=people.person_code(person_id),
         )  # fmt: skip
     code = people.person_code(person_id)
-    await show(update, texts.RIGHTS_ACCESS_READY.format(code=code))
+    consent_lines = consent_summary(record.get("consent"), services.settings.tz)
+    await show(update, "\n\n".join([texts.RIGHTS_ACCESS_READY.format(code=code), consent_lines]))
     if update.effective_chat is not None:
         document = InputFile(privacy.record_as_json(record), filename=f"{code}-donnees.json")
         await update.effective_chat.send_document(document)
+
+
+def consent_summary(record: dict[str, Any] | None, tz: ZoneInfo) -> str:
+    """The consent record in a few lines: notice shown (language, version, when), consent
+    given or refused, withdrawn."""
+    lines = [texts.CONSENT_RECORD_HEADER]
+    if record is None:
+        lines.append(texts.CONSENT_RECORD_NONE)
+        return "\n".join(lines)
+    if record["notice_shown"]:
+        language = f"{record['notice_language_name']} ({record['notice_language']})"
+        shown = texts.CONSENT_RECORD_SHOWN.format(
+            date=moment(record["notice_shown_at"], tz),
+            language=language,
+            version=record["notice_version"],
+        )
+        lines.append(shown)
+    else:
+        lines.append(texts.CONSENT_RECORD_NOT_SHOWN)
+    given = record["consent"] == "given"
+    decision = texts.CONSENT_RECORD_GIVEN if given else texts.CONSENT_RECORD_REFUSED
+    lines.append(decision.format(date=moment(record["decided_at"], tz)))
+    if (withdrawn := record["withdrawn_at"]) is not None:
+        lines.append(texts.CONSENT_RECORD_WITHDRAWN.format(date=moment(withdrawn, tz)))
+    if record["notice_shown"]:
+        lines.append(texts.CONSENT_RECORD_FILE)
+    return "\n".join(lines)
 
 
 async def erase_ask(update: Update, context: BotContext) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import undefer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models import consent
 from models.audit import AuditEvent
 from models.base import pk
 from models.botstate import ConversationState, UserState, forget_people_in_drafts
@@ -155,6 +156,7 @@ async def record_of(
             {**o.model_dump(exclude={"seq"}), "partner": partners.get(o.partner_id)}
             for o in orientations
         ],
+        "consent": await consent.record_for(session=session, person_id=pk(person)),
         "contacts": [c.model_dump() for c in contacts],
         "events": [
             {

@@ -158,6 +158,7 @@ async def test_invitation_to_saved_person_through_http(
         await samia.tap("Valider (1)", expect="France Travail")
         await samia.tap("Non", expect="RSA")
         await samia.tap("Oui", expect="coordonnées")
+        await samia.tap("Déjà informé·e", expect="À lire à voix haute")
         await samia.tap("Oui", expect="téléphone")
         await samia.send("06 98 76 54 32", expect="note")
         await samia.send("Cherche un CAP cuisine", expect="Vérifiez")

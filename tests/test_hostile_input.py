@@ -169,6 +169,7 @@ async def test_hostile_phone_and_note(
     await mediator.send("Moussa")
     for label in ("Homme", "26-44 ans", "Autre", "Événement", "Valider (0)", "Non", "Oui"):
         await mediator.tap(label)
+    await mediator.tap("Déjà informé·e")
     await mediator.tap("Oui, elle ou il accepte")
     await mediator.process(typed(mediator, answer_text(phone)))
     answer = mediator.last.text

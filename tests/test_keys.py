@@ -66,6 +66,7 @@ async def walk_to_phone(user: User, name: str) -> None:
     await user.tap("Valider")
     await user.tap("Non")
     await user.tap("Non")
+    await user.tap("Déjà informé·e")
     assert "téléphone" in await user.tap("Oui, elle ou il accepte")
 
 

@@ -25,6 +25,7 @@ async def walk_to_summary(user: User, *, name: str = "Amina", consent: bool = Tr
     assert "5 derniers mois" in await user.tap("Oui")
     assert "RSA" in await user.tap("Non")
     assert "coordonnées" in await user.tap("Ne sait pas")
+    assert "coordonnées" in await user.tap("Déjà informé·e")
     if consent:
         assert "téléphone" in await user.tap("Oui, elle ou il accepte")
         assert "note" in await user.send("06 12 34 56 78")
@@ -87,6 +88,7 @@ async def test_invalid_phone_is_asked_again(mediator: User) -> None:
     await mediator.tap("Non")  # not registered: the referent question is skipped
     assert "RSA" in mediator.last.text
     await mediator.tap("Oui")
+    await mediator.tap("Déjà informé·e")
     await mediator.tap("Oui, elle ou il accepte")
     answer = await mediator.send("12")
     assert "n'est pas reconnu" in answer

@@ -53,6 +53,7 @@ async def test_one_conversation_alternating_between_two_replicas(
         ("tap", "Oui", "5 derniers mois"),
         ("tap", "Non", "RSA"),
         ("tap", "Non", "coordonnées"),
+        ("tap", "Déjà informé·e", "À lire à voix haute"),
         ("tap", "Oui, elle ou il accepte", "téléphone"),
         ("send", "06 12 34 56 78", "note"),
         ("send", "Cherche un emploi en restauration.", "Vérifiez"),

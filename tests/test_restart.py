@@ -31,7 +31,15 @@ async def test_restart_mid_conversation_continues_the_same_step(
     async with second:
         again = User(second, telegram, user_id)
         assert "résidence" in await again.tap("26-44 ans")
-        for label in ("QPV", "Bouche-à-oreille", "Valider (0)", "Non", "Non", "Non"):
+        for label in (
+            "QPV",
+            "Bouche-à-oreille",
+            "Valider (0)",
+            "Non",
+            "Non",
+            "Déjà informé·e",
+            "Non",
+        ):
             await again.tap(label)
         summary = again.last.text
         assert "Prénom : Amina" in summary

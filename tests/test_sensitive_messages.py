@@ -42,6 +42,7 @@ async def to_phone_step(user: User) -> None:
     await user.tap("Valider")
     await user.tap("Non")
     await user.tap("Non")
+    await user.tap("Déjà informé·e")
     assert "téléphone" in await user.tap("Oui, elle ou il accepte")
 
 

@@ -95,7 +95,7 @@ async def test_a_person_referred_by_a_partner(mediator: User, sessions: Sessions
         await mediator.tap(label)
     assert "Quel partenaire l'a orienté·e" in await mediator.tap("Orienté·e par un partenaire")
     assert "Freins" in await mediator.tap("PRIJ (Mission Locale)")
-    for label in ("Valider (0)", "Ne sait pas", "Non", "Non"):
+    for label in ("Valider (0)", "Ne sait pas", "Non", "Déjà informé·e", "Non"):
         await mediator.tap(label)
     assert "Orienté·e par : PRIJ (Mission Locale)" in mediator.last.text
     await mediator.tap("✅ Enregistrer")
