@@ -115,13 +115,11 @@ def mediator_message(
     return text, markup
 
 
-async def tell_mediator(
-    bot: Bot, confirmation: Confirmation, partner: Partner, tz: ZoneInfo
-) -> None:
+async def tell_mediator(bot: Bot, confirmation: Confirmation, tz: ZoneInfo) -> None:
     """One message to the mediator (a failure is logged: the answer is recorded anyway)."""
-    if confirmation.mediator is None:
+    if confirmation.mediator is None or confirmation.partner is None:
         return
-    text, markup = mediator_message(confirmation, partner, tz)
+    text, markup = mediator_message(confirmation, confirmation.partner, tz)
     try:
         await bot.send_message(confirmation.mediator.telegram_user_id, text, reply_markup=markup)
     except TelegramError:

@@ -33,7 +33,6 @@ from bot.dates import parse_day
 from models import confirmations
 from models.confirmations import NotForUsReason, PartnerAnswer, State, TryLimiter
 from models.errors import DomainError
-from models.reference import Partner
 
 logger = logging.getLogger(__name__)
 
@@ -298,18 +297,12 @@ def build_web_app(
                     reason=reason,
                     appointment_on=on,
                 )
-                partner = (
-                    await session.get_one(Partner, result.orientation.partner_id)
-                    if result.orientation is not None
-                    else None
-                )
         except DomainError as error:
             return _notice(texts.domain_error(error.key, error.params), 400)
         if not result.accepted:
             return refused(request, result.state)
         logger.info("A partner answered a confirmation request on the web page")
-        if partner is not None:
-            await partner_links.tell_mediator(application.bot, result, partner, settings.tz)
+        await partner_links.tell_mediator(application.bot, result, settings.tz)
         label = partner_links.answer_label(result, settings.tz).lower()
         return _notice(texts.CONFIRM_THANKS.format(answer=label), title=texts.CONFIRM_THANKS_TITLE)
 

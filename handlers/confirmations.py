@@ -323,11 +323,6 @@ async def on_reply(update: Update, context: BotContext) -> None:
             reason=reason,
             appointment_on=on,
         )
-        partner = (
-            await session.get_one(Partner, result.orientation.partner_id)
-            if result.orientation is not None
-            else None
-        )
     if not result.accepted:
         if result.state == State.UNKNOWN:
             limiter.record(chat.id)
@@ -344,8 +339,7 @@ async def on_reply(update: Update, context: BotContext) -> None:
             answer=partner_links.answer_label(result, settings.tz).lower()
         ),
     )
-    if partner is not None:
-        await partner_links.tell_mediator(context.bot, result, partner, settings.tz)
+    await partner_links.tell_mediator(context.bot, result, settings.tz)
     _forget_chat(update, context)
 
 

@@ -38,6 +38,7 @@ from models.orientations import (
     orientation_for,
 )
 from models.people import Person, person_code
+from models.reference import Partner
 from models.team import Member, hash_code
 
 CODE_BYTES = 18  # 24 URL-safe characters: fits a /start deep link, longer than invitations (16)
@@ -151,6 +152,7 @@ class Confirmation:
     person: Person | None = None
     mediator: Member | None = None
     changed: bool = False
+    partner: Partner | None = None  # whose correspondant answered (to tell the mediator)
 
     @property
     def accepted(self) -> bool:
@@ -348,7 +350,10 @@ async def confirm(
         detail=f"{answer.value} via {channel}" + ("" if result.changed else " (already settled)"),
     )
     await session.flush()
-    return Confirmation(State.PENDING, request, orientation, person, mediator, result.changed)
+    partner = await session.get_one(Partner, orientation.partner_id)
+    return Confirmation(
+        State.PENDING, request, orientation, person, mediator, result.changed, partner
+    )
 
 
 async def revoke(
