@@ -31,6 +31,7 @@ from bot.ratelimit import TelegramRateLimiter
 from bot.settings import Settings
 from handlers import (
     confirmations,
+    directory,
     event_creation,
     events,
     followups,
@@ -150,7 +151,9 @@ def register_handlers(application: BotApplication) -> None:
         # Our conversations mix buttons and typed answers on purpose and track them per user,
         # which is what PTB's per_message warning is about.
         warnings.filterwarnings("ignore", message=".*per_message", category=PTBUserWarning)
-        features = (start, people, orientations, followups, outreach, event_creation, events)
+        features = (
+            start, people, directory, orientations, followups, outreach, event_creation, events,
+        )  # fmt: skip
         # Partners' confirmation links first: their /start <code> is not an invitation.
         for module in (confirmations, *features, partners, team, stats, privacy):
             application.add_handlers(module.handlers(), group=FEATURES_GROUP)
