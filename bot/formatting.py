@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from babel.core import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
@@ -38,3 +39,12 @@ def moment(value: dt.datetime, tz: ZoneInfo) -> str:
 def number(value: float) -> str:
     """`1 234` with French grouping."""
     return format_decimal(value, locale=LOCALE)
+
+
+def counted(count: int, one: str, other: str, *, none: str | None = None) -> str:
+    """« 1 personne », « 2 personnes », « 1 234 personnes » by Babel's French plural rule
+    (0 and 1 are singular); `none` for zero (« aucune personne ») when given."""
+    if count == 0 and none is not None:
+        return none
+    form = Locale.parse(LOCALE).plural_form(count)
+    return f"{number(count)} {one if form == 'one' else other}"
