@@ -750,9 +750,10 @@ AGENDA_EMPTY: Final = "Aucun événement à venir."
 AGENDA_LINE: Final = "• {day} {time} — {title}, {neighbourhood}"
 AGENDA_PAST_TITLE: Final = "🗂 Événements passés"
 AGENDA_PAST_EMPTY: Final = "Aucun événement passé."
-AGENDA_PAST_LINE: Final = (
-    "• {day} — {title}, {neighbourhood} : {attendees} présent·es, {changed} changement(s)"
-)
+AGENDA_PAST_LINE: Final = "• {day} — {title}, {neighbourhood} : {attendees}, {changed}"
+AGENDA_ATTENDEES: Final = ("présent·e", "présent·es")
+AGENDA_CHANGED: Final = ("changement", "changements")
+AGENDA_NO_CHANGE: Final = "aucun changement"
 EVENT_EVE_REMINDER: Final = (
     "🔔 Bientôt, {when} : {title} ({neighbourhood}, {place}).\n"
     "Vos personnes inscrites : {people}.\nPensez à leur rappeler le rendez-vous."

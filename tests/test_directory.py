@@ -13,7 +13,8 @@ from bot.app import BotApplication
 from bot.context import services_of
 from bot.db import Sessions
 from bot.formatting import counted
-from models import orientations
+from models import orientations, reference
+from models.events import Event
 from models.orientations import ExitReason, Mode, Purpose
 from models.reference import Partner
 from models.team import Member, Role
@@ -181,3 +182,33 @@ async def test_coordinator_followups_page_to_the_last(
     assert "P-0020" not in last_page
     assert claire.labels() == [texts.PREVIOUS]  # the way back, no further
     assert await claire.tap("◀ Précédent") == "Suivis · page 2/3"
+
+
+async def test_agenda_pages_to_older_events(
+    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock
+) -> None:
+    claire_member, claire_id = await add_member(
+        sessions, clock, role=Role.COORDINATOR, name="Claire", neighbourhood=None
+    )
+    async with sessions.begin() as session:
+        nbh = (await reference.neighbourhoods(session=session))[0]
+        for i in range(12):
+            session.add(
+                Event(
+                    kind="cafe_emploi", title=f"Café {i:02d}", place="Salle",
+                    neighbourhood_id=nbh.id or 0, starts_at=clock() - dt.timedelta(days=30 - i),
+                    created_by_id=claire_member.id or 0, created_at=clock(),
+                )
+            )  # fmt: skip
+    claire = User(app, api, claire_id)
+    await claire.send("/agenda")
+    first = await claire.tap(texts.EVENT_BUTTON_PAST)
+    assert "Café 11" in first
+    assert "Café 01" not in first
+    assert "0 présent·e, aucun changement" in first
+    older = await claire.tap("Suivant")
+    assert "Café 01" in older
+    assert "Café 00" in older
+    assert "Café 11" not in older
+    assert "Suivant ▶" not in claire.labels()
+    assert "Café 11" in await claire.tap("◀ Précédent")
