@@ -280,14 +280,9 @@ async def show_list(update: Update, context: BotContext, view: PeopleView) -> No
         labels = await filter_labels(context, session, filters) if filtering else None
     view = moved(view, page=page)
     narrowed = filters != PeopleFilter()
+    chosen = (filters.neighbourhood_id, filters.mediator_id, filters.status)
     described = ", ".join(
-        label
-        for label, on in zip(
-            labels or (),
-            (filters.neighbourhood_id, filters.mediator_id, filters.status),
-            strict=False,
-        )
-        if on is not None
+        label for label, on in zip(labels or ("",) * 3, chosen, strict=True) if on is not None
     )
     keyboard: list[list[InlineKeyboardButton]] = []
     if total == 0 and not narrowed:
@@ -297,9 +292,11 @@ async def show_list(update: Update, context: BotContext, view: PeopleView) -> No
         lines = [texts.PEOPLE_FILTERED_EMPTY.format(filters=described)]
     else:
         if narrowed:
-            count = counted(total, *texts.PEOPLE_PERSON)
             header = texts.PEOPLE_HEADER_FILTERED.format(
-                count=count[:1].upper() + count[1:], filters=described, page=page, pages=pages
+                count=counted(total, *texts.PEOPLE_PERSON),
+                filters=described,
+                page=page,
+                pages=pages,
             )
         else:
             template = texts.PEOPLE_HEADER_ALL if member.is_coordinator else texts.PEOPLE_HEADER
