@@ -212,3 +212,28 @@ async def test_agenda_pages_to_older_events(
     assert "Café 11" not in older
     assert "Suivant ▶" not in claire.labels()
     assert "Café 11" in await claire.tap("◀ Précédent")
+
+
+async def test_partners_of_a_category_page_and_come_back(
+    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock
+) -> None:
+    _, samia_id = await add_member(sessions, clock, name="Samia")
+    async with sessions.begin() as session:
+        for i in range(12):
+            await reference.add_partner(
+                session=session, name=f"Employeur {i:02d}", category="employer"
+            )
+        listed = await reference.partners(session=session, category="employer")
+    names = [p.name for p in listed]
+    user = User(app, api, samia_id)
+    await user.send("/partenaires")
+    await user.tap("Employeurs")
+    assert names[0] in user.labels()
+    assert names[10] not in user.labels()
+    await user.tap("Suivant")
+    assert names[-1] in user.labels()
+    assert names[0] not in user.labels()
+    await user.tap(names[-1])
+    await user.tap(texts.DIRECTORY_BACK)
+    assert names[-1] in user.labels()  # the page it was opened from
+    assert texts.PREVIOUS in user.labels()
