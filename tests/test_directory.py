@@ -237,3 +237,18 @@ async def test_partners_of_a_category_page_and_come_back(
     await user.tap(texts.DIRECTORY_BACK)
     assert names[-1] in user.labels()  # the page it was opened from
     assert texts.PREVIOUS in user.labels()
+
+
+async def test_a_page_button_sent_before_the_filters_still_works(
+    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock
+) -> None:
+    samia, samia_id = await add_member(sessions, clock, name="Samia")
+    for i in range(10):
+        clock.advance(minutes=1)
+        await engage_person(sessions, clock, samia, f"Awa{i}")
+    user = User(app, api, samia_id)
+    await user.send("/personnes")
+    await user.press("pg:people:2")
+    assert "Personnes suivies (10) · page 2/2" in user.last.text
+    await user.press("pl:ls:9:0:0:all:0")  # beyond the end: the last page
+    assert "page 2/2" in user.last.text
