@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from babel.core import Locale
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
@@ -41,10 +41,8 @@ def number(value: float) -> str:
     return format_decimal(value, locale=LOCALE)
 
 
-def counted(count: int, one: str, other: str, *, none: str | None = None) -> str:
-    """« 1 personne », « 2 personnes », « 1 234 personnes » by Babel's French plural rule
-    (0 and 1 are singular); `none` for zero (« aucune personne ») when given."""
-    if count == 0 and none is not None:
-        return none
+def plural(count: int, one: str, other: str) -> str:
+    """`one` or `other` by French plural rules (0 and 1 take the singular), `{count}` filled
+    in with French grouping: « 1 suivi confirmé », « 0 suivi confirmé », « 3 suivis confirmés »."""
     form = Locale.parse(LOCALE).plural_form(count)
-    return f"{number(count)} {one if form == 'one' else other}"
+    return (one if form == "one" else other).format(count=number(count))

@@ -21,7 +21,7 @@ from bot import keyboards, texts
 from bot.callbacks import Page, PeopleView, PersonRef
 from bot.context import BotContext
 from bot.db import truncate_log
-from bot.formatting import counted, day
+from bot.formatting import day, plural
 from handlers.common import notice, show
 from handlers.forms import Answers, Finished, Form, FormEngine, Text
 from models import audit, consent, people
@@ -293,7 +293,7 @@ async def show_list(update: Update, context: BotContext, view: PeopleView) -> No
     else:
         if narrowed:
             header = texts.PEOPLE_HEADER_FILTERED.format(
-                count=counted(total, *texts.PEOPLE_PERSON),
+                count=plural(total, *texts.PEOPLE_PERSON),
                 filters=described,
                 page=page,
                 pages=pages,
@@ -350,7 +350,7 @@ async def found_people(
     size = context.services.settings.people_page_size
     found = await find_people(session=session, viewer=context.member, text=query, limit=size + 1)
     shown = found[:size]
-    count = counted(len(shown), *texts.PEOPLE_FOUND_FORMS[:2], none=texts.PEOPLE_FOUND_FORMS[2])
+    count = plural(len(shown), *texts.PEOPLE_FOUND_FORMS) if shown else texts.PEOPLE_FOUND_NONE
     lines = [texts.PEOPLE_FOUND.format(count=count)]
     lines.extend(person_line(context, p) for p in shown)
     if len(found) > size:

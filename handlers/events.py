@@ -14,7 +14,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot import keyboards, texts
 from bot.callbacks import EventRef
 from bot.context import BotContext
-from bot.formatting import counted, day, long_day
+from bot.formatting import day, long_day, plural
 from bot.messages import person_label
 from bot.reports import outcome_parts
 from handlers.common import notice, show
@@ -150,12 +150,10 @@ async def _show_agenda(update: Update, context: BotContext, *, past: bool, page:
                         day=day(local, tz),
                         title=event.title,
                         neighbourhood=neighbourhood,
-                        attendees=counted(figures.attendees, *texts.AGENDA_ATTENDEES),
-                        changed=counted(
-                            figures.changed,
-                            *texts.AGENDA_CHANGED,
-                            none=texts.AGENDA_NO_CHANGE,
-                        ),
+                        attendees=plural(figures.attendees, *texts.AGENDA_ATTENDEES),
+                        changed=plural(figures.changed, *texts.AGENDA_CHANGED)
+                        if figures.changed
+                        else texts.AGENDA_NO_CHANGE,
                     )
                 )
             else:

@@ -12,7 +12,6 @@ from bot import texts
 from bot.app import BotApplication
 from bot.context import services_of
 from bot.db import Sessions
-from bot.formatting import counted
 from models import orientations, reference
 from models.events import Event
 from models.orientations import ExitReason, Mode, Purpose
@@ -35,15 +34,6 @@ async def orient(
             purpose=Purpose.SUPPORT, mode=Mode.APPOINTMENT, appointment_on=None, note=None,
             now=clock(), today=services.today(), policy=services.settings.followup_policy,
         )  # fmt: skip
-
-
-def test_counts_read_as_french() -> None:
-    forms = ("personne", "personnes")
-    assert counted(0, *forms, none="aucune personne") == "aucune personne"
-    assert counted(0, *forms) == "0 personne"
-    assert counted(1, *forms) == "1 personne"
-    assert counted(2, *forms) == "2 personnes"
-    assert counted(1234, *forms) == "1\u202f234 personnes"
 
 
 async def test_typed_name_or_code_finds_a_person(
@@ -170,7 +160,7 @@ async def test_coordinator_followups_page_to_the_last(
 
     await claire.send("/suivis")
     first = [m.text for m in api.chat(claire_id)]
-    assert "Vos points à faire : 0 à mettre à jour, 23 à venir." in first
+    assert texts.FOLLOWUPS_HEADER.format(due=0, later=23) in first
     assert claire.last.text == "Suivis · page 1/3"
     assert "P-0001 Awa0" in first[-2]
     assert "P-0011" not in first[-2]
