@@ -31,6 +31,7 @@ from bot.ratelimit import TelegramRateLimiter
 from bot.settings import Settings
 from handlers import (
     confirmations,
+    directory,
     event_creation,
     events,
     followups,
@@ -151,8 +152,9 @@ def register_handlers(application: BotApplication) -> None:
         # which is what PTB's per_message warning is about.
         warnings.filterwarnings("ignore", message=".*per_message", category=PTBUserWarning)
         features = (start, people, orientations, followups, outreach, event_creation, events)
-        # Partners' confirmation links first: their /start <code> is not an invitation.
-        for module in (confirmations, *features, partners, team, stats, privacy):
+        # Partners' confirmation links first: their /start <code> is not an invitation. The
+        # people search last: its typed query never takes another conversation's answer.
+        for module in (confirmations, *features, partners, team, stats, privacy, directory):
             application.add_handlers(module.handlers(), group=FEATURES_GROUP)
     application.add_handlers(start.last_resort(), group=FEATURES_GROUP)
     application.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)

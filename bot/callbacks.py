@@ -195,6 +195,21 @@ class HandoverRef(CallbackData):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PeopleView(CallbackData):
+    """A view of /personnes, carried by its buttons so « Retour » finds it again: what to
+    show (`ls` the list, `fn`/`fm`/`fs` a filter's choices, `open` a card, `find` the search),
+    the page, the filters (0 / "all": none) and the person (0 when none)."""
+
+    prefix: ClassVar[str] = "pl"
+    action: str
+    page: int = 1
+    neighbourhood: int = 0
+    mediator: int = 0
+    status: str = "all"
+    person: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class DigestRef(CallbackData):
     """A digest button: which breakdown, for which week (its Monday as yyyymmdd)."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -74,15 +74,17 @@ def nav_only(form: str, *, back: bool = True, skip: bool = False) -> InlineKeybo
     return InlineKeyboardMarkup([nav_row(form, back=back, skip=skip)])
 
 
-def pager(listing: str, page: int, pages: int) -> list[InlineKeyboardButton]:
-    """Précédent / Suivant buttons for page `page` (1-based) of `pages`."""
+def pager(
+    listing: str, page: int, pages: int, *, data: Callable[[int], str] | None = None
+) -> list[InlineKeyboardButton]:
+    """Précédent / Suivant buttons for page `page` (1-based) of `pages`: `Page(listing, n)`,
+    or `data(n)` for a list whose buttons carry more than the page (its filters)."""
+    pack = data or (lambda n: Page(listing, n).pack())
     row = []
     if page > 1:
-        row.append(
-            InlineKeyboardButton(texts.PREVIOUS, callback_data=Page(listing, page - 1).pack())
-        )
+        row.append(InlineKeyboardButton(texts.PREVIOUS, callback_data=pack(page - 1)))
     if page < pages:
-        row.append(InlineKeyboardButton(texts.NEXT, callback_data=Page(listing, page + 1).pack()))
+        row.append(InlineKeyboardButton(texts.NEXT, callback_data=pack(page + 1)))
     return row
 
 

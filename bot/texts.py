@@ -210,6 +210,36 @@ PEOPLE_HEADER: Final = "Personnes suivies ({total}) · page {page}/{pages}"
 PEOPLE_HEADER_ALL: Final = "Toutes les personnes suivies ({total}) · page {page}/{pages}"
 PEOPLE_LINE: Final = "{code} · {first_name} · {status} · dernier contact {last_contact}"
 PEOPLE_EMPTY: Final = "Vous ne suivez encore personne. Commencez avec /nouveau."
+PEOPLE_HEADER_FILTERED: Final = "{count} · {filters} · page {page}/{pages}"
+PEOPLE_PERSON: Final = ("{count} personne", "{count} personnes")
+PEOPLE_FILTERED_EMPTY: Final = "Aucune personne ne correspond à ces filtres ({filters})."
+PEOPLE_SEARCH_HINT: Final = (
+    "Pour chercher quelqu'un : /personnes suivi d'un prénom ou d'un code (P-0012), "
+    "ou « 🔎 Chercher »."
+)
+PEOPLE_SEARCH_BUTTON: Final = "🔎 Chercher"
+PEOPLE_SEARCH_PROMPT: Final = "Tapez un prénom (ou son début) ou un code, par exemple P-0012."
+PEOPLE_FOUND: Final = "Recherche : {count}."
+PEOPLE_FOUND_FORMS: Final = ("{count} personne trouvée", "{count} personnes trouvées")
+PEOPLE_FOUND_NONE: Final = "aucune personne trouvée"
+PEOPLE_FOUND_MORE: Final = (
+    "Seules les {shown} plus récentes sont montrées : précisez la recherche."
+)
+PEOPLE_BACK_TO_LIST: Final = "◀ Retour à la liste"
+PEOPLE_FILTER_NEIGHBOURHOOD: Final = "Quartier : {value}"
+PEOPLE_FILTER_MEDIATOR: Final = "Suivi·e par : {value}"
+PEOPLE_FILTER_STATUS: Final = "Statut : {value}"
+PEOPLE_FILTER_ANY: Final = "tous"
+PEOPLE_FILTER_ASK_NEIGHBOURHOOD: Final = "Quel quartier ?"
+PEOPLE_FILTER_ASK_MEDIATOR: Final = "Suivi·es par quel·le médiateur·rice ?"
+PEOPLE_FILTER_ASK_STATUS: Final = "Quel statut ?"
+PEOPLE_FILTER_ALL_NEIGHBOURHOODS: Final = "Tous les quartiers"
+PEOPLE_FILTER_ALL_MEDIATORS: Final = "Toute l'équipe"
+PEOPLE_FILTER_ALL_STATUSES: Final = "Tous les statuts"
+CARD_FOLLOWED_BY: Final = "Suivi·e par : {name}"
+CARD_FOLLOWED_BY_YOU: Final = "vous"
+CARD_EXITED: Final = "Sorti·e le {date} : {reason}"
+FOLLOWUPS_PAGE: Final = "Suivis · page {page}/{pages}"
 PREVIOUS: Final = "◀ Précédent"
 NEXT: Final = "Suivant ▶"
 
@@ -639,9 +669,10 @@ AGENDA_EMPTY: Final = "Aucun événement à venir."
 AGENDA_LINE: Final = "• {day} {time} — {title}, {neighbourhood}"
 AGENDA_PAST_TITLE: Final = "🗂 Événements passés"
 AGENDA_PAST_EMPTY: Final = "Aucun événement passé."
-AGENDA_PAST_LINE: Final = (
-    "• {day} — {title}, {neighbourhood} : {attendees} présent·es, {changed} changement(s)"
-)
+AGENDA_PAST_LINE: Final = "• {day} — {title}, {neighbourhood} : {attendees}, {changed}"
+AGENDA_ATTENDEES: Final = ("{count} présent·e", "{count} présent·es")
+AGENDA_CHANGED: Final = ("{count} changement", "{count} changements")
+AGENDA_NO_CHANGE: Final = "aucun changement"
 EVENT_EVE_REMINDER: Final = (
     "🔔 Bientôt, {when} : {title} ({neighbourhood}, {place}).\n"
     "Vos personnes inscrites : {people}.\nPensez à leur rappeler le rendez-vous."
@@ -1284,3 +1315,5 @@ PENDING_REVOKE: Final = "Retirer l'invitation de {name}"
 PENDING_CONFIRM: Final = "Retirer l'invitation de {name} ? Son lien ne fonctionnera plus."
 PENDING_CONFIRM_YES: Final = "Oui, retirer"
 PENDING_REVOKED: Final = "L'invitation de {name} est retirée : son lien ne fonctionne plus."
+
+DOMAIN_ERRORS["search_invalid"] = "Tapez quelques lettres d'un prénom ou un code (P-0012)."

@@ -11,10 +11,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import texts
+from bot import keyboards, texts
 from bot.callbacks import EventRef
 from bot.context import BotContext
-from bot.formatting import day, long_day
+from bot.formatting import day, long_day, plural
 from bot.messages import person_label
 from bot.reports import outcome_parts
 from handlers.common import notice, show
@@ -28,6 +28,7 @@ from models.reference import Neighbourhood
 from models.team import Role
 
 PEOPLE_SHOWN: Final = 12
+AGENDA_PAGE: Final = 10  # events a page of /agenda
 
 
 def describe(
@@ -123,16 +124,20 @@ async def agenda(update: Update, context: BotContext) -> None:
     await _show_agenda(update, context, past=False)
 
 
-async def _show_agenda(update: Update, context: BotContext, *, past: bool) -> None:
+async def _show_agenda(update: Update, context: BotContext, *, past: bool, page: int = 1) -> None:
+    """A page of the agenda (or of past events), with ‹ › when there are more."""
     services = context.services
     tz = services.settings.tz
     now = services.clock()
+    page = max(1, page)
+    window = {"limit": AGENDA_PAGE + 1, "offset": (page - 1) * AGENDA_PAGE}
     async with services.reads() as session:
         listed = (
-            await events.past(session=session, now=now)
+            await events.past(session=session, now=now, **window)
             if past
-            else await events.upcoming(session=session, now=now)
+            else await events.upcoming(session=session, now=now, **window)
         )
+        more, listed = len(listed) > AGENDA_PAGE, listed[:AGENDA_PAGE]
         names = {n.id: n.name for n in await reference.neighbourhoods(session=session)}
         lines = [texts.AGENDA_PAST_TITLE if past else texts.AGENDA_TITLE]
         for event in listed:
@@ -145,8 +150,10 @@ async def _show_agenda(update: Update, context: BotContext, *, past: bool) -> No
                         day=day(local, tz),
                         title=event.title,
                         neighbourhood=neighbourhood,
-                        attendees=figures.attendees,
-                        changed=figures.changed,
+                        attendees=plural(figures.attendees, *texts.AGENDA_ATTENDEES),
+                        changed=plural(figures.changed, *texts.AGENDA_CHANGED)
+                        if figures.changed
+                        else texts.AGENDA_NO_CHANGE,
                     )
                 )
             else:
@@ -164,6 +171,11 @@ async def _show_agenda(update: Update, context: BotContext, *, past: bool) -> No
         [_button(f"{day(e.starts_at.astimezone(tz), tz)} · {e.title}"[:60], "open", pk(e))]
         for e in listed
     ]
+    action = "past" if past else "agenda"
+    if pager := keyboards.pager(
+        action, page, page + 1 if more else page, data=lambda n: EventRef(action, 0, n).pack()
+    ):
+        rows.append(pager)
     rows.append(
         [_button(texts.EVENT_BUTTON_AGENDA, "agenda", 0)]
         if past
@@ -179,7 +191,7 @@ async def on_event_button(update: Update, context: BotContext) -> None:
         await notice(update, texts.STALE_BUTTON)
         return
     if ref.action in ("agenda", "past"):
-        await _show_agenda(update, context, past=ref.action == "past")
+        await _show_agenda(update, context, past=ref.action == "past", page=ref.target)
         return
     services = context.services
     member, now = context.member, services.clock()

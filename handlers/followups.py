@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -16,7 +17,7 @@ from telegram.ext import (
 )
 
 from bot import drafts, keyboards, texts
-from bot.callbacks import FollowUp, Nav, PersonRef, Pick
+from bot.callbacks import FollowUp, Nav, Page, PersonRef, Pick
 from bot.context import BotContext
 from bot.dates import parse_day
 from bot.formatting import day
@@ -42,7 +43,8 @@ from models.orientations import Answer, ContactKind, ExitReason, Orientation
 from models.people import Person, Status, clean_note
 from models.reference import Partner
 
-MAX_DUE_SHOWN: Final = 10
+MAX_DUE_SHOWN: Final = 10  # a page of /suivis
+ALL_PENDING: Final = 2_000  # /suivis pages through at most this many open orientations
 
 
 # --- Reminder answers ---------------------------------------------------------------------
@@ -87,32 +89,44 @@ def answered_text(
 
 
 async def list_followups(update: Update, context: BotContext) -> None:
-    """/suivis: overdue checks first, then due ones, each with its buttons; then what is ahead."""
+    """/suivis: overdue checks first, then due ones, each with its buttons; then what is
+    ahead; ten a page, with ‹ › to the others."""
+    page = 1
+    if update.callback_query is not None:
+        parsed = Page.unpack(update.callback_query.data)
+        page = parsed.page if parsed else 1
     services = context.services
     now, tz = services.clock(), services.settings.tz
     async with services.reads() as session:
-        pending = await orientations.pending_checks(session=session, viewer=context.member)
-        people = {p.id: p for p in [await session.get_one(Person, o.person_id) for o in pending]}
-        partners = {o.partner_id: await session.get_one(Partner, o.partner_id) for o in pending}
+        pending = await orientations.pending_checks(
+            session=session, viewer=context.member, limit=ALL_PENDING
+        )
+        due = [o for o in pending if o.needs_update(now)]
+        later = [o for o in pending if o not in due]
+        pages = max(1, math.ceil(len(pending) / MAX_DUE_SHOWN))
+        page = min(max(page, 1), pages)
+        shown = [*due, *later][(page - 1) * MAX_DUE_SHOWN : page * MAX_DUE_SHOWN]
+        people = {o.person_id: await session.get_one(Person, o.person_id) for o in shown}
+        partners = {o.partner_id: await session.get_one(Partner, o.partner_id) for o in shown}
     if not pending:
         await show(update, texts.FOLLOWUPS_EMPTY)
         return
-    due = [o for o in pending if o.needs_update(now)]
-    later = [o for o in pending if o not in due]
-    await show(update, texts.FOLLOWUPS_HEADER.format(due=len(due), later=len(later)))
+    await show(
+        update, texts.FOLLOWUPS_HEADER.format(due=len(due), later=len(later)), edit=False
+    )  # a page button: the new page comes below the old one
     chat = update.effective_chat
     if chat is None:
         return
-    for orientation in due[:MAX_DUE_SHOWN]:
+    for orientation in (o for o in shown if o in due):
         person, partner = people[orientation.person_id], partners[orientation.partner_id]
         await chat.send_message(
             reminder_text(orientation, person, partner, tz),
             reply_markup=reminder_keyboard(orientation),
         )
-    if later:
+    if ahead := [o for o in shown if o not in due]:
         lines = [texts.FOLLOWUPS_LATER]
         window = services.settings.reminder_window
-        for orientation in later:
+        for orientation in ahead:
             check = window.next_opening(orientation.next_check_at or now)
             lines.append(
                 texts.FOLLOWUPS_LATER_LINE.format(
@@ -122,6 +136,11 @@ async def list_followups(update: Update, context: BotContext) -> None:
                 )
             )
         await chat.send_message("\n".join(lines))
+    if pager := keyboards.pager("followups", page, pages):
+        await chat.send_message(
+            texts.FOLLOWUPS_PAGE.format(page=page, pages=pages),
+            reply_markup=InlineKeyboardMarkup([pager]),
+        )
 
 
 # --- /contact -----------------------------------------------------------------------------
@@ -487,6 +506,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     return [
         CallbackQueryHandler(on_answer, pattern=f"^fu:({answers}):"),
         CommandHandler("suivis", list_followups),
+        CallbackQueryHandler(list_followups, pattern=Page.pattern("followups")),
         ConversationHandler(
             entry_points=[
                 CommandHandler("contact", contact_start),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +25,7 @@ from models.reference import Kind, Partner
 from models.stats import Period
 
 NONE: Final = "-"
+PARTNERS_PAGE: Final = 10  # partners a page of a category
 
 
 def _button(label: str, action: str, key: object, extra: str = NONE) -> InlineKeyboardButton:
@@ -84,9 +86,13 @@ async def on_button(update: Update, context: BotContext) -> None:
         if ref.action in ("cats", "ccats"):
             await _categories(update, context, committee_mode=ref.action == "ccats")
         elif ref.action in ("cat", "ccat"):
-            await _partners_of(update, context, ref.key, committee_mode=ref.action == "ccat")
+            page = int(ref.extra) if ref.extra.isdigit() else 1
+            await _partners_of(
+                update, context, ref.key, committee_mode=ref.action == "ccat", page=page
+            )
         elif ref.action == "show" and ref.key.isdigit():
-            await _partner_card(update, context, int(ref.key))
+            page = int(ref.extra) if ref.extra.isdigit() else 1
+            await _partner_card(update, context, int(ref.key), page=page)
         elif ref.action == "contact" and ref.key.isdigit():
             await _send_contact(update, context, int(ref.key))
         elif ref.action == "edit" and ref.key.isdigit() and member.is_coordinator:
@@ -106,15 +112,24 @@ async def _category_label(context: BotContext, code: str) -> str:
 
 
 async def _partners_of(
-    update: Update, context: BotContext, category: str, *, committee_mode: bool
+    update: Update, context: BotContext, category: str, *, committee_mode: bool, page: int = 1
 ) -> None:
+    """The partners of a category, a page at a time."""
     codes = {c.code for c in await context.services.reference.choices(Kind.PARTNER_CATEGORY)}
     if category not in codes:
         raise DomainError("choice_invalid")
     async with context.services.reads() as session:
         listed = await reference.partners(session=session, category=category)
     action = "period" if committee_mode else "show"
-    rows = [[_button(p.name, action, p.id)] for p in listed]
+    pages = max(1, math.ceil(len(listed) / PARTNERS_PAGE))
+    page = min(max(page, 1), pages)
+    shown = listed[(page - 1) * PARTNERS_PAGE : page * PARTNERS_PAGE]
+    rows = [[_button(p.name, action, p.id, str(page))] for p in shown]
+    listing = "ccat" if committee_mode else "cat"
+    if pager := keyboards.pager(
+        listing, page, pages, data=lambda n: PartnerRef(listing, category, str(n)).pack()
+    ):
+        rows.append(pager)
     if context.member.is_coordinator and not committee_mode:
         rows.append([_button(texts.DIRECTORY_ADD, "add", category)])
     rows.append([_button(texts.DIRECTORY_BACK, "ccats" if committee_mode else "cats", NONE)])
@@ -133,19 +148,24 @@ async def _load(context: BotContext, partner_id: int) -> Partner:
     return partner
 
 
-async def partner_card(context: BotContext, partner: Partner) -> tuple[str, InlineKeyboardMarkup]:
-    """A partner's card and its buttons (edit and committee for coordinators)."""
+async def partner_card(
+    context: BotContext, partner: Partner, *, page: int = 1
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A partner's card and its buttons (edit and committee for coordinators), « Retour » to
+    the page of its category it was opened from."""
     text = contact_text(partner, await _category_label(context, partner.category))
     rows = []
     if context.member.is_coordinator:
         rows.append([_button(texts.PARTNER_EDIT, "edit", pk(partner))])
         rows.append([_button(texts.PARTNER_COMMITTEE, "period", pk(partner))])
-    rows.append([_button(texts.DIRECTORY_BACK, "cat", partner.category)])
+    rows.append([_button(texts.DIRECTORY_BACK, "cat", partner.category, str(page))])
     return text, InlineKeyboardMarkup(rows)
 
 
-async def _partner_card(update: Update, context: BotContext, partner_id: int) -> None:
-    text, markup = await partner_card(context, await _load(context, partner_id))
+async def _partner_card(
+    update: Update, context: BotContext, partner_id: int, *, page: int = 1
+) -> None:
+    text, markup = await partner_card(context, await _load(context, partner_id), page=page)
     await show(update, text, markup)
 
 

@@ -449,23 +449,29 @@ async def in_period(
     return rows.all()
 
 
-async def upcoming(*, session: AsyncSession, now: dt.datetime, limit: int = 10) -> Sequence[Event]:
+async def upcoming(
+    *, session: AsyncSession, now: dt.datetime, limit: int = 10, offset: int = 0
+) -> Sequence[Event]:
     """Events still to come (or under way since less than a few hours), soonest first."""
     rows = await session.exec(
         select(Event)
         .where(col(Event.starts_at) >= now - dt.timedelta(hours=6))
-        .order_by(col(Event.starts_at))
+        .order_by(col(Event.starts_at), col(Event.id))
+        .offset(offset)
         .limit(limit)
     )
     return rows.all()
 
 
-async def past(*, session: AsyncSession, now: dt.datetime, limit: int = 10) -> Sequence[Event]:
+async def past(
+    *, session: AsyncSession, now: dt.datetime, limit: int = 10, offset: int = 0
+) -> Sequence[Event]:
     """Events that took place, most recent first."""
     rows = await session.exec(
         select(Event)
         .where(col(Event.starts_at) < now - dt.timedelta(hours=6))
-        .order_by(col(Event.starts_at).desc())
+        .order_by(col(Event.starts_at).desc(), col(Event.id).desc())
+        .offset(offset)
         .limit(limit)
     )
     return rows.all()

@@ -357,3 +357,81 @@ async def barriers_of(*, session: AsyncSession, person_id: int) -> list[str]:
         select(PersonBarrier.barrier).where(PersonBarrier.person_id == person_id)
     )
     return list(rows.all())
+
+
+# --- /personnes: filters and search -------------------------------------------------------
+SEARCH_MAX = 40
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleFilter:
+    """What a list of people is narrowed to (None: any)."""
+
+    neighbourhood_id: int | None = None
+    mediator_id: int | None = None
+    status: Status | None = None
+
+
+def may_filter_people(viewer: Member) -> bool:
+    """Coordinators narrow the whole team's list by neighbourhood, mediator and status; a
+    mediator's list is already theirs alone."""
+    return viewer.is_coordinator
+
+
+async def filtered_people(
+    *,
+    session: AsyncSession,
+    viewer: Member,
+    filters: PeopleFilter,
+    offset: int = 0,
+    limit: int = 10,
+) -> tuple[Sequence[Person], int]:
+    """A page of the people `viewer` may see matching `filters`, most recent contact first,
+    and how many match. Filters other than the viewer's scope apply only to coordinators."""
+    where = [_visible_to(viewer)]
+    if may_filter_people(viewer):
+        if filters.neighbourhood_id is not None:
+            where.append(col(Person.neighbourhood_id) == filters.neighbourhood_id)
+        if filters.mediator_id is not None:
+            where.append(col(Person.mediator_id) == filters.mediator_id)
+        if filters.status is not None:
+            where.append(col(Person.status) == filters.status.value)
+    count = select(func.count()).select_from(Person).where(*where)
+    total = (await session.exec(count)).one()
+    rows = await session.exec(
+        select(Person)
+        .where(*where)
+        .order_by(col(Person.last_contact_at).desc(), col(Person.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return rows.all(), total
+
+
+def clean_search(text: str) -> str:
+    """What was typed to find a person: a code or some letters of a first name."""
+    cleaned = " ".join(text.split())[:SEARCH_MAX]
+    if parse_person_code(cleaned) is None and not name_key(cleaned):
+        raise DomainError("search_invalid")
+    return cleaned
+
+
+async def follower_names(*, session: AsyncSession, mediator_ids: Sequence[int]) -> dict[int, str]:
+    """The display names of the members following people, by id."""
+    if not mediator_ids:
+        return {}
+    rows = await session.exec(
+        select(Member.id, Member.display_name).where(col(Member.id).in_(set(mediator_ids)))
+    )
+    return {member_id: name for member_id, name in rows.all() if member_id is not None}
+
+
+async def mediators_following(*, session: AsyncSession) -> Sequence[Member]:
+    """Members who follow at least one person, by name (the coordinator's mediator filter)."""
+    followed = select(Person.mediator_id).distinct()
+    rows = await session.exec(
+        select(Member)
+        .where(col(Member.id).in_(followed))
+        .order_by(col(Member.display_name), col(Member.id))
+    )
+    return rows.all()

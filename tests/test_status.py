@@ -76,9 +76,9 @@ async def test_exit_then_reopen_by_a_coordinator(
         dt.date(2026, 3, 9),
     )
     assert open_ones == []
-    # The mediator's card offers nothing; the coordinator's offers to re-open.
+    # The mediator's card offers only the way back; the coordinator's offers to re-open.
     await mediator.press(f"ps:open:{person_id}", message_id=mediator.last.message_id)
-    assert mediator.labels() == []
+    assert mediator.labels() == ["◀ Retour"]
     await mediator.press(f"ps:reopen:{person_id}", message_id=mediator.last.message_id)
     assert "coordination" in api.alerts[-1][1]
     await coordinator.send("/personnes")
