@@ -483,7 +483,6 @@ async def save(
             session=session,
             mediator=member,
             first_name=values["first_name"],
-            age_bracket=values["age_bracket"],
         )
         if similar:
             draft["step"] = DUPLICATE
