@@ -256,6 +256,12 @@ async def _validate(session: AsyncSession, profile: Profile) -> None:
             raise NotFound()
 
 
+def may_engage(member: Member) -> None:
+    """Only a member attached to a neighbourhood records people: they are followed there."""
+    if member.neighbourhood_id is None:
+        raise DomainError("engage_no_neighbourhood")
+
+
 async def engage(
     *, session: AsyncSession, mediator: Member, profile: Profile, now: dt.datetime
 ) -> Person:
