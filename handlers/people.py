@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 from typing import Any, Final, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -454,7 +455,7 @@ NOUVEAU: Final = Form(
     key=FORM,
     command=COMMAND,
     begin=begin,
-    also_on=Nav.pattern(FORM, NEW),
+    also_on=f"^{re.escape(Nav(FORM, NEW).pack())}$",
     steps=(
         Text(
             name="first_name",
