@@ -572,8 +572,8 @@ class FormEngine:
     @staticmethod
     def reason(step: Step, error: DomainError) -> str:
         """Why a typed answer is refused, in French."""
-        if error.key == USE_BUTTONS:
-            return texts.USE_BUTTONS
+        if error.key == USE_BUTTONS:  # no text (a photo...) at a typed step: text expected
+            return texts.EXPECT_TEXT if isinstance(step, Text) else texts.USE_BUTTONS
         if error.key == NUMBER_REFUSED and isinstance(step, Number):
             return step.invalid.format(minimum=step.minimum, limit=step.maximum)
         return texts.domain_error(error.key, error.params)

@@ -123,7 +123,9 @@ async def test_free_text_on_a_button_step_reprompts(mediator: User) -> None:
 
 async def test_photo_on_a_text_step_reprompts(mediator: User) -> None:
     await mediator.send("/nouveau")
-    assert "Prénom" in await mediator.send_photo()
+    answer = await mediator.send_photo()
+    assert "J'attends un message texte" in answer
+    assert "Prénom" in answer
 
 
 async def test_modify_from_summary(mediator: User, sessions: Sessions) -> None:
