@@ -141,11 +141,6 @@ NEW_PROMPTS: Final = {
     "channel": "Comment la personne a-t-elle été repérée ?",
     "referrer": "Quel partenaire a orienté la personne ?",
     "barriers": "Freins à l'emploi ? (plusieurs choix possibles, puis « Valider »)",
-    "registered_ft": "Inscrit·e à France Travail ?",
-    "referent_contact": (
-        "En contact avec un·e référent·e du Réseau pour l'emploi dans les 5 derniers mois ?"
-    ),
-    "rsa": "Bénéficiaire du RSA ?",
     "consent": "La personne accepte-t-elle que l'on garde ses coordonnées ?",
     "phone": "Numéro de téléphone ? (facultatif)",
     "note": (
