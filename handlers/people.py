@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import math
 import re
+from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -150,14 +151,17 @@ def worded(table: dict[str, Worded], values: Answers) -> Worded:
 
 # --- How each typed answer is read ------------------------------------------------------------
 def read_first_name(text: str, asked: Asked) -> str:
+    """A first name or initials (models.people)."""
     return people.clean_first_name(text)
 
 
 def read_phone(text: str, asked: Asked) -> str:
+    """A phone number, validated with phonenumbers (models.phones)."""
     return people.normalize_phone(text)
 
 
 def read_note(text: str, asked: Asked) -> str:
+    """A short factual note (models.people)."""
     return people.clean_note(text)
 
 
@@ -234,7 +238,9 @@ async def consent_options(asked: Asked) -> list[Option]:
 
 
 # --- The prompts that use the person's sex ----------------------------------------------------
-def prompt_of(table: dict[str, str]) -> Any:
+def prompt_of(table: dict[str, str]) -> Callable[[Asked], str]:
+    """A question worded for the person's recorded sex, from its `table` in texts."""
+
     def prompt(asked: Asked) -> str:
         return worded(table, asked.answers)
 
