@@ -14,16 +14,14 @@ from bench.fakebotapi import FakeBotAPI, RecordingRequest, Sent
 FLOW = [
     ("text", "/nouveau"),
     ("text", "Amina"),
-    ("tap", "pk:nv:sex:female"),
-    ("tap", "pk:nv:age_bracket:26_44"),
+    ("tap", "pk:nv:profile:female.26_44"),
     ("tap", "pk:nv:residence:qpv"),
     ("tap", "pk:nv:channel:word_of_mouth"),
     ("tap", "pk:nv:barriers:french"),
     ("tap", "nv:nv:done"),
-    ("tap", "pk:nv:registered_ft:no"),
+    ("tap", "pk:nv:registration:no"),
     ("tap", "pk:nv:rsa:no"),
-    ("tap", "pk:nv:notice:skip"),
-    ("tap", "pk:nv:consent:no"),
+    ("tap", "pk:nv:agreement:no"),
     ("tap", "nv:nv:save"),
 ]
 

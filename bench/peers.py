@@ -1,7 +1,7 @@
 """The bots a team would otherwise run, measured on the same flow beside this one.
 
 `python -m bench --peers` runs each bot below in a process of its own (so its peak RSS is its
-own) on the same 13 updates of /nouveau (`bench.updates.FLOW`), answered with the same texts
+own) on the same 11 updates of /nouveau (`bench.updates.FLOW`), answered with the same texts
 and keyboards, against the same fake Bot API:
 
 - ours: this bot, as `python -m bot run` builds it (SQLite, write-ahead before each answer);
@@ -78,20 +78,30 @@ def _steps() -> tuple[Step, ...]:
             (e["code"], e["label"]) for e in data[kind] if e.get("enabled", True) is not False
         )
 
+    profiles = tuple(
+        (f"{sex}.{code}", texts.SEX_AGE.format(sex=short, age=label))
+        for code, label in listed("age_bracket")
+        for sex, short in texts.SEX_SHORT.items()
+    )
+    agree, refuse = texts.AGREEMENT_LABELS["neutral"]
     return (
-        Step("sex", tuple(texts.SEX_LABELS.items())),
-        Step("age_bracket", listed("age_bracket")),
+        Step("profile", (*profiles, ("other", texts.SEX_AGE_OTHER))),
         Step("residence", listed("residence")),
         Step("channel", listed("channel")),
         Step("barriers", listed("barrier"), multiple=True),
-        Step("registered_ft", tuple(texts.ANSWER_LABELS.items())),
+        Step("registration", tuple(texts.REGISTRATION_LABELS.items())),
         Step("rsa", tuple(texts.ANSWER_LABELS.items())),
-        Step("notice", tuple(texts.NOTICE_LABELS.items())),
-        Step("consent", tuple(texts.CONSENT_LABELS.items())),
+        Step("agreement", (("yes", agree), ("no", refuse), ("show", texts.NOTICE_SHOW))),
     )
 
 
 STEPS = _steps()
+PROMPTS = {
+    **texts.NEW_PROMPTS,
+    "registration": texts.NEW_REGISTRATION_PROMPTS["neutral"],
+    "rsa": texts.NEW_RSA_PROMPTS["neutral"],
+    "agreement": texts.NOTICE_PROMPT,
+}
 DONE, SAVE = "nv:nv:done", "nv:nv:save"
 
 
@@ -113,7 +123,8 @@ def summary(values: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     lines = [texts.NEW_SUMMARY_HEADER]
     for name, value in values.items():
         shown = ", ".join(value) if isinstance(value, list) else str(value)
-        lines.append(texts.NEW_SUMMARY_LINE.format(field=texts.NEW_FIELD_NAMES[name], value=shown))
+        field = texts.NEW_FIELD_NAMES.get(name, name)
+        lines.append(texts.NEW_SUMMARY_LINE.format(field=field, value=shown))
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(texts.NEW_SAVE, callback_data=SAVE)]])
     return "\n".join(lines), markup
 
@@ -141,7 +152,7 @@ def advance(state: dict[str, Any], kind: str, value: str) -> Reply:
     if index == -1 and kind == "text":
         values["first_name"] = value.strip()
         state["step"] = 0
-        return Reply(texts.NEW_PROMPTS["sex"], keyboard(STEPS[0], []), edit=False)
+        return Reply(PROMPTS["profile"], keyboard(STEPS[0], []), edit=False)
     if value == SAVE:
         code = f"P-{abs(hash(values['first_name'])) % 10_000:04d}"
         text = texts.NEW_SAVED.format(
@@ -153,7 +164,7 @@ def advance(state: dict[str, Any], kind: str, value: str) -> Reply:
         chosen = values.setdefault(step.name, [])
         code = value.rsplit(":", 1)[1]
         (chosen.remove if code in chosen else chosen.append)(code)
-        return Reply(texts.NEW_PROMPTS[step.name], keyboard(step, chosen), edit=True)
+        return Reply(PROMPTS[step.name], keyboard(step, chosen), edit=True)
     if not step.multiple:
         values[step.name] = value.rsplit(":", 1)[1]
     state["step"] = index + 1
@@ -161,7 +172,7 @@ def advance(state: dict[str, Any], kind: str, value: str) -> Reply:
         text, markup = summary(values)
         return Reply(text, markup, edit=True)
     following = STEPS[index + 1]
-    return Reply(texts.NEW_PROMPTS[following.name], keyboard(following, []), edit=True)
+    return Reply(PROMPTS[following.name], keyboard(following, []), edit=True)
 
 
 # --- PTB peers --------------------------------------------------------------------------

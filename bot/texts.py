@@ -82,6 +82,10 @@ DATABASE_UNAVAILABLE: Final = (
 
 # Domain error keys (models.errors.DomainError.key) → sentence.
 DOMAIN_ERRORS: Final = {
+    "engage_no_neighbourhood": (
+        "Aucun quartier ne vous est rattaché : demandez à votre coordination de vous en "
+        "attribuer un."
+    ),
     "not_allowed": "Vous ne pouvez pas agir sur cette fiche.",
     "not_found": "Fiche introuvable.",
     "name_required": "Le nom ne peut pas être vide.",
@@ -131,17 +135,13 @@ DOMAIN_ERRORS: Final = {
 # --- /nouveau -----------------------------------------------------------------------------
 NEW_PROMPTS: Final = {
     "first_name": "Nouvelle personne accrochée.\nPrénom ou initiales ?",
+    "profile": "Sexe et tranche d'âge ? (F : femme, H : homme)",
     "sex": "Sexe ?",
     "age_bracket": "Tranche d'âge ?",
     "residence": "Lieu de résidence ?",
-    "channel": "Comment a-t-elle ou il été repéré·e ?",
-    "referrer": "Quel partenaire l'a orienté·e ?",
+    "channel": "Comment la personne a-t-elle été repérée ?",
+    "referrer": "Quel partenaire a orienté la personne ?",
     "barriers": "Freins à l'emploi ? (plusieurs choix possibles, puis « Valider »)",
-    "registered_ft": "Inscrit·e à France Travail ?",
-    "referent_contact": (
-        "En contact avec un·e référent·e du Réseau pour l'emploi dans les 5 derniers mois ?"
-    ),
-    "rsa": "Bénéficiaire du RSA ?",
     "consent": "La personne accepte-t-elle que l'on garde ses coordonnées ?",
     "phone": "Numéro de téléphone ? (facultatif)",
     "note": (
@@ -151,6 +151,7 @@ NEW_PROMPTS: Final = {
 }
 NEW_FIELD_NAMES: Final = {
     "first_name": "Prénom",
+    "profile": "Sexe et âge",
     "sex": "Sexe",
     "age_bracket": "Âge",
     "residence": "Résidence",
@@ -171,9 +172,79 @@ SEX_LABELS: Final = {
     "unspecified": "Non précisé",
 }
 ANSWER_LABELS: Final = {"yes": "Oui", "no": "Non", "unknown": "Ne sait pas"}
-CONSENT_LABELS: Final = {"yes": "Oui, elle ou il accepte", "no": "Non"}
+SEX_SHORT: Final = {"female": "F", "male": "H"}
+SEX_AGE: Final = "{sex} · {age}"
+SEX_AGE_OTHER: Final = "Autre, ou non précisé"
+# The questions that use the person's recorded sex: « female », « male », else « neutral ».
+NEW_AGE_PROMPTS: Final = {
+    "female": "Quelle est sa tranche d'âge ?",
+    "male": "Quelle est sa tranche d'âge ?",
+    "neutral": "Tranche d'âge ?",
+}
+NEW_RESIDENCE_PROMPTS: Final = {
+    "female": "Où habite-t-elle ?",
+    "male": "Où habite-t-il ?",
+    "neutral": "Où la personne habite-t-elle ?",
+}
+NEW_CHANNEL_PROMPTS: Final = {
+    "female": "Comment a-t-elle été repérée ?",
+    "male": "Comment a-t-il été repéré ?",
+    "neutral": NEW_PROMPTS["channel"],
+}
+NEW_REFERRER_PROMPTS: Final = {
+    "female": "Quel partenaire l'a orientée ?",
+    "male": "Quel partenaire l'a orienté ?",
+    "neutral": NEW_PROMPTS["referrer"],
+}
+NEW_REGISTRATION_PROMPTS: Final = {
+    "female": (
+        "Est-elle inscrite à France Travail ? Si oui : a-t-elle eu un contact avec un·e "
+        "référent·e du Réseau pour l'emploi ces 5 derniers mois ?"
+    ),
+    "male": (
+        "Est-il inscrit à France Travail ? Si oui : a-t-il eu un contact avec un·e référent·e "
+        "du Réseau pour l'emploi ces 5 derniers mois ?"
+    ),
+    "neutral": (
+        "La personne est-elle inscrite à France Travail ? Si oui : a-t-elle eu un contact avec "
+        "un·e référent·e du Réseau pour l'emploi ces 5 derniers mois ?"
+    ),
+}
+# registered with France Travail, then (after the dot) contact with a referent in 5 months
+REGISTRATION_LABELS: Final = {
+    "yes.yes": "Oui · contact ces 5 derniers mois",
+    "yes.no": "Oui · sans contact depuis 5 mois",
+    "yes.unknown": "Oui · contact : ne sait pas",
+    "no": "Non",
+    "unknown": "Ne sait pas",
+}
+NEW_RSA_PROMPTS: Final = {
+    "female": "Touche-t-elle le RSA ?",
+    "male": "Touche-t-il le RSA ?",
+    "neutral": "La personne touche-t-elle le RSA ?",
+}
+NEW_CONSENT_QUESTION: Final = {
+    "female": "Accepte-t-elle que l'on garde ses coordonnées ?",
+    "male": "Accepte-t-il que l'on garde ses coordonnées ?",
+    "neutral": NEW_PROMPTS["consent"],
+}
+# Already informed: agreeing, or refusing, in one tap.
+AGREEMENT_LABELS: Final = {
+    "female": ("✅ Informée · d'accord", "Informée · refuse"),
+    "male": ("✅ Informé · d'accord", "Informé · refuse"),
+    "neutral": ("✅ Informé·e · d'accord", "Informé·e · refuse"),
+}
+CONSENT_YES: Final = {
+    "female": "Oui, elle accepte",
+    "male": "Oui, il accepte",
+    "neutral": "Oui, la personne accepte",
+}
+CONSENT_NO: Final = "Non"
+NEW_ADD_PHONE: Final = "📞 Téléphone (facultatif)"
+NEW_ADD_NOTE: Final = "📝 Note (facultatif)"
 NONE_LABEL: Final = "aucun"
 NOT_GIVEN: Final = "non renseigné"
+NOT_GIVEN_NOTE: Final = "aucune"
 NEW_SUMMARY_HEADER: Final = "Vérifiez avant d'enregistrer :"
 NEW_SUMMARY_LINE: Final = "• {field} : {value}"
 NEW_SAVE: Final = "✅ Enregistrer"
@@ -181,15 +252,14 @@ NEW_EDIT: Final = "✏️ Modifier"
 NEW_EDIT_PROMPT: Final = "Que voulez-vous modifier ?"
 NEW_SAVED: Final = "Enregistré : {code} ({first_name}), suivi·e par vous à {neighbourhood}."
 NEW_DUPLICATE: Final = (
-    "Attention : vous suivez déjà une personne qui lui ressemble (même prénom, même âge, "
-    "même quartier) :\n{people}\n\nEst-ce la même personne ?"
+    "Attention : vous suivez déjà une personne au prénom qui lui ressemble. Est-ce la même "
+    "personne ? Ouvrez sa fiche, ou continuez."
 )
-NEW_DUPLICATE_LINE: Final = "• {code} {first_name}, accroché·e le {date}"
-NEW_DUPLICATE_OPEN: Final = "Ouvrir {code}"
+NEW_DUPLICATE_TITLE: Final = "Déjà suivie ?"
+NEW_DUPLICATE_OPEN: Final = "Ouvrir {code} · {first_name} (accroché·e le {date})"
 NEW_DUPLICATE_SAVE: Final = "Non, c'est une autre personne"
-NEW_NO_NEIGHBOURHOOD: Final = (
-    "Aucun quartier ne vous est rattaché : demandez à votre coordination de vous en attribuer un."
-)
+NEW_ORIENT_NOW: Final = "➡️ Orienter maintenant"
+NEW_ANOTHER: Final = "➕ Nouvelle personne"
 
 # --- Person card and /personnes -----------------------------------------------------------
 PERSON_CARD: Final = (
@@ -790,7 +860,7 @@ CLI_BACKUP_KEEP_INVALID: Final = "--keep attend un nombre entier, au moins 1."
 
 
 # --- Information notice and consent record (issue 17) --------------------------------------
-NEW_PROMPTS["notice"] = (
+NOTICE_PROMPT: Final = (
     "Avant de demander l'accord pour garder ses coordonnées : informer la personne de ce qui "
     "est gardé, pour combien de temps, et de ses droits."
 )
@@ -799,7 +869,7 @@ NEW_PROMPTS["language"] = (
 )
 NEW_FIELD_NAMES["notice"] = "Information"
 NEW_FIELD_NAMES["language"] = "Langue de l'information"
-NOTICE_LABELS: Final = {"show": "📄 Montrer l'information", "skip": "Déjà informé·e"}
+NOTICE_SHOW: Final = "📄 Montrer l'information"
 NOTICE_SUMMARY_LABELS: Final = {"show": "montrée", "skip": "déjà informé·e"}
 NOTICE_NOT_REVIEWED: Final = "{label} · traduction non relue"
 NOTICE_SENT: Final = (

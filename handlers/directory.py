@@ -26,8 +26,7 @@ from handlers.common import notice, show
 from handlers.forms import Answers, Finished, Form, FormEngine, Text
 from models import audit, consent, people
 from models.errors import DomainError
-from models.orientations import find_people
-from models.people import PeopleFilter, Person, Status
+from models.people import PeopleFilter, Person, Status, find_people
 
 LIST: Final = PeopleView("ls")
 ANY: Final = "all"

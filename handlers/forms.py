@@ -10,6 +10,9 @@ at once:
 - « Retour » (to the previous step asked), « Passer » on optional steps, « Annuler » and
   /annuler;
 - a step with one possible answer is answered without asking;
+- a step `offered` by the summary is not asked in turn: the summary shows it as a button (an
+  optional answer the common path does without costs no tap), which asks it and comes back;
+- a step's `effect` runs once it is answered (e.g. a document sent to the chat);
 - a typed answer that names a button is that button (« femme », « F », « 26-44 », « oui »:
   case, accents and punctuation ignored);
 - a refused answer: the reason and the same question, in one message;
@@ -107,6 +110,12 @@ class Step:
     # Once answered: may change the answers (they are the draft's) and name the step to go to
     # instead of the next one (a loop back, as after adding a new partner to a list).
     after: Callable[[Answers], str | None] | None = None
+    # Not asked in turn: the summary offers it as a button (its title), asks it, comes back.
+    offered: bool = False
+    # Once answered, before the next question: what it does besides keeping the answer (it may
+    # change the answers); True when it posted messages, the next question then comes below
+    # them instead of replacing the pressed one.
+    effect: Callable[[Update, BotContext, Answers], Awaitable[bool]] | None = None
 
     def question(self, asked: Asked) -> str:
         return self.prompt if isinstance(self.prompt, str) else self.prompt(asked)
@@ -202,7 +211,8 @@ class Form:
     `DomainError` to refuse, and the last step is asked again with the reason). `begin` gives
     the first answers, or raises `DomainError` to refuse to start (the reason is said). A form
     started from a button (`starts_on`, a callback data pattern) names in `command` the command
-    to run again when its draft is gone."""
+    to run again when its draft is gone; `also_on` is a button that starts it beside its
+    command (« Nouvelle personne » under the one just saved)."""
 
     key: str
     command: str
@@ -211,6 +221,7 @@ class Form:
     begin: Begin = no_precondition
     starts_on: str | None = None
     conversation: str = field(default="")
+    also_on: str | None = None  # a button that starts it too, beside its command
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.steps]
@@ -226,7 +237,11 @@ class Form:
         """The first step after `name` (or the first of all) that applies, or None: done."""
         names = [s.name for s in self.steps]
         start = names.index(name) + 1 if name in names else 0
-        return next((s for s in self.steps[start:] if s.applies(answers)), None)
+        return next((s for s in self.steps[start:] if s.applies(answers) and not s.offered), None)
+
+    def offered(self, answers: Answers) -> list[Step]:
+        """The steps the summary offers as buttons, given the answers so far."""
+        return [s for s in self.steps if s.offered and s.applies(answers)]
 
 
 # --- Matching what people type to the buttons they were shown ------------------------------
@@ -275,12 +290,15 @@ class FormEngine:
             return self._conversation(key)
 
     def _conversation(self, key: str) -> ConversationHandler[BotContext]:
+        entry_points: list[BaseHandler[Update, BotContext, Any]] = [
+            CallbackQueryHandler(self.start, pattern=self.form.starts_on)
+            if self.form.starts_on
+            else CommandHandler(self.form.command, self.start)
+        ]
+        if self.form.also_on:
+            entry_points.append(CallbackQueryHandler(self.start, pattern=self.form.also_on))
         return ConversationHandler(
-            entry_points=[
-                CallbackQueryHandler(self.start, pattern=self.form.starts_on)
-                if self.form.starts_on
-                else CommandHandler(self.form.command, self.start)
-            ],
+            entry_points=entry_points,
             states={
                 ASKING: [
                     CallbackQueryHandler(self.on_pick, pattern=Pick.pattern(key)),
@@ -337,7 +355,7 @@ class FormEngine:
         asked = Asked(context, draft[VALUES])
         back = bool(draft[HISTORY]) or bool(draft.get(EDITING))
         if isinstance(step, Summary):
-            text, markup = await step.text(asked), self.summary_keyboard(step)
+            text, markup = await step.text(asked), self.summary_keyboard(step, asked.answers)
         else:
             text, markup = step.question(asked), await self.keyboard(step, asked, back=back)
         if edit is None:
@@ -369,11 +387,16 @@ class FormEngine:
             more=step.more if isinstance(step, MultiChoice) else None,
         )
 
-    def summary_keyboard(self, step: Summary) -> InlineKeyboardMarkup:
-        """Enregistrer / Modifier / Annuler."""
+    def summary_keyboard(self, step: Summary, answers: Answers) -> InlineKeyboardMarkup:
+        """The steps it offers (one button each), then Enregistrer / Modifier / Annuler."""
         key = self.form.key
+        offered = [
+            [InlineKeyboardButton(s.title, callback_data=Pick(key, EDIT_LIST, s.name).pack())]
+            for s in self.form.offered(answers)
+        ]
         return InlineKeyboardMarkup(
             [
+                *offered,
                 [InlineKeyboardButton(step.save, callback_data=Nav(key, "save").pack())],
                 [
                     InlineKeyboardButton(texts.NEW_EDIT, callback_data=Nav(key, "edit").pack()),
@@ -432,7 +455,9 @@ class FormEngine:
         self.record(draft, step, value)
         if step.name not in draft[HISTORY]:
             draft[HISTORY].append(step.name)
-        return await self.ask(update, context, draft, self.following(draft, step))
+        posted = step.effect is not None and await step.effect(update, context, draft[VALUES])
+        edit = False if posted else None
+        return await self.ask(update, context, draft, self.following(draft, step), edit=edit)
 
     async def again(
         self, update: Update, context: BotContext, draft: dict[str, Any], reason: str
@@ -458,11 +483,18 @@ class FormEngine:
         if draft is None:
             return END
         pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
-        if pick is None or pick.step != draft[STEP]:
+        from_summary = (
+            pick is not None
+            and pick.step == EDIT_LIST
+            and draft[STEP] != EDIT_LIST
+            and isinstance(self.form.step(draft[STEP]), Summary)
+            and pick.value in {s.name for s in self.form.offered(draft[VALUES])}
+        )
+        if pick is None or (pick.step != draft[STEP] and not from_summary):
             await notice(update, texts.STALE_BUTTON)
             return None
         if pick.step == EDIT_LIST:
-            if pick.value not in {name for name, _ in self.editable(draft)}:
+            if not from_summary and pick.value not in {name for name, _ in self.editable(draft)}:
                 await notice(update, texts.STALE_BUTTON)
                 return None
             draft[EDITING] = True
@@ -540,8 +572,8 @@ class FormEngine:
     @staticmethod
     def reason(step: Step, error: DomainError) -> str:
         """Why a typed answer is refused, in French."""
-        if error.key == USE_BUTTONS:
-            return texts.USE_BUTTONS
+        if error.key == USE_BUTTONS:  # no text (a photo...) at a typed step: text expected
+            return texts.EXPECT_TEXT if isinstance(step, Text) else texts.USE_BUTTONS
         if error.key == NUMBER_REFUSED and isinstance(step, Number):
             return step.invalid.format(minimum=step.minimum, limit=step.maximum)
         return texts.domain_error(error.key, error.params)

@@ -1,68 +1,59 @@
-"""`/nouveau`: record a newly engaged person (cards and `/personnes`: `handlers.directory`)."""
+"""`/nouveau`: record a newly engaged person (cards and `/personnes`: `handlers.directory`).
+
+`/nouveau` is a form on the engine (`handlers.forms`), at its fewest taps: the first name, at
+once checked against the people the mediator already follows (`people.likely_duplicates`);
+sex and age bracket on one keyboard; France Travail registration and recent contact with a
+referent on one keyboard; the information notice and the consent on one keyboard (« Informée ·
+d'accord »), the notice shown in the person's language when asked; phone and note offered by
+the summary, never asked in turn. Saved: « Orienter maintenant » or « Nouvelle personne ».
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Final
+import re
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler
 
-from bot import drafts, keyboards, texts
-from bot.callbacks import Nav, PersonRef, Pick
+from bot import texts
+from bot.callbacks import Nav, PersonRef
 from bot.context import BotContext
 from bot.formatting import day
-from handlers.common import (
-    END,
-    begin_draft,
-    cancel_for,
-    checkpoint,
-    current_pick,
-    delete_sensitive,
-    notice,
-    refuse_sensitive,
-    remember_sensitive,
-    show,
-    warn,
-    with_draft,
+from handlers import directory
+from handlers.common import show, warn
+from handlers.forms import (
+    Answers,
+    Asked,
+    Choice,
+    Finished,
+    Form,
+    FormEngine,
+    MultiChoice,
+    Option,
+    Summary,
+    Text,
 )
-from handlers.directory import open_person
-from models import consent, people
-from models.errors import DomainError
+from models import audit, consent, people
 from models.people import Answer, Person, Profile, Sex
 from models.reference import Kind, Neighbourhood
 
 logger = logging.getLogger(__name__)
+Worded = TypeVar("Worded")
 
 FORM: Final = "nv"
 COMMAND: Final = "nouveau"
-CONVERSATION: Final = "nouveau"
-
-TEXT_STEPS: Final = ("first_name", "phone", "note")
-CHOICE_STEPS: Final = (
-    "sex",
-    "age_bracket",
-    "residence",
-    "channel",
-    "referrer",
-    "barriers",
-    "registered_ft",
-    "referent_contact",
-    "rsa",
-    "notice",
-    "language",
-    "consent",
-)
-STEPS: Final = (
+NEW: Final = "new"  # at the duplicate check: « Non, c'est une autre personne »
+OTHER: Final = "other"  # on the sex and age keyboard: another sex, or not said
+SHOW: Final = "show"  # on the information and consent keyboard: show the notice first
+SPLIT: Final = "."  # between the two codes of one button answering two questions
+SHORT_SEXES: Final = (Sex.FEMALE, Sex.MALE)  # the sexes on the sex and age keyboard
+# What the summary shows, in order (the answers behind several buttons are read apart).
+FIELDS: Final = (
     "first_name",
     "sex",
     "age_bracket",
@@ -79,189 +70,202 @@ STEPS: Final = (
     "phone",
     "note",
 )
-OPTIONAL: Final = frozenset({"phone", "note"})
-SUMMARY: Final = "summary"
-EDIT: Final = "edit"
-DUPLICATE: Final = "duplicate"
-REFERENCE_KINDS: Final = {
-    "age_bracket": Kind.AGE_BRACKET,
-    "residence": Kind.RESIDENCE,
-    "channel": Kind.CHANNEL,
-    "barriers": Kind.BARRIER,
-}
-STATIC_OPTIONS: Final = {
-    "sex": texts.SEX_LABELS,
-    "registered_ft": texts.ANSWER_LABELS,
-    "referent_contact": texts.ANSWER_LABELS,
-    "rsa": texts.ANSWER_LABELS,
-    "notice": texts.NOTICE_LABELS,
-    "consent": texts.CONSENT_LABELS,
-}
-# Which answers a change of this step makes meaningless.
-DEPENDENTS: Final = {
-    "channel": ("referrer",),
-    "registered_ft": ("referent_contact",),
-    "consent": ("phone", "note"),
-    "notice": ("language", "notice_id", "notice_at"),
-}
 
 
-# --- The form's rules of navigation -------------------------------------------------------
-def applies(step: str, values: dict[str, Any]) -> bool:
-    """Whether `step` is asked, given the answers so far."""
-    if step == "referrer":
+# --- The answers behind the combined keyboards ----------------------------------------------
+def sex_of(values: Answers) -> str | None:
+    """The sex answered (on the sex and age keyboard, or on its own), or None."""
+    profile = values.get("profile")
+    if profile is None:
+        return None
+    return values.get("sex") if profile == OTHER else profile.split(SPLIT)[0]
+
+
+def age_of(values: Answers) -> str | None:
+    """The age bracket answered, or None."""
+    profile = values.get("profile")
+    if profile is None:
+        return None
+    return values.get("age_bracket") if profile == OTHER else profile.split(SPLIT)[1]
+
+
+def registration_of(values: Answers) -> tuple[str | None, str | None]:
+    """(registered with France Travail, contact with a referent in 5 months) as answered."""
+    answer = values.get("registration")
+    if answer is None:
+        return None, None
+    registered, _, referent = answer.partition(SPLIT)
+    return registered, referent or None
+
+
+def consent_of(values: Answers) -> str | None:
+    """« yes » or « no » for keeping contact details, as answered (with the notice or not)."""
+    agreement = values.get("agreement")
+    return values.get("consent") if agreement == SHOW else agreement
+
+
+def continuing(values: Answers) -> bool:
+    """Past the duplicate check as a new person (not « open the one I already follow »)."""
+    return values.get("duplicate") == NEW
+
+
+def shown(field: str, values: Answers) -> bool:
+    """Whether the summary shows `field`, given the answers."""
+    if field == "referrer":
         return values.get("channel") == "partner_referral"
-    if step == "referent_contact":
-        return values.get("registered_ft") == Answer.YES
-    if step in ("phone", "note"):
-        return values.get("consent") == "yes"
-    if step == "language":
-        return values.get("notice") == "show"
+    if field == "referent_contact":
+        return registration_of(values)[0] == Answer.YES
+    if field in ("phone", "note"):
+        return consent_of(values) == "yes"
+    if field == "language":
+        return values.get("notice_id") is not None
     return True
 
 
-def next_step(values: dict[str, Any], after: str | None, *, editing: bool) -> str:
-    """The step after `after`: when editing, only the steps still unanswered."""
-    start = STEPS.index(after) + 1 if after in STEPS else 0
-    for step in STEPS[start:]:
-        if applies(step, values) and (not editing or step not in values):
-            return step
-    return SUMMARY
-
-
-def set_value(values: dict[str, Any], step: str, value: object) -> None:
-    """Record an answer and forget the answers it makes meaningless."""
-    if values.get(step) != value:
-        for dependent in DEPENDENTS.get(step, ()):
-            values.pop(dependent, None)
-    values[step] = value
-
-
-def profile_from(values: dict[str, Any]) -> Profile:
+def profile_from(values: Answers) -> Profile:
     """The domain profile from the form's answers."""
-    referent = values.get("referent_contact")
+    registered, referent = registration_of(values)
     referrer = values.get("referrer")
     return Profile(
         first_name=values["first_name"],
-        sex=Sex(values["sex"]),
-        age_bracket=values["age_bracket"],
+        sex=Sex(sex_of(values) or Sex.UNSPECIFIED),
+        age_bracket=age_of(values) or "",
         residence=values["residence"],
         channel=values["channel"],
         referred_by_partner_id=int(referrer) if referrer else None,
-        barriers=list(values.get("barriers", [])),
-        registered_ft=Answer(values["registered_ft"]),
+        barriers=list(values.get("barriers") or []),
+        registered_ft=Answer(registered or Answer.UNKNOWN),
         referent_contact_5m=Answer(referent) if referent else None,
         rsa=Answer(values["rsa"]),
-        contact_consent=values.get("consent") == "yes",
+        contact_consent=consent_of(values) == "yes",
         phone=values.get("phone"),
         note=values.get("note"),
     )
 
 
-# --- Rendering ----------------------------------------------------------------------------
-async def options(context: BotContext, step: str) -> list[tuple[str, str]]:
-    """(code, label) of the buttons of a choice step."""
-    if step in STATIC_OPTIONS:
-        return list(STATIC_OPTIONS[step].items())
-    cache = context.services.reference
-    if step == "referrer":
-        return [(str(p.id), p.name) for p in await cache.partners()]
-    if step == "language":
-        return await language_options(context)
-    return [(c.code, c.label) for c in await cache.choices(REFERENCE_KINDS[step])]
+def worded(table: dict[str, Worded], values: Answers) -> Worded:
+    """The wording of `table` for the person's recorded sex (« elle », « il », else neutral)."""
+    return table.get(sex_of(values) or "", table["neutral"])
 
 
-async def render(update: Update, context: BotContext, draft: dict[str, Any], step: str) -> str:
-    """Show `step` of the form and return it as the conversation state."""
-    draft["step"] = step
-    await checkpoint(update, context, conversation=CONVERSATION, state=step)
-    values = draft["values"]
-    back = bool(draft["history"]) or draft.get("editing", False)
-    edit = update.callback_query is not None and not draft.pop(AFTER_NOTICE, False)
-    if step == SUMMARY:
-        await show(update, await summary_text(context, values), summary_keyboard(), edit=edit)
-    elif step == EDIT:
-        markup = keyboards.choices(
-            FORM,
-            EDIT,
-            [(s, texts.NEW_FIELD_NAMES[s]) for s in STEPS if applies(s, values)],
-            back=True,
+# --- How each typed answer is read ------------------------------------------------------------
+def read_first_name(text: str, asked: Asked) -> str:
+    """A first name or initials (models.people)."""
+    return people.clean_first_name(text)
+
+
+def read_phone(text: str, asked: Asked) -> str:
+    """A phone number, validated with phonenumbers (models.phones)."""
+    return people.normalize_phone(text)
+
+
+def read_note(text: str, asked: Asked) -> str:
+    """A short factual note (models.people)."""
+    return people.clean_note(text)
+
+
+# --- The options of each choice -------------------------------------------------------------
+async def duplicate_options(asked: Asked) -> list[Option]:
+    """The people the mediator follows with this first name (accents and small typos
+    forgiven), to open instead, and « another person »: alone when nobody is alike, the step
+    is then answered without asking."""
+    context = asked.context
+    async with context.services.reads() as session:
+        similar = await people.likely_duplicates(
+            session=session, mediator=context.member, first_name=asked.answers["first_name"]
         )
-        await show(update, texts.NEW_EDIT_PROMPT, markup, edit=edit)
-    elif step in TEXT_STEPS:
-        markup = keyboards.nav_only(FORM, back=back, skip=step in OPTIONAL)
-        await show(update, texts.NEW_PROMPTS[step], markup, edit=edit)
-    else:
-        multi = step == "barriers"
-        markup = keyboards.choices(
-            FORM,
-            step,
-            await options(context, step),
-            columns=1 if step in ("referrer", "barriers", "channel", "notice", "language") else 2,
-            selected=set(values.get("barriers", [])) if multi else None,
-            back=back,
-            validate=multi,
+    tz = context.services.settings.tz
+    found = [
+        (
+            str(p.id),
+            texts.NEW_DUPLICATE_OPEN.format(
+                code=p.code, first_name=p.first_name, date=day(p.engaged_at, tz)
+            ),
         )
-        prompt = consent_prompt(context, values) if step == "consent" else None
-        await show(update, prompt or texts.NEW_PROMPTS[step], markup, edit=edit)
-    return step
+        for p in similar
+    ]
+    return [*found, (NEW, texts.NEW_DUPLICATE_SAVE)]
 
 
-async def summary_text(context: BotContext, values: dict[str, Any]) -> str:
-    """Every answer, labelled, for a last check before saving."""
-    cache = context.services.reference
-    label_maps = {step: await cache.labels(kind) for step, kind in REFERENCE_KINDS.items()}
-    partner_names = {str(p.id): p.name for p in await cache.partners()}
-    label_maps.update(STATIC_OPTIONS)
-    label_maps["referrer"] = partner_names
-    label_maps["notice"] = texts.NOTICE_SUMMARY_LABELS
-    if values.get("language"):
-        label_maps["language"] = dict(await language_options(context))
-    lines = [texts.NEW_SUMMARY_HEADER]
-    for step in STEPS:
-        if not applies(step, values):
-            continue
-        value = values.get(step)
-        if step == "barriers":
-            shown = ", ".join(label_maps[step].get(b, b) for b in value or []) or texts.NONE_LABEL
-        elif value is None:
-            shown = texts.NOT_GIVEN
-        elif step in label_maps:
-            shown = label_maps[step].get(str(value), str(value))
-        else:
-            shown = str(value)
-        lines.append(texts.NEW_SUMMARY_LINE.format(field=texts.NEW_FIELD_NAMES[step], value=shown))
-    return "\n".join(lines)
+async def profile_options(asked: Asked) -> list[Option]:
+    """Sex and age bracket on one keyboard: women left, men right, one row per bracket; then
+    another sex or not said (asked apart)."""
+    brackets = await asked.context.services.reference.choices(Kind.AGE_BRACKET)
+    found = [
+        (
+            f"{sex}{SPLIT}{bracket.code}",
+            texts.SEX_AGE.format(sex=texts.SEX_SHORT[sex], age=bracket.label),
+        )
+        for bracket in brackets
+        for sex in SHORT_SEXES
+    ]
+    return [*found, (OTHER, texts.SEX_AGE_OTHER)]
 
 
-def summary_keyboard() -> InlineKeyboardMarkup:
-    """Enregistrer / Modifier / Annuler."""
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(texts.NEW_SAVE, callback_data=Nav(FORM, "save").pack())],
-            [
-                InlineKeyboardButton(texts.NEW_EDIT, callback_data=Nav(FORM, "edit").pack()),
-                InlineKeyboardButton(texts.CANCEL, callback_data=Nav(FORM, "cancel").pack()),
-            ],
-        ]
-    )
+async def reference_options(kind: Kind, asked: Asked) -> list[Option]:
+    return [(c.code, c.label) for c in await asked.context.services.reference.choices(kind)]
 
 
-async def advance(update: Update, context: BotContext, draft: dict[str, Any], current: str) -> str:
-    """Move past `current` to the next step that needs an answer."""
-    editing = draft.get("editing", False)
-    if not editing:
-        draft["history"].append(current)
-    step = next_step(draft["values"], current, editing=editing)
-    if step == SUMMARY:
-        draft["editing"] = False
-    return await render(update, context, draft, step)
+async def residence_options(asked: Asked) -> list[Option]:
+    return await reference_options(Kind.RESIDENCE, asked)
+
+
+async def channel_options(asked: Asked) -> list[Option]:
+    return await reference_options(Kind.CHANNEL, asked)
+
+
+async def barrier_options(asked: Asked) -> list[Option]:
+    return await reference_options(Kind.BARRIER, asked)
+
+
+async def age_options(asked: Asked) -> list[Option]:
+    return await reference_options(Kind.AGE_BRACKET, asked)
+
+
+async def referrer_options(asked: Asked) -> list[Option]:
+    return [(str(p.id), p.name) for p in await asked.context.services.reference.partners()]
+
+
+async def agreement_options(asked: Asked) -> list[Option]:
+    """Already informed and agreeing, or refusing, in one tap; or the notice shown first."""
+    agree, refuse = worded(texts.AGREEMENT_LABELS, asked.answers)
+    return [("yes", agree), ("no", refuse), (SHOW, texts.NOTICE_SHOW)]
+
+
+async def consent_options(asked: Asked) -> list[Option]:
+    return [("yes", worded(texts.CONSENT_YES, asked.answers)), ("no", texts.CONSENT_NO)]
+
+
+# --- The prompts that use the person's sex ----------------------------------------------------
+def prompt_of(table: dict[str, str]) -> Callable[[Asked], str]:
+    """A question worded for the person's recorded sex, from its `table` in texts."""
+
+    def prompt(asked: Asked) -> str:
+        return worded(table, asked.answers)
+
+    return prompt
+
+
+def agreement_prompt(asked: Asked) -> str:
+    """Inform, then ask: the consent question and the line read aloud, on one screen."""
+    question = worded(texts.NEW_CONSENT_QUESTION, asked.answers)
+    return "\n\n".join((texts.NOTICE_PROMPT, question, texts.CONSENT_SCRIPT))
+
+
+def consent_prompt(asked: Asked) -> str:
+    """The consent question, the line the mediator reads aloud, and the question in the
+    person's language when the notice was shown in another one."""
+    context, values = asked.context, asked.answers
+    parts = [worded(texts.NEW_CONSENT_QUESTION, values), texts.CONSENT_SCRIPT]
+    language = values.get("language")
+    found = notices(context).get(language) if language not in (None, "fr") else None
+    if found is not None and found.question:
+        question = consent.render_question(found, notice_values(context))
+        parts.append(texts.CONSENT_QUESTION_FOR_PERSON.format(question=question))
+    return "\n\n".join(parts)
 
 
 # --- The information notice before the consent question (GDPR art. 13) -------------------
-AFTER_NOTICE: Final = "after_notice"  # the next step is a new message, below the notice
-
-
 def notice_values(context: BotContext) -> consent.NoticeSettings:
     """What the notices' placeholders say, from the operator's settings."""
     settings = context.services.settings
@@ -282,8 +286,9 @@ def notices(context: BotContext) -> dict[str, consent.Notice]:
         return {}
 
 
-async def language_options(context: BotContext) -> list[tuple[str, str]]:
+async def language_options(asked: Asked) -> list[Option]:
     """The languages, the ones this mediator used most first; unreviewed ones said so."""
+    context = asked.context
     found = notices(context)
     async with context.services.reads() as session:
         used = await consent.most_used_languages(
@@ -301,310 +306,301 @@ async def language_options(context: BotContext) -> list[tuple[str, str]]:
     return choices
 
 
-def consent_prompt(context: BotContext, values: dict[str, Any]) -> str:
-    """The consent question, the line the mediator reads aloud, and the question in the
-    person's language when the notice was shown in another one."""
-    parts = [texts.NEW_PROMPTS["consent"], texts.CONSENT_SCRIPT]
-    language = values.get("language")
-    notice = notices(context).get(language) if language not in (None, "fr") else None
-    if notice is not None and notice.question:
-        question = consent.render_question(notice, notice_values(context))
-        parts.append(texts.CONSENT_QUESTION_FOR_PERSON.format(question=question))
-    return "\n\n".join(parts)
+def notice_wanted(values: Answers) -> bool:
+    """The notice is to be shown (asked, and the files can be read)."""
+    return continuing(values) and values.get("agreement") == SHOW and not values.get("unshown")
 
 
-async def show_notice(
-    update: Update, context: BotContext, draft: dict[str, Any], language: str
-) -> object:
-    """Send the notice in `language` as one message (and its voice message, if any), store
-    the exact text of this version on first use, then ask for consent below it."""
-    services = context.services
-    notice = notices(context).get(language)
-    if notice is None:
-        return await notice_unavailable(update, context, draft, "language")
-    text = consent.render(notice, notice_values(context))
+async def check_notices(update: Update, context: BotContext, values: Answers) -> bool:
+    """« Montrer l'information » while the files cannot be read: say so, ask for consent."""
+    values.pop("unshown", None)
+    if values.get("agreement") == SHOW and not notices(context):
+        warn(texts.NOTICE_UNAVAILABLE)
+        values["unshown"] = True
+    return False
+
+
+async def show_notice(update: Update, context: BotContext, values: Answers) -> bool:
+    """Send the notice in the language chosen as one message (and its voice message, if any),
+    store the exact text of this version on first use; the consent question comes below."""
+    services, language = context.services, values["language"]
+    found = notices(context).get(language)
+    if found is None:
+        warn(texts.NOTICE_UNAVAILABLE)
+        values["unshown"] = True
+        return False
+    text = consent.render(found, notice_values(context))
     now = services.clock()
     async with services.sessions.begin() as session:
-        shown = await consent.notice_version(session=session, notice=notice, text=text, now=now)
-    values = draft["values"]
-    set_value(values, "language", language)
-    values.update(notice_id=shown.id, notice_at=now.isoformat())
-    await show(update, texts.NOTICE_SENT.format(language=notice.name_fr, version=notice.version))
+        version = await consent.notice_version(session=session, notice=found, text=text, now=now)
+    values.update(notice_id=version.id, notice_at=now.isoformat())
+    await show(update, texts.NOTICE_SENT.format(language=found.name_fr, version=found.version))
     chat = update.effective_chat
     if chat is not None:
         await chat.send_message(text)
-        if notice.audio is not None and notice.audio.is_file():
-            await chat.send_voice(notice.audio.read_bytes())
-        elif notice.audio is not None:
+        if found.audio is not None and found.audio.is_file():
+            await chat.send_voice(found.audio.read_bytes())
+        elif found.audio is not None:
             logger.warning("The voice file of the %s notice is missing", language)
-    draft[AFTER_NOTICE] = True
-    return await advance(update, context, draft, "language")
-
-
-async def notice_unavailable(
-    update: Update, context: BotContext, draft: dict[str, Any], step: str
-) -> object:
-    """The files cannot be read: say so and go on to the consent question."""
-    warn(texts.NOTICE_UNAVAILABLE)
-    set_value(draft["values"], "notice", "skip")
-    return await advance(update, context, draft, step)
+    return True
 
 
 async def record_consent(
-    session: AsyncSession, person: Person, values: dict[str, Any], *, now: dt.datetime
+    session: AsyncSession, person: Person, values: Answers, *, now: dt.datetime
 ) -> None:
     """The consent record of a person just saved: the notice shown (or not) and the answer."""
-    shown = values.get("notice") == "show" and values.get("notice_id") is not None
+    shown_id = values.get("notice_id") if values.get("agreement") == SHOW else None
     await consent.record_decision(
         session=session,
         person=person,
-        given=values.get("consent") == "yes",
-        notice_id=values["notice_id"] if shown else None,
-        shown_at=dt.datetime.fromisoformat(values["notice_at"]) if shown else None,
+        given=consent_of(values) == "yes",
+        notice_id=shown_id,
+        shown_at=dt.datetime.fromisoformat(values["notice_at"]) if shown_id else None,
         now=now,
     )
 
 
-# --- Callbacks ----------------------------------------------------------------------------
-async def start_new(update: Update, context: BotContext) -> object:
-    """/nouveau: begin recording a person just engaged in the street."""
-    if context.member.neighbourhood_id is None:
-        await show(update, texts.NEW_NO_NEIGHBOURHOOD)
-        return END
-    draft = begin_draft(update, context, FORM)
-    draft.update(values={}, history=[], editing=False)
-    return await render(update, context, draft, "first_name")
-
-
-@with_draft(FORM, COMMAND)
-async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """A typed answer: first name, phone or note; invalid ones are asked again."""
-    step = draft["step"]
-    text = update.effective_message.text if update.effective_message else None
-    if step not in TEXT_STEPS or not text:
-        return await reprompt(update, context, draft)
-    try:
-        if step == "first_name":
-            value = people.clean_first_name(text)
-        elif step == "phone":
-            value = people.normalize_phone(text)
-        else:
-            value = people.clean_note(text)
-    except DomainError as error:
-        if step in OPTIONAL:
-            await refuse_sensitive(update, context)
-        warn(texts.domain_error(error.key, error.params))
-        return await render(update, context, draft, step)
-    if step in OPTIONAL:
-        remember_sensitive(update, draft)
-    set_value(draft["values"], step, value)
-    return await advance(update, context, draft, step)
-
-
-@with_draft(FORM, COMMAND)
-async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """A button of a choice step; barriers toggle until « Valider »."""
-    step = draft["step"]
-    pick = await current_pick(update, draft)
-    if pick is None:
-        return None
-    if step == EDIT:
-        if pick.value not in STEPS or not applies(pick.value, draft["values"]):
-            await notice(update, texts.STALE_BUTTON)
-            return None
-        draft["editing"] = True
-        return await render(update, context, draft, pick.value)
-    if pick.value not in {code for code, _ in await options(context, step)}:
-        await notice(update, texts.domain_error("choice_invalid"))
-        return None
-    values = draft["values"]
-    if step == "language":
-        return await show_notice(update, context, draft, pick.value)
-    if step == "notice" and pick.value == "show" and not notices(context):
-        return await notice_unavailable(update, context, draft, step)
-    if step == "barriers":
-        chosen = list(values.get("barriers", []))
-        chosen.remove(pick.value) if pick.value in chosen else chosen.append(pick.value)
-        values["barriers"] = chosen
-        return await render(update, context, draft, step)
-    set_value(values, step, pick.value)
-    return await advance(update, context, draft, step)
-
-
-@with_draft(FORM, COMMAND)
-async def on_nav(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Retour, Passer, Valider, Enregistrer, Modifier, Annuler."""
-    nav = Nav.unpack(update.callback_query.data if update.callback_query else None)
-    step = draft["step"]
-    action = nav.action if nav else None
-    if action == "cancel":
-        return await cancel(update, context)
-    if action == "back":
-        return await go_back(update, context, draft)
-    if action == "skip" and step in OPTIONAL:
-        set_value(draft["values"], step, None)
-        return await advance(update, context, draft, step)
-    if action == "done" and step == "barriers":
-        draft["values"].setdefault("barriers", [])
-        return await advance(update, context, draft, step)
-    if action == "edit" and step == SUMMARY:
-        return await render(update, context, draft, EDIT)
-    if action == "save" and step == SUMMARY:
-        return await save(update, context, draft, check_duplicates=True)
-    if action == "force" and step == DUPLICATE:
-        return await save(update, context, draft, check_duplicates=False)
-    await notice(update, texts.STALE_BUTTON)
-    return None
-
-
-async def go_back(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """One step back (or back to the summary when editing)."""
-    if draft.get("editing") or draft["step"] in (EDIT, DUPLICATE):
-        draft["editing"] = False
-        return await render(update, context, draft, SUMMARY)
-    if draft["step"] == SUMMARY:
-        return await render(update, context, draft, draft["history"].pop())
-    if not draft["history"]:
-        await notice(update, texts.STALE_BUTTON)
-        return None
-    return await render(update, context, draft, draft["history"].pop())
-
-
-async def save(
-    update: Update, context: BotContext, draft: dict[str, Any], *, check_duplicates: bool
-) -> object:
-    """Save the person unless the mediator already follows someone alike (then ask), in one
-    transaction; confirm only once committed."""
-    values, member, services = draft["values"], context.member, context.services
-    names = {n.id: n.name for n in await services.reference.neighbourhoods()}
-    async with services.sessions.begin() as session:
-        similar = check_duplicates and await people.likely_duplicates(
-            session=session,
-            mediator=member,
-            first_name=values["first_name"],
-            age_bracket=values["age_bracket"],
-        )
-        if similar:
-            draft["step"] = DUPLICATE
-            await checkpoint(
-                update, context, conversation=CONVERSATION, state=DUPLICATE, session=session
-            )
-        else:
-            person = await people.engage(
-                session=session,
-                mediator=member,
-                profile=profile_from(values),
-                now=services.clock(),
-            )
-            await record_consent(session, person, values, now=services.clock())
-            neighbourhood = names.get(person.neighbourhood_id) or (
-                (await session.get_one(Neighbourhood, person.neighbourhood_id)).name  # inactive
-            )
-            await checkpoint(
-                update, context, conversation=CONVERSATION, state=END, session=session,
-                without=FORM,
-            )  # fmt: skip
-    if similar:
-        await show(update, duplicate_text(context, similar), duplicate_keyboard(similar))
-        return DUPLICATE
-    drafts.drop(context.member_data, FORM)
-    await delete_sensitive(update, context, draft)
-    await show(
-        update,
-        texts.NEW_SAVED.format(
-            code=person.code, first_name=person.first_name, neighbourhood=neighbourhood
-        ),
-    )
-    return END
-
-
-def duplicate_text(context: BotContext, similar: list[Person] | Any) -> str:
-    """The similar people, by code and first name only."""
-    tz = context.services.settings.tz
-    lines = [
-        texts.NEW_DUPLICATE_LINE.format(
-            code=p.code, first_name=p.first_name, date=day(p.engaged_at, tz)
-        )
-        for p in similar
-    ]
-    return texts.NEW_DUPLICATE.format(people="\n".join(lines))
-
-
-def duplicate_keyboard(similar: Any) -> InlineKeyboardMarkup:
-    """Open one of them, or save anyway."""
-    buttons = [
-        [
-            InlineKeyboardButton(
-                texts.NEW_DUPLICATE_OPEN.format(code=p.code),
-                callback_data=PersonRef("open", p.id).pack(),
-            )
-        ]
-        for p in similar
-    ]
-    buttons.append(
-        [InlineKeyboardButton(texts.NEW_DUPLICATE_SAVE, callback_data=Nav(FORM, "force").pack())]
-    )
-    buttons.append(keyboards.nav_row(FORM))
-    return InlineKeyboardMarkup(buttons)
-
-
-@with_draft(FORM, COMMAND)
-async def open_instead(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """From the duplicate warning: drop the draft and open the existing person."""
-    drafts.drop(context.member_data, FORM)
-    await delete_sensitive(update, context, draft)
-    await open_person(update, context)
-    return END
-
-
-async def reprompt(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Something unexpected (free text on a button step, a photo...): ask the step again."""
-    step = draft["step"]
-    expected_text = step in TEXT_STEPS
-    if step in OPTIONAL:  # a photo, a shared contact...: it may hold the phone all the same
-        await refuse_sensitive(update, context)
-    warn(texts.EXPECT_TEXT if expected_text else texts.USE_BUTTONS)
-    return await render(update, context, draft, step)
-
-
-reprompt_step = with_draft(FORM, COMMAND)(reprompt)
-
-
-async def stale_button(update: Update, context: BotContext) -> None:
-    """A button of an earlier step (an old message, or a redelivered update): say so only."""
-    await notice(update, texts.STALE_BUTTON)
-
-
-cancel = cancel_for(FORM, CONVERSATION)
-
-
-def conversation() -> ConversationHandler[BotContext]:
-    """The /nouveau conversation, persisted so that a restart loses no answer."""
-    text_input = filters.TEXT & ~filters.COMMAND
-    states: dict[object, list[BaseHandler[Update, BotContext, Any]]] = {
-        step: [MessageHandler(text_input, on_text)] for step in TEXT_STEPS
+# --- The summary, and saving ------------------------------------------------------------------
+async def summary_text(asked: Asked) -> str:
+    """Every answer, labelled, for a last check before saving."""
+    context, values = asked.context, asked.answers
+    cache = context.services.reference
+    registered, referent = registration_of(values)
+    notice_state = "show" if values.get("notice_id") is not None else "skip"
+    given = {
+        "sex": sex_of(values),
+        "age_bracket": age_of(values),
+        "registered_ft": registered,
+        "referent_contact": referent,
+        "notice": notice_state,
+        "consent": consent_of(values),
     }
-    for step in (*CHOICE_STEPS, EDIT):
-        states[step] = [CallbackQueryHandler(on_pick, pattern=Pick.pattern(FORM, step))]
-    states[DUPLICATE] = [CallbackQueryHandler(open_instead, pattern=PersonRef.pattern("open"))]
-    states[SUMMARY] = []
-    return ConversationHandler(
-        entry_points=[CommandHandler(COMMAND, start_new)],
-        states=states,
-        fallbacks=[
-            CommandHandler("annuler", cancel),
-            CallbackQueryHandler(on_nav, pattern=Nav.pattern(FORM)),
-            CallbackQueryHandler(stale_button, pattern=Pick.pattern(FORM)),
-            MessageHandler(~filters.COMMAND, reprompt_step),
-        ],
-        name=CONVERSATION,
-        persistent=True,
-        allow_reentry=True,
+    labels: dict[str, dict[str, str]] = {
+        "sex": texts.SEX_LABELS,
+        "age_bracket": await cache.labels(Kind.AGE_BRACKET),
+        "residence": await cache.labels(Kind.RESIDENCE),
+        "channel": await cache.labels(Kind.CHANNEL),
+        "barriers": await cache.labels(Kind.BARRIER),
+        "referrer": {str(p.id): p.name for p in await cache.partners()},
+        "registered_ft": texts.ANSWER_LABELS,
+        "referent_contact": texts.ANSWER_LABELS,
+        "rsa": texts.ANSWER_LABELS,
+        "notice": texts.NOTICE_SUMMARY_LABELS,
+        "consent": texts.ANSWER_LABELS,
+    }
+    if values.get("notice_id") is not None:
+        labels["language"] = dict(await language_options(asked))
+    lines = [texts.NEW_SUMMARY_HEADER]
+    for field in FIELDS:
+        if not shown(field, values):
+            continue
+        value = given[field] if field in given else values.get(field)
+        if field == "barriers":
+            text = ", ".join(labels[field].get(b, b) for b in value or []) or texts.NONE_LABEL
+        elif value is None:
+            text = texts.NOT_GIVEN_NOTE if field == "note" else texts.NOT_GIVEN
+        elif field in labels:
+            text = labels[field].get(str(value), str(value))
+        else:
+            text = str(value)
+        lines.append(texts.NEW_SUMMARY_LINE.format(field=texts.NEW_FIELD_NAMES[field], value=text))
+    return "\n".join(lines)
+
+
+async def begin(update: Update, context: BotContext) -> Answers:
+    """Only a member attached to a neighbourhood records people (they are followed there)."""
+    people.may_engage(context.member)
+    return {}
+
+
+async def finish(context: BotContext, values: Answers, session: AsyncSession) -> Finished:
+    """Save the person and their consent record; or, when the mediator said it is someone they
+    already follow, open that person's card instead."""
+    services, member = context.services, context.member
+    if not continuing(values):
+        person = await people.get_person(
+            session=session, viewer=member, person_id=int(values["duplicate"])
+        )
+        await audit.record(
+            session=session, at=services.clock(), member_id=member.id, action="open_card",
+            subject=person.code,
+        )  # fmt: skip
+        markup = directory.with_withdraw(directory.card_keyboard(context, person), person)
+        return Finished(await directory.card_text(context, person), markup)
+    names = {n.id: n.name for n in await services.reference.neighbourhoods()}
+    person = await people.engage(
+        session=session, mediator=member, profile=profile_from(values), now=services.clock()
     )
+    await record_consent(session, person, values, now=services.clock())
+    neighbourhood = names.get(person.neighbourhood_id) or (
+        (await session.get_one(Neighbourhood, person.neighbourhood_id)).name  # inactive
+    )
+    saved = texts.NEW_SAVED.format(
+        code=person.code, first_name=person.first_name, neighbourhood=neighbourhood
+    )
+    return Finished(saved, after_saving(person))
+
+
+def after_saving(person: Person) -> InlineKeyboardMarkup:
+    """No dead end: orient this person now, or record the next one."""
+    orient = PersonRef("orient", person.id or 0).pack()
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(texts.NEW_ORIENT_NOW, callback_data=orient)],
+            [InlineKeyboardButton(texts.NEW_ANOTHER, callback_data=Nav(FORM, NEW).pack())],
+        ]
+    )
+
+
+def other_profile(values: Answers) -> bool:
+    return continuing(values) and values.get("profile") == OTHER
+
+
+NOUVEAU: Final = Form(
+    key=FORM,
+    command=COMMAND,
+    begin=begin,
+    also_on=f"^{re.escape(Nav(FORM, NEW).pack())}$",
+    steps=(
+        Text(
+            name="first_name",
+            prompt=texts.NEW_PROMPTS["first_name"],
+            read=read_first_name,
+            title=texts.NEW_FIELD_NAMES["first_name"],
+            resets=("duplicate",),
+        ),
+        Choice(
+            name="duplicate",
+            prompt=texts.NEW_DUPLICATE,
+            options=duplicate_options,
+            columns=1,
+            title=texts.NEW_DUPLICATE_TITLE,
+        ),
+        Choice(
+            name="profile",
+            prompt=texts.NEW_PROMPTS["profile"],
+            options=profile_options,
+            title=texts.NEW_FIELD_NAMES["profile"],
+            applies=continuing,
+            resets=("sex", "age_bracket"),
+        ),
+        Choice(
+            name="sex",
+            prompt=texts.NEW_PROMPTS["sex"],
+            options=list(texts.SEX_LABELS.items()),
+            title=texts.NEW_FIELD_NAMES["sex"],
+            applies=other_profile,
+        ),
+        Choice(
+            name="age_bracket",
+            prompt=prompt_of(texts.NEW_AGE_PROMPTS),
+            options=age_options,
+            title=texts.NEW_FIELD_NAMES["age_bracket"],
+            applies=other_profile,
+        ),
+        Choice(
+            name="residence",
+            prompt=prompt_of(texts.NEW_RESIDENCE_PROMPTS),
+            options=residence_options,
+            title=texts.NEW_FIELD_NAMES["residence"],
+            applies=continuing,
+        ),
+        Choice(
+            name="channel",
+            prompt=prompt_of(texts.NEW_CHANNEL_PROMPTS),
+            options=channel_options,
+            columns=1,
+            title=texts.NEW_FIELD_NAMES["channel"],
+            applies=continuing,
+            resets=("referrer",),
+        ),
+        Choice(
+            name="referrer",
+            prompt=prompt_of(texts.NEW_REFERRER_PROMPTS),
+            options=referrer_options,
+            columns=1,
+            title=texts.NEW_FIELD_NAMES["referrer"],
+            applies=lambda v: continuing(v) and v.get("channel") == "partner_referral",
+        ),
+        MultiChoice(
+            name="barriers",
+            prompt=texts.NEW_PROMPTS["barriers"],
+            options=barrier_options,
+            title=texts.NEW_FIELD_NAMES["barriers"],
+            applies=continuing,
+        ),
+        Choice(
+            name="registration",
+            prompt=prompt_of(texts.NEW_REGISTRATION_PROMPTS),
+            options=list(texts.REGISTRATION_LABELS.items()),
+            columns=1,
+            title=texts.NEW_FIELD_NAMES["registered_ft"],
+            applies=continuing,
+        ),
+        Choice(
+            name="rsa",
+            prompt=prompt_of(texts.NEW_RSA_PROMPTS),
+            options=list(texts.ANSWER_LABELS.items()),
+            columns=3,
+            title=texts.NEW_FIELD_NAMES["rsa"],
+            applies=continuing,
+        ),
+        Choice(
+            name="agreement",
+            prompt=agreement_prompt,
+            options=agreement_options,
+            columns=1,
+            title=texts.NEW_FIELD_NAMES["notice"],
+            applies=continuing,
+            effect=check_notices,
+            resets=("language", "notice_id", "notice_at", "consent", "phone", "note"),
+        ),
+        Choice(
+            name="language",
+            prompt=texts.NEW_PROMPTS["language"],
+            options=language_options,
+            columns=1,
+            title=texts.NEW_FIELD_NAMES["language"],
+            applies=notice_wanted,
+            effect=show_notice,
+        ),
+        Choice(
+            name="consent",
+            prompt=consent_prompt,
+            options=consent_options,
+            title=texts.NEW_FIELD_NAMES["consent"],
+            resets=("phone", "note"),
+            applies=lambda v: continuing(v) and v.get("agreement") == SHOW,
+        ),
+        Text(
+            name="phone",
+            prompt=texts.NEW_PROMPTS["phone"],
+            read=read_phone,
+            optional=True,
+            sensitive=True,
+            offered=True,
+            title=texts.NEW_ADD_PHONE,
+            applies=lambda v: continuing(v) and consent_of(v) == "yes",
+        ),
+        Text(
+            name="note",
+            prompt=texts.NEW_PROMPTS["note"],
+            read=read_note,
+            optional=True,
+            sensitive=True,
+            offered=True,
+            title=texts.NEW_ADD_NOTE,
+            applies=lambda v: continuing(v) and consent_of(v) == "yes",
+        ),
+        Summary(name="summary", text=summary_text, applies=continuing),
+    ),
+    finish=finish,
+)
+ENGINE: Final = FormEngine(NOUVEAU)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     """Everything this module answers, in order."""
     return [
-        conversation(),
+        *ENGINE.handlers(),
     ]

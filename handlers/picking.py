@@ -43,9 +43,7 @@ async def ask_person(update: Update, context: BotContext, form: str, *, edit: bo
 async def search(update: Update, context: BotContext, form: str, query: str) -> None:
     """Answer a typed code or name with matching people as buttons."""
     async with context.services.reads() as session:
-        found = await orientations.find_people(
-            session=session, viewer=context.member, text=query[:60]
-        )
+        found = await people.find_people(session=session, viewer=context.member, text=query[:60])
     shown = " ".join("".join(c for c in query if c.isprintable()).split())[:40]
     if not found:
         await show(update, texts.PICK_PERSON_NONE.format(query=shown), edit=False)

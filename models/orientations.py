@@ -9,7 +9,6 @@ is applied only to the latest reminder of an open orientation.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,8 +28,6 @@ from models.people import (
     change_status,
     clean_note,
     get_person,
-    name_key,
-    parse_person_code,
     status_when_orientation_ends,
     status_when_oriented,
 )
@@ -622,32 +619,6 @@ async def reopen(
     )
     await session.flush()
     return Reopened(person, current)
-
-
-async def find_people(
-    *, session: AsyncSession, viewer: Member, text: str, limit: int = 6
-) -> list[Person]:
-    """People the viewer follows matching a code, or a first name despite accents and typos."""
-    code = parse_person_code(text)
-    if code is not None:
-        try:
-            return [await get_person(session=session, viewer=viewer, person_id=code)]
-        except DomainError:
-            return []
-    query = select(Person)
-    if not viewer.is_coordinator:
-        query = query.where(Person.mediator_id == viewer.id)
-    candidates = (await session.exec(query)).all()
-    wanted = name_key(text)
-    if not wanted:
-        return []
-    exact = [p for p in candidates if p.first_name_key.startswith(wanted)]
-    keys = {p.first_name_key for p in candidates}
-    close = set(difflib.get_close_matches(wanted, keys, n=limit, cutoff=0.7))
-    fuzzy = [p for p in candidates if p.first_name_key in close and p not in exact]
-    found = sorted(exact, key=lambda p: p.last_contact_at, reverse=True)
-    found += sorted(fuzzy, key=lambda p: p.last_contact_at, reverse=True)
-    return found[:limit]
 
 
 async def recent_people(

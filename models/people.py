@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -255,6 +256,12 @@ async def _validate(session: AsyncSession, profile: Profile) -> None:
             raise NotFound()
 
 
+def may_engage(member: Member) -> None:
+    """Only a member attached to a neighbourhood records people: they are followed there."""
+    if member.neighbourhood_id is None:
+        raise DomainError("engage_no_neighbourhood")
+
+
 async def engage(
     *, session: AsyncSession, mediator: Member, profile: Profile, now: dt.datetime
 ) -> Person:
@@ -295,20 +302,6 @@ async def engage(
     return person
 
 
-async def likely_duplicates(
-    *, session: AsyncSession, mediator: Member, first_name: str, age_bracket: str
-) -> Sequence[Person]:
-    """The mediator's people with the same first name and age bracket in their neighbourhood."""
-    query = select(Person).where(
-        Person.mediator_id == mediator.id,
-        Person.first_name_key == name_key(first_name),
-        Person.age_bracket == age_bracket,
-    )
-    if mediator.neighbourhood_id is not None:
-        query = query.where(Person.neighbourhood_id == mediator.neighbourhood_id)
-    return (await session.exec(query.order_by(col(Person.id)).limit(3))).all()
-
-
 def _visible_to(viewer: Member) -> ColumnElement[bool]:
     """Coordinators see everyone; everybody else sees the people they follow."""
     return true() if viewer.is_coordinator else col(Person.mediator_id) == viewer.id
@@ -328,6 +321,51 @@ async def visible_people(
         .limit(limit)
     )
     return rows.all(), total
+
+
+def _named(candidates: Sequence[Person], text: str, limit: int, *, prefix: bool) -> list[Person]:
+    """The candidates whose first name is `text` despite accents, case and small typos (and,
+    with `prefix`, those it begins), most recent contact first, the closest first."""
+    wanted = name_key(text)
+    if not wanted:
+        return []
+    same = [
+        p
+        for p in candidates
+        if p.first_name_key == wanted or (prefix and p.first_name_key.startswith(wanted))
+    ]
+    keys = {p.first_name_key for p in candidates}
+    close = set(difflib.get_close_matches(wanted, keys, n=limit, cutoff=0.7))
+    fuzzy = [p for p in candidates if p.first_name_key in close and p not in same]
+    found = sorted(same, key=lambda p: p.last_contact_at, reverse=True)
+    found += sorted(fuzzy, key=lambda p: p.last_contact_at, reverse=True)
+    return found[:limit]
+
+
+async def find_people(
+    *, session: AsyncSession, viewer: Member, text: str, limit: int = 6
+) -> list[Person]:
+    """The people search: those `viewer` may see matching a code, or a first name despite
+    accents and small typos (« Aissatou », « Aisatou » find « Aïssatou »)."""
+    code = parse_person_code(text)
+    if code is not None:
+        try:
+            return [await get_person(session=session, viewer=viewer, person_id=code)]
+        except DomainError:
+            return []
+    candidates = (await session.exec(select(Person).where(_visible_to(viewer)))).all()
+    return _named(candidates, text, limit, prefix=True)
+
+
+async def likely_duplicates(
+    *, session: AsyncSession, mediator: Member, first_name: str, limit: int = 3
+) -> list[Person]:
+    """The people `mediator` follows whose first name is this one, despite accents and small
+    typos (the people search, names only and whole): perhaps the same person again."""
+    candidates = (
+        await session.exec(select(Person).where(Person.mediator_id == mediator.id))
+    ).all()
+    return _named(candidates, first_name, limit, prefix=False)
 
 
 def with_contact_details() -> list[Any]:

@@ -53,11 +53,12 @@ async def test_an_unfinished_nouveau_leaves_no_name_phone_or_note_in_clear(
 ) -> None:
     await mediator.send("/nouveau")
     await mediator.send("Yasmina")
-    for label in ("Femme", "Moins de 26 ans", "QPV", "Bouche-à-oreille", "Valider (0)"):
+    for label in ("F · Moins de 26 ans", "QPV", "Bouche-à-oreille", "Valider (0)"):
         await mediator.tap(label)
-    for label in ("Oui", "Non", "Ne sait pas", "Déjà informé·e", "Oui, elle ou il accepte"):
+    for label in ("Oui · sans contact", "Ne sait pas", "✅ Informée · d'accord", "📞 Téléphone"):
         await mediator.tap(label)
-    assert "note" in await mediator.send(PHONE_TYPED)
+    assert "Vérifiez" in await mediator.send(PHONE_TYPED)
+    await mediator.tap("📝 Note")
     summary = await mediator.send(NOTE)
     assert "Prénom : Yasmina" in summary  # the draft really holds them, readable by the bot
     assert "Vérifiez" in summary

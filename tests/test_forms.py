@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import texts
 from bot.app import FEATURES_GROUP, BotApplication, build_application
@@ -25,6 +26,7 @@ from handlers.forms import (
     Form,
     FormEngine,
     MultiChoice,
+    Summary,
     Text,
     match_option,
     plain,
@@ -259,3 +261,82 @@ async def test_summary_changes_one_answer_and_comes_back(
     assert (event.place, event.kind, event.title) == ("Centre Paris Anim'", "forum", "Forum")
     assert event.starts_at == dt.datetime(2026, 3, 29, 12, 30, tzinfo=dt.UTC)  # 14:30 in Paris
     assert partner.id is not None
+
+
+# --- Steps offered by the summary, a step's effect, a button that starts a form again ---------
+async def note_kind(update: Update, context: BotContext, answers: Answers) -> bool:
+    """An effect: changes the answers and posts a message (the next question comes below)."""
+    answers["noted"] = True
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message("Document.")
+    return True
+
+
+async def finish_again(context: BotContext, answers: Answers, session: AsyncSession) -> Finished:
+    SAVED.append(dict(answers))
+    again = InlineKeyboardButton("Encore", callback_data="nv:extra:again")
+    return Finished("Fini.", InlineKeyboardMarkup([[again]]))
+
+
+async def check_text(asked: Asked) -> str:
+    return f"Vérifiez : {asked.answers}"
+
+
+EXTRA = Form(
+    key="extra",
+    command="extra",
+    also_on=r"^nv:extra:again$",
+    steps=(
+        Choice(name="kind", prompt="Genre ?", options=SEX, effect=note_kind),
+        Text(
+            name="more",
+            prompt="Détail ?",
+            read=read_code,
+            optional=True,
+            offered=True,
+            title="➕ Détail",
+            applies=lambda answers: answers.get("kind") == "female",
+        ),
+        Summary(name="check", text=check_text),
+    ),
+    finish=finish_again,
+)
+
+
+@pytest.fixture
+async def extra(
+    settings: Settings, sessions: Sessions, clock: Clock, api: FakeBotAPI
+) -> AsyncIterator[User]:
+    """A mediator talking to a bot that also has the EXTRA form."""
+    SAVED.clear()
+    app = build_application(settings, sessions, request=RecordingRequest(api), clock=clock)
+    app.add_handlers(FormEngine(EXTRA).handlers(), group=FEATURES_GROUP)
+    features = app.handlers[FEATURES_GROUP]
+    features.insert(0, features.pop())
+    _, user_id = await add_member(sessions, clock)
+    async with app:
+        yield User(app, api, user_id)
+
+
+async def test_offered_steps_cost_no_tap_effects_post_and_a_button_starts_again(
+    extra: User, api: FakeBotAPI
+) -> None:
+    mediator = extra
+    assert await mediator.send("/extra") == "Genre ?"
+    pressed = mediator.last.message_id
+    summary = await mediator.tap("Femme")
+    assert summary.startswith("Vérifiez")  # the offered step is not asked in turn
+    assert "'more'" not in summary
+    chat = api.chat(mediator.id)
+    assert chat[-2].text == "Document."  # the effect's message, then the summary below it
+    assert mediator.last.message_id != pressed
+    assert "➕ Détail" in mediator.labels()
+    assert "Détail ?" in await mediator.tap("➕ Détail")
+    assert (await mediator.send("abc")).startswith("Vérifiez")  # back to the summary
+    await mediator.tap(texts.NEW_SAVE)
+    assert SAVED == [{"kind": "female", "noted": True, "more": "ABC"}]
+    assert await mediator.tap("Encore") == "Genre ?"  # also_on: started again from a button
+    await mediator.tap("Homme")
+    assert "➕ Détail" not in mediator.labels()  # offered only when it applies
+    await mediator.tap(texts.NEW_SAVE)
+    assert SAVED[-1] == {"kind": "male", "noted": True}

@@ -167,16 +167,17 @@ async def test_hostile_phone_and_note(
 ) -> None:
     await mediator.send("/nouveau")
     await mediator.send("Moussa")
-    for label in ("Homme", "26-44 ans", "Autre", "Événement", "Valider (0)", "Non", "Oui"):
+    for label in ("H · 26-44 ans", "Autre", "Événement", "Valider (0)", "Non", "Oui"):
         await mediator.tap(label)
-    await mediator.tap("Déjà informé·e")
-    await mediator.tap("Oui, elle ou il accepte")
+    await mediator.tap("✅ Informé · d'accord")
+    await mediator.tap("📞 Téléphone")
     await mediator.process(typed(mediator, answer_text(phone)))
     answer = mediator.last.text
-    if "note" not in answer.lower():  # refused: a reason, then the same question
+    if "Vérifiez" not in answer:  # refused: a reason, then the same question
         assert "n'est pas reconnu" in answer
         assert "téléphone" in answer
         await mediator.tap("Passer")
+    await mediator.tap("📝 Note")
     await mediator.process(typed(mediator, answer_text(note)))
     answer = mediator.last.text
     assert "Vérifiez" in answer or "note" in answer.lower()

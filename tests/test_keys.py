@@ -59,21 +59,21 @@ async def walk_to_phone(user: User, name: str) -> None:
     """/nouveau up to the phone step (the person consents)."""
     assert "Prénom ou initiales" in await user.send("/nouveau")
     await user.send(name)
-    await user.tap("Femme")
-    await user.tap("Moins de 26 ans")
+    await user.tap("F · Moins de 26 ans")
     await user.tap("QPV")
     await user.tap("Bouche-à-oreille")
     await user.tap("Valider")
     await user.tap("Non")
     await user.tap("Non")
-    await user.tap("Déjà informé·e")
-    assert "téléphone" in await user.tap("Oui, elle ou il accepte")
+    assert "Vérifiez" in await user.tap("✅ Informée · d'accord")
+    assert "téléphone" in await user.tap("📞 Téléphone")
 
 
 async def record_with_contact(user: User, name: str, phone: str, note: str) -> str:
     """/nouveau with consent, a phone and a note, saved; returns the confirmation."""
     await walk_to_phone(user, name)
-    assert "note" in await user.send(phone)
+    assert "Vérifiez" in await user.send(phone)
+    assert "note" in await user.tap("📝 Note")
     assert "Vérifiez" in await user.send(note)
     return await user.tap("✅ Enregistrer")
 

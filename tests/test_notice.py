@@ -122,12 +122,12 @@ def test_arabic_reads_right_to_left_with_latin_words_and_numbers_in_order() -> N
 
 
 # --- In /nouveau -----------------------------------------------------------------------------
-async def walk_to_notice(user: User) -> str:
+async def walk_to_notice(user: User, name: str = "Amina") -> str:
     await user.send("/nouveau")
-    await user.send("Amina")
-    for label in ("Femme", "26-44 ans", "QPV", "Bouche-à-oreille", "Valider (0)", "Non"):
+    await user.send(name)
+    for label in ("F · 26-44 ans", "QPV", "Bouche-à-oreille", "Valider (0)", "Non"):
         await user.tap(label)
-    return await user.tap("Non")  # RSA: the notice step comes next
+    return await user.tap("Non")  # RSA: the notice and consent step comes next
 
 
 async def record_of_only_person(sessions: Sessions) -> tuple[ConsentRecord, NoticeVersion | None]:
@@ -142,7 +142,11 @@ async def test_notice_shown_in_arabic_is_recorded_with_its_language_and_version(
 ) -> None:
     prompt = await walk_to_notice(mediator)
     assert "informer la personne" in prompt
-    assert mediator.labels()[:2] == ["📄 Montrer l'information", "Déjà informé·e"]
+    assert mediator.labels()[:3] == [
+        "✅ Informée · d'accord",
+        "Informée · refuse",
+        "📄 Montrer l'information",
+    ]
     languages = await mediator.tap("📄 Montrer l'information")
     assert "tournez l'écran" in languages
     labels = mediator.labels()
@@ -171,9 +175,7 @@ async def test_notice_shown_in_arabic_is_recorded_with_its_language_and_version(
     assert "coordonnées" in question
     assert "À lire à voix haute" in question
     assert "هل توافق على أن نحتفظ برقم هاتفك" in question
-    assert "téléphone" in await mediator.tap("Oui, elle ou il accepte")
-    await mediator.tap("Passer")
-    summary = await mediator.tap("Passer")
+    summary = await mediator.tap("Oui, elle accepte")
     assert "Information : montrée" in summary
     assert "Langue de l'information : arabe · العربية" in summary
     clock.advance(minutes=2)
@@ -188,7 +190,7 @@ async def test_notice_shown_in_arabic_is_recorded_with_its_language_and_version(
     assert record.withdrawn_at is None
 
     # The next time, this mediator's most used language comes first.
-    await walk_to_notice(mediator)
+    await walk_to_notice(mediator, "Binta")
     await mediator.tap("📄 Montrer l'information")
     assert mediator.labels()[0].startswith("arabe")
 
@@ -196,13 +198,10 @@ async def test_notice_shown_in_arabic_is_recorded_with_its_language_and_version(
 async def test_already_informed_skips_the_notice_in_one_tap(
     mediator: User, sessions: Sessions
 ) -> None:
-    await walk_to_notice(mediator)
-    question = await mediator.tap("Déjà informé·e")
+    question = await walk_to_notice(mediator)
     assert "coordonnées" in question
     assert "À lire à voix haute" in question
-    await mediator.tap("Oui, elle ou il accepte")
-    await mediator.tap("Passer")
-    await mediator.tap("Passer")
+    assert "Vérifiez" in await mediator.tap("✅ Informée · d'accord")
     await mediator.tap("✅ Enregistrer")
     record, shown = await record_of_only_person(sessions)
     assert shown is None
@@ -268,7 +267,7 @@ async def test_a_new_version_is_recorded_from_then_on_and_the_old_one_stays_read
             french.write_text(source, encoding="utf-8")
         await mediator.send("/nouveau")
         await mediator.send(first_name)
-        for label in ("Femme", "26-44 ans", "QPV", "Bouche-à-oreille", "Valider (0)", "Non"):
+        for label in ("F · 26-44 ans", "QPV", "Bouche-à-oreille", "Valider (0)", "Non"):
             await mediator.tap(label)
         await mediator.tap("Non")
         await mediator.tap("📄 Montrer l'information")
@@ -298,9 +297,7 @@ async def test_donnees_shows_the_record(
     await walk_to_notice(mediator)
     await mediator.tap("📄 Montrer l'information")
     await mediator.tap("arabe")
-    await mediator.tap("Oui, elle ou il accepte")
-    await mediator.tap("Passer")
-    await mediator.tap("Passer")
+    await mediator.tap("Oui, elle accepte")
     await mediator.tap("✅ Enregistrer")
 
     await coordinator.send("/donnees P-0001")

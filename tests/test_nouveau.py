@@ -6,32 +6,40 @@ from sqlmodel import func, select
 
 from bot.db import Sessions
 from models.people import Person, PersonBarrier, with_contact_details
-from tests.conftest import Clock, User
+from tests.conftest import Clock, User, engage_person
+from tests.test_followups import member_of
 
 CONTACT = with_contact_details()
 
 
-async def walk_to_summary(user: User, *, name: str = "Amina", consent: bool = True) -> None:
+async def walk_to_summary(
+    user: User, *, name: str = "Amina", consent: bool = True, duplicate: bool = False
+) -> None:
     assert "Prénom ou initiales" in await user.send("/nouveau")
-    assert "Sexe" in await user.send(name)
-    assert "Tranche d'âge" in await user.tap("Femme")
-    assert "résidence" in await user.tap("Moins de 26 ans")
-    assert "repéré" in await user.tap("QPV")
+    if duplicate:
+        assert "ressemble" in await user.send(name)
+        assert "Sexe et tranche d'âge" in await user.tap("Non, c'est une autre personne")
+    else:
+        assert "Sexe et tranche d'âge" in await user.send(name)
+    assert "Où habite-t-elle" in await user.tap("F · Moins de 26 ans")
+    assert "Comment a-t-elle été repérée" in await user.tap("QPV")
     assert "Freins" in await user.tap("Bouche-à-oreille")
     await user.tap("Pas de qualification")
     await user.tap("Niveau de français")
     assert "✅ Niveau de français" in user.labels()
-    assert "France Travail" in await user.tap("Valider (2)")
-    assert "5 derniers mois" in await user.tap("Oui")
-    assert "RSA" in await user.tap("Non")
-    assert "coordonnées" in await user.tap("Ne sait pas")
-    assert "coordonnées" in await user.tap("Déjà informé·e")
+    assert "Est-elle inscrite à France Travail" in await user.tap("Valider (2)")
+    assert "Touche-t-elle le RSA" in await user.tap("Oui · sans contact depuis 5 mois")
+    question = await user.tap("Ne sait pas")
+    assert "informer la personne" in question
+    assert "Accepte-t-elle que l'on garde ses coordonnées" in question
     if consent:
-        assert "téléphone" in await user.tap("Oui, elle ou il accepte")
-        assert "note" in await user.send("06 12 34 56 78")
+        assert "Vérifiez" in await user.tap("✅ Informée · d'accord")
+        assert "téléphone" in await user.tap("📞 Téléphone")
+        assert "Vérifiez" in await user.send("06 12 34 56 78")
+        assert "note" in await user.tap("📝 Note")
         assert "Vérifiez" in await user.send("Cherche un emploi en restauration.")
     else:
-        assert "Vérifiez" in await user.tap("Non")
+        assert "Vérifiez" in await user.tap("Informée · refuse")
 
 
 async def count_people(sessions: Sessions) -> int:
@@ -82,26 +90,26 @@ async def test_without_consent_no_contact_details_are_asked(
 async def test_invalid_phone_is_asked_again(mediator: User) -> None:
     await mediator.send("/nouveau")
     await mediator.send("Moussa")
-    for label in ("Homme", "26-44 ans", "Autre", "Événement"):
+    for label in ("H · 26-44 ans", "Autre", "Événement"):
         await mediator.tap(label)
     await mediator.tap("Valider (0)")
-    await mediator.tap("Non")  # not registered: the referent question is skipped
-    assert "RSA" in mediator.last.text
+    await mediator.tap("Non")
+    assert "Touche-t-il le RSA" in mediator.last.text
     await mediator.tap("Oui")
-    await mediator.tap("Déjà informé·e")
-    await mediator.tap("Oui, elle ou il accepte")
+    await mediator.tap("✅ Informé · d'accord")
+    await mediator.tap("📞 Téléphone")
     answer = await mediator.send("12")
     assert "n'est pas reconnu" in answer
     assert "téléphone" in answer
-    assert "note" in await mediator.send("+33 7 81 23 45 67")
+    assert "Téléphone : +33781234567" in await mediator.send("+33 7 81 23 45 67")
 
 
 async def test_back_goes_to_the_previous_step_and_keeps_answers(mediator: User) -> None:
     await mediator.send("/nouveau")
     await mediator.send("Amina")
-    await mediator.tap("Femme")
-    assert "Sexe" in await mediator.tap("◀ Retour")
-    assert "Tranche d'âge" in await mediator.tap("Homme")
+    await mediator.tap("F · 26-44 ans")
+    assert "Sexe et tranche d'âge" in await mediator.tap("◀ Retour")
+    assert "Où habite-t-il" in await mediator.tap("H · 26-44 ans")
 
 
 async def test_free_text_on_a_button_step_reprompts(mediator: User) -> None:
@@ -110,26 +118,28 @@ async def test_free_text_on_a_button_step_reprompts(mediator: User) -> None:
     answer = await mediator.send("femme")
     assert "boutons" in answer
     assert "Sexe" in answer
-    assert "Tranche d'âge" in await mediator.tap("Femme")
+    assert "Où habite-t-elle" in await mediator.tap("F · 26-44 ans")
 
 
 async def test_photo_on_a_text_step_reprompts(mediator: User) -> None:
     await mediator.send("/nouveau")
-    assert "Prénom" in await mediator.send_photo()
+    answer = await mediator.send_photo()
+    assert "J'attends un message texte" in answer
+    assert "Prénom" in answer
 
 
 async def test_modify_from_summary(mediator: User, sessions: Sessions) -> None:
     await walk_to_summary(mediator, consent=False)
     assert "modifier" in await mediator.tap("✏️ Modifier")
-    assert "Tranche d'âge" in await mediator.tap("Âge")
-    summary = await mediator.tap("45-54 ans")
+    assert "Sexe et tranche d'âge" in await mediator.tap("Sexe et âge")
+    summary = await mediator.tap("F · 45-54 ans")
     assert "Âge : 45-54 ans" in summary
-    # Changing consent to yes asks the contact details it now allows, then the summary.
+    assert "📞 Téléphone (facultatif)" not in mediator.labels()
+    # Changing consent to yes offers the contact details it now allows, on the summary.
     await mediator.tap("✏️ Modifier")
-    await mediator.tap("Accord coordonnées")
-    assert "téléphone" in await mediator.tap("Oui, elle ou il accepte")
-    await mediator.tap("Passer")
-    assert "Vérifiez" in await mediator.tap("Passer")
+    await mediator.tap("Information")
+    assert "Vérifiez" in await mediator.tap("✅ Informée · d'accord")
+    assert {"📞 Téléphone (facultatif)", "📝 Note (facultatif)"} <= set(mediator.labels())
     await mediator.tap("✅ Enregistrer")
     async with sessions() as session:
         person = (await session.exec(select(Person).options(*CONTACT))).one()
@@ -147,17 +157,31 @@ async def test_cancel_saves_nothing(mediator: User, sessions: Sessions) -> None:
 async def test_duplicate_is_shown_before_saving(mediator: User, sessions: Sessions) -> None:
     await walk_to_summary(mediator, consent=False)
     await mediator.tap("✅ Enregistrer")
-    await walk_to_summary(mediator, name="amina", consent=False)
-    warning = await mediator.tap("✅ Enregistrer")
+    await mediator.send("/nouveau")
+    warning = await mediator.send("amina")  # asked at once, not after every other answer
     assert "ressemble" in warning
-    assert "P-0001" in warning
+    assert any(label.startswith("Ouvrir P-0001 · Amina") for label in mediator.labels())
     assert await count_people(sessions) == 1
     card = await mediator.tap("Ouvrir P-0001")
     assert "P-0001 · Amina" in card
     assert await count_people(sessions) == 1
-    await walk_to_summary(mediator, name="Amina", consent=False)
-    await mediator.tap("✅ Enregistrer")
-    assert "P-0002" in await mediator.tap("Non, c'est une autre personne")
+    assert "Il n'y a rien à annuler" in await mediator.send("/annuler")  # the form ended
+    await walk_to_summary(mediator, name="Amina", consent=False, duplicate=True)
+    assert "P-0002" in await mediator.tap("✅ Enregistrer")
+    assert await count_people(sessions) == 2
+
+
+async def test_duplicate_check_forgives_accents_and_small_typos(
+    mediator: User, sessions: Sessions, clock: Clock
+) -> None:
+    member = await member_of(sessions, mediator)
+    await engage_person(sessions, clock, member, "Aïssatou")
+    for typed in ("Aissatou", "Aisatou", "AÏSSATOU"):
+        await mediator.send("/nouveau")
+        assert "ressemble" in await mediator.send(typed)
+        assert any(label.startswith("Ouvrir P-0001 · Aïssatou") for label in mediator.labels())
+    await mediator.send("/nouveau")
+    assert "Sexe et tranche d'âge" in await mediator.send("Aminata")  # no one alike: not asked
 
 
 async def test_idle_conversation_expires_with_a_message(
@@ -169,6 +193,107 @@ async def test_idle_conversation_expires_with_a_message(
     job = app.job_queue.get_jobs_by_name("expire_idle_drafts")[0]
     await job.run(app)
     assert "abandonnée après 15 minutes" in mediator.last.text
-    assert "n'est plus en cours" in await mediator.tap("Femme")
+    assert "n'est plus en cours" in await mediator.tap("F · 26-44 ans")
     assert await count_people(sessions) == 0
     assert "Prénom" in await mediator.send("/nouveau")
+
+
+class Counting(User):
+    """A mediator whose button taps (callback queries) and typed messages are counted."""
+
+    taps = typed = 0
+
+    async def process(self, payload: dict) -> None:
+        if "callback_query" in payload:
+            self.taps += 1
+        elif not payload["message"].get("text", "").startswith("/"):
+            self.typed += 1
+        await super().process(payload)
+
+
+async def test_the_common_path_takes_8_taps_and_the_typed_first_name(
+    app, api, mediator: User, sessions: Sessions
+) -> None:
+    user = Counting(app, api, mediator.id)
+    await user.send("/nouveau")
+    await user.send("Awa")
+    for label in (
+        "F · 26-44 ans",
+        "QPV",
+        "Bouche-à-oreille",
+        "Valider (0)",
+        "Oui · contact ces 5 derniers mois",
+        "Non",
+        "✅ Informée · d'accord",  # informed and agreeing: no notice step, no consent step
+    ):
+        await user.tap(label)
+    assert "Vérifiez" in user.last.text  # phone and note: offered here, never asked in turn
+    assert "Enregistré : P-0001 (Awa)" in await user.tap("✅ Enregistrer")
+    assert (user.taps, user.typed) == (8, 1)
+    async with sessions() as session:
+        person = (await session.exec(select(Person).options(*CONTACT))).one()
+    assert (person.sex, person.age_bracket, person.residence, person.channel) == (
+        "female",
+        "26_44",
+        "qpv",
+        "word_of_mouth",
+    )
+    assert (person.registered_ft, person.referent_contact_5m, person.rsa) == ("yes", "yes", "no")
+    assert person.contact_consent
+    assert (person.phone, person.note) == (None, None)
+
+
+async def test_saved_person_can_be_oriented_at_once_or_another_recorded(
+    mediator: User, sessions: Sessions
+) -> None:
+    await walk_to_summary(mediator, consent=False)
+    await mediator.tap("✅ Enregistrer")
+    assert mediator.labels() == ["➡️ Orienter maintenant", "➕ Nouvelle personne"]
+    assert "P-0001 Amina : vers quel type de partenaire" in await mediator.tap(
+        "➡️ Orienter maintenant"
+    )
+    await mediator.send("/annuler")
+    await walk_to_summary(mediator, name="Binta", consent=False)
+    await mediator.tap("✅ Enregistrer")
+    assert "Prénom ou initiales" in await mediator.tap("➕ Nouvelle personne")
+    assert "Sexe et tranche d'âge" in await mediator.send("Chloé")
+    assert await count_people(sessions) == 2
+
+
+async def test_questions_follow_the_recorded_sex_and_stay_neutral_without_it(
+    mediator: User, sessions: Sessions
+) -> None:
+    await mediator.send("/nouveau")
+    await mediator.send("Sam")
+    assert "Sexe ?" in await mediator.tap("Autre, ou non précisé")
+    assert "Tranche d'âge" in await mediator.tap("Non précisé")
+    assert "Où la personne habite-t-elle" in await mediator.tap("45-54 ans")
+    await mediator.tap("QPV")
+    await mediator.tap("Bouche-à-oreille")
+    assert "La personne est-elle inscrite" in await mediator.tap("Valider (0)")
+    assert "La personne touche-t-elle le RSA" in await mediator.tap("Ne sait pas")
+    await mediator.tap("Non")
+    assert "Informé·e · refuse" in mediator.labels()
+    assert "Oui, la personne accepte" in [
+        b["text"] for b in (await _show_consent(mediator)).buttons()
+    ]
+    await mediator.tap("Non")
+    summary = mediator.last.text
+    assert "Sexe : Non précisé" in summary
+    assert "Âge : 45-54 ans" in summary
+    await mediator.tap("✅ Enregistrer")
+    async with sessions() as session:
+        person = (await session.exec(select(Person))).one()
+    assert (person.sex, person.age_bracket, person.registered_ft) == (
+        "unspecified",
+        "45_54",
+        "unknown",
+    )
+    assert person.referent_contact_5m is None
+    assert not person.contact_consent
+
+
+async def _show_consent(user: User):
+    await user.tap("📄 Montrer l'information")
+    await user.tap("français")
+    return user.last

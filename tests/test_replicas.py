@@ -44,18 +44,17 @@ async def test_one_conversation_alternating_between_two_replicas(
     steps = [
         ("send", "/nouveau", "Prénom ou initiales"),
         ("send", "Amina", "Sexe"),
-        ("tap", "Femme", "Tranche d'âge"),
-        ("tap", "Moins de 26 ans", "résidence"),
-        ("tap", "QPV", "repéré"),
+        ("tap", "F · Moins de 26 ans", "Où habite-t-elle"),
+        ("tap", "QPV", "repérée"),
         ("tap", "Bouche-à-oreille", "Freins"),
         ("tap", "Pas de qualification", "Freins"),
         ("tap", "Valider (1)", "France Travail"),
-        ("tap", "Oui", "5 derniers mois"),
-        ("tap", "Non", "RSA"),
-        ("tap", "Non", "coordonnées"),
-        ("tap", "Déjà informé·e", "À lire à voix haute"),
-        ("tap", "Oui, elle ou il accepte", "téléphone"),
-        ("send", "06 12 34 56 78", "note"),
+        ("tap", "Oui · sans contact", "RSA"),
+        ("tap", "Non", "À lire à voix haute"),
+        ("tap", "✅ Informée · d'accord", "Vérifiez"),
+        ("tap", "📞 Téléphone", "téléphone"),
+        ("send", "06 12 34 56 78", "Vérifiez"),
+        ("tap", "📝 Note", "note"),
         ("send", "Cherche un emploi en restauration.", "Vérifiez"),
         ("tap", "✅ Enregistrer", "Enregistré : P-0001 (Amina)"),
     ]
@@ -115,6 +114,6 @@ async def test_a_draft_expired_by_one_replica_is_gone_on_the_other(
     clock.advance(minutes=16)
     await app.job_queue.get_jobs_by_name("expire_idle_drafts")[0].run(app)  # the leader's
     assert "abandonnée après 15 minutes" in here.last.text
-    assert "n'est plus en cours" in await there.tap("Femme")
+    assert "n'est plus en cours" in await there.tap("F · Moins de 26 ans")
     async with sessions() as session:
         assert (await session.exec(select(Person))).all() == []

@@ -23,22 +23,20 @@ async def test_restart_mid_conversation_continues_the_same_step(
     user = User(first, telegram, user_id)
     await user.send("/nouveau")
     await user.send("Amina")
-    assert "Tranche d'âge" in await user.tap("Femme")
+    assert "Où habite-t-elle" in await user.tap("F · 26-44 ans")
     # The process dies here: no shutdown, no flush. Whatever is not in the database is lost.
     del first
 
     second = build_application(settings, sessions, request=RecordingRequest(telegram), clock=clock)
     async with second:
         again = User(second, telegram, user_id)
-        assert "résidence" in await again.tap("26-44 ans")
+        assert "Comment a-t-elle été repérée" in await again.tap("QPV")
         for label in (
-            "QPV",
             "Bouche-à-oreille",
             "Valider (0)",
             "Non",
             "Non",
-            "Déjà informé·e",
-            "Non",
+            "Informée · refuse",
         ):
             await again.tap(label)
         summary = again.last.text

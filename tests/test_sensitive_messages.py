@@ -35,15 +35,14 @@ def deleted(api: FakeBotAPI, user: User) -> set[int]:
 async def to_phone_step(user: User) -> None:
     assert "Prénom ou initiales" in await user.send("/nouveau")
     await user.send("Amina")
-    await user.tap("Femme")
-    await user.tap("Moins de 26 ans")
+    await user.tap("F · Moins de 26 ans")
     await user.tap("QPV")
     await user.tap("Bouche-à-oreille")
     await user.tap("Valider")
     await user.tap("Non")
     await user.tap("Non")
-    await user.tap("Déjà informé·e")
-    assert "téléphone" in await user.tap("Oui, elle ou il accepte")
+    assert "Vérifiez" in await user.tap("✅ Informée · d'accord")
+    assert "téléphone" in await user.tap("📞 Téléphone")
 
 
 async def expire(app: BotApplication, clock: Clock) -> None:
@@ -57,10 +56,10 @@ async def test_nouveau_saved_refused_and_edited(mediator: User, api: FakeBotAPI)
     assert refused in deleted(api, mediator), "a refused phone goes at once"
     assert "téléphone" in mediator.last.text
     phone = await typed(mediator, "06 12 34 56 78")
+    await mediator.tap("📝 Note")
     note = await typed(mediator, "Cherche un CAP cuisine.")
     assert deleted(api, mediator) == {refused}, "nothing else before the flow ends"
-    await mediator.tap("✏️ Modifier")
-    await mediator.tap("Téléphone")
+    await mediator.tap("📞 Téléphone")
     phone_again = await typed(mediator, "06 98 76 54 32")
     assert "P-0001" in await mediator.tap("✅ Enregistrer")
     assert deleted(api, mediator) == {refused, phone, note, phone_again}
@@ -72,6 +71,7 @@ async def test_nouveau_cancelled(
 ) -> None:
     await to_phone_step(mediator)
     phone = await typed(mediator, "06 12 34 56 78")
+    await mediator.tap("📝 Note")
     note = await typed(mediator, "Cherche un CAP cuisine.")
     if how == "button":
         await mediator.tap(texts.CANCEL)

@@ -91,11 +91,11 @@ async def test_exit_then_reopen_by_a_coordinator(
 async def test_a_person_referred_by_a_partner(mediator: User, sessions: Sessions) -> None:
     await mediator.send("/nouveau")
     await mediator.send("Yanis")
-    for label in ("Homme", "Moins de 26 ans", "QVA"):
+    for label in ("H · Moins de 26 ans", "QVA"):
         await mediator.tap(label)
-    assert "Quel partenaire l'a orienté·e" in await mediator.tap("Orienté·e par un partenaire")
+    assert "Quel partenaire l'a orienté ?" in await mediator.tap("Orienté·e par un partenaire")
     assert "Freins" in await mediator.tap("PRIJ (Mission Locale)")
-    for label in ("Valider (0)", "Ne sait pas", "Non", "Déjà informé·e", "Non"):
+    for label in ("Valider (0)", "Ne sait pas", "Non", "Informé · refuse"):
         await mediator.tap(label)
     assert "Orienté·e par : PRIJ (Mission Locale)" in mediator.last.text
     await mediator.tap("✅ Enregistrer")
