@@ -271,11 +271,15 @@ NO_TEXT = object()  # a photo instead of a text
 
 
 def variants(label: str, options: list[tuple[str, str]], code: str) -> list[str]:
-    """Ways to type the button `label` that name it (and nothing else) among `options`."""
+    """Ways to type the button `label`: the label in any case, without its accents (always
+    the button, by the engine's rule, unless another button has the same plain label), and
+    the prefixes that name it alone (« F » for Femme)."""
     bare = plain(label)
-    candidates = [label, label.upper(), label.lower(), bare, bare.upper()]
-    candidates += [bare[:n] for n in range(1, len(bare))]
-    return [c for c in dict.fromkeys(candidates) if c and match_option(c, options) == code]
+    if [plain(other) for _, other in options].count(bare) != 1:
+        return []
+    whole = [label, label.upper(), label.lower(), bare, bare.upper()]
+    prefixes = [bare[:n] for n in range(1, len(bare)) if match_option(bare[:n], options) == code]
+    return list(dict.fromkeys(w for w in [*whole, *prefixes] if w.strip()))
 
 
 def predict(step: Step, text: str, options: list[tuple[str, str]], asked: Asked) -> object:
