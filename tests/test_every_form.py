@@ -588,7 +588,7 @@ async def empty_database(engine: AsyncEngine) -> None:
 
 @pytest.mark.parametrize("key", sorted(FORMS))
 @settings(
-    max_examples=8,
+    max_examples=6,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
