@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 from telegram.ext import CommandHandler, ConversationHandler
 
-from bot import texts
+from bot import access, texts
 from bot.app import BotApplication
 from bot.db import Sessions
 from models.team import Member, Role
@@ -160,3 +160,20 @@ def test_readme_lists_exactly_the_commands_of_the_bot(app: BotApplication) -> No
     table = README.read_text(encoding="utf-8").split("## Commands", 1)[1].split("\n#", 1)[0]
     listed = set(re.findall(r"`/(\w+)`", table.split("\n\n", 2)[1]))
     assert listed == answered - {"start"}
+
+
+def test_readme_says_who_may_use_each_command() -> None:
+    """The command table's « who » column is the roles the bot opens each command to."""
+    roles = {
+        "mediators": Role.MEDIATOR,
+        "project officer": Role.PROJECT_OFFICER,
+        "coordinators": Role.COORDINATOR,
+    }
+    table = README.read_text(encoding="utf-8").split("## Commands", 1)[1].split("\n\n", 2)[1]
+    for row in table.splitlines()[2:]:
+        commands, who = row.split(" | ")[:2]
+        who = re.sub(r"\([^)]*\)", "", who)
+        said = set(Role) if "everyone" in who else {r for w, r in roles.items() if w in who}
+        for command in re.findall(r"`/(\w+)`", commands):
+            opened = {r for r, listed in access.COMMANDS_BY_ROLE.items() if command in listed}
+            assert said == opened, f"/{command}: the README says {who.strip()!r}"
