@@ -8,13 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
 from telegram.ext import CommandHandler, ConversationHandler
 
 from bot import access, texts
 from bot.app import BotApplication
 from bot.db import Sessions
-from models.team import Member, Role
+from models.team import Role
 from tests.conftest import Clock, User, add_member, engage_person
 from tests.fakes import FakeBotAPI
 
@@ -49,93 +48,60 @@ def readme_counts() -> dict[str, tuple[int, int]]:
     return {command: (int(taps), int(typed)) for command, taps, typed in rows}
 
 
-async def member_of(sessions: Sessions, user: User) -> Member:
-    async with sessions() as session:
-        return (await session.exec(select(Member).where(Member.telegram_user_id == user.id))).one()
+class Typed(str):
+    """A message typed in a common path (the rest are buttons tapped)."""
+
+    __slots__ = ()
 
 
-@pytest.fixture
-async def counting(
-    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock
-) -> Counting:
-    """A mediator following Awa, who agreed to be contacted."""
-    _, user_id = await add_member(sessions, clock, role=Role.MEDIATOR)
-    user = Counting(app, api, user_id)
-    await engage_person(sessions, clock, await member_of(sessions, user), "Awa", consent=True)
-    return user
+# Each flow's common path (after its command), and what its last message says.
+COMMON_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
+    "/informes": (("Tour de rue", "5", texts.INFORMED_TODAY), "Enregistré : 5 informé·es"),
+    "/contact": (("P-0001", "Appel", texts.SKIP), "Contact enregistré avec P-0001 Awa"),
+    "/sortie": (
+        ("P-0001", "Déménagement", "Aujourd'hui", "Oui, clore"),
+        "Médiation close pour P-0001 Awa",
+    ),
+    # An appointment booked at France Travail for a (re)registration, tomorrow; no note.
+    "/orienter": (
+        ("P-0001", "France Travail", "France Travail", "(Ré)inscription", "Rendez-vous pris",
+         "Demain", texts.SKIP, "✅ Enregistrer"),
+        "Orientation enregistrée",
+    ),
+    # First name typed, the usual answers, consent given, no phone, no note, saved.
+    "/nouveau": (
+        (Typed("Yasmina"), "Femme", "26-44", "QPV", "Bouche-à-oreille", "Pas de qualification",
+         "Valider (1)", "Oui", "Non", "Non", "Déjà informé·e", "Oui, elle ou il", texts.SKIP,
+         texts.SKIP, "✅ Enregistrer"),
+        "Enregistré : P-0002 (Yasmina)",
+    ),
+    # A Café de l'emploi: no title, date and place typed, no theme, one partner present.
+    "/evenement": (
+        ("Café de l'emploi", texts.SKIP, Typed("29/03"), "14:00", "La Chapelle Nord",
+         Typed("Centre social"), texts.SKIP, "France Travail", "Valider (1)", texts.NEW_SAVE),
+        "Événement enregistré",
+    ),
+}  # fmt: skip
+ROLES = {"/evenement": Role.PROJECT_OFFICER}
 
 
-async def test_informes_common_path(counting: Counting) -> None:
-    await counting.send("/informes")
-    for label in ("Tour de rue", "5", texts.INFORMED_TODAY):
-        await counting.tap(label)
-    assert counting.last.text.startswith("Enregistré : 5 informé·es")
-    assert counting.counted == readme_counts()["/informes"]
-
-
-async def test_contact_common_path(counting: Counting) -> None:
-    await counting.send("/contact")
-    for label in ("P-0001", "Appel", texts.SKIP):
-        await counting.tap(label)
-    assert counting.last.text.startswith("Contact enregistré avec P-0001 Awa (appel)")
-    assert counting.counted == readme_counts()["/contact"]
-
-
-async def test_sortie_common_path(counting: Counting) -> None:
-    await counting.send("/sortie")
-    for label in ("P-0001", "Déménagement", "Aujourd'hui", "Oui, clore"):
-        await counting.tap(label)
-    assert counting.last.text.startswith("Médiation close pour P-0001 Awa")
-    assert counting.counted == readme_counts()["/sortie"]
-
-
-async def test_orienter_common_path(counting: Counting) -> None:
-    """An appointment booked at France Travail for a (re)registration, tomorrow."""
-    await counting.send("/orienter")
-    path = ("P-0001", "France Travail", "France Travail", "(Ré)inscription", "Rendez-vous pris")
-    for label in (*path, "Demain", texts.SKIP, "✅ Enregistrer"):
-        await counting.tap(label)
-    assert "France Travail" in counting.last.text
-    taps, typed = counting.counted
-    assert (taps, typed) == readme_counts()["/orienter"]
-
-
-async def test_nouveau_common_path(counting: Counting) -> None:
-    """First name typed, the usual answers, consent given, no phone, no note, saved."""
-    await counting.send("/nouveau")
-    await counting.send("Yasmina")
-    for label in ("Femme", "26-44", "QPV", "Bouche-à-oreille", "Pas de qualification"):
-        await counting.tap(label)
-    for label in ("Valider (1)", "Oui", "Non", "Non", "Déjà informé·e", "Oui, elle ou il"):
-        await counting.tap(label)
-    while "Vérifiez" not in counting.last.text:  # phone and note: not given
-        await counting.tap(texts.SKIP)
-    await counting.tap("✅ Enregistrer")
-    assert "Enregistré : P-0002 (Yasmina)" in counting.last.text
-    assert counting.counted == readme_counts()["/nouveau"]
-
-
-async def test_evenement_common_path(
-    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock
+@pytest.mark.parametrize("command", sorted(COMMON_PATHS))
+async def test_common_path_taps_are_the_readmes(
+    command: str, app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock
 ) -> None:
-    """A Café de l'emploi: no title, date and place typed, no theme, one partner present."""
-    _, user_id = await add_member(
-        sessions, clock, role=Role.PROJECT_OFFICER, name="Nadia Kaci", neighbourhood=None
-    )
-    officer = Counting(app, api, user_id)
-    await officer.send("/evenement")
-    await officer.tap("Café de l'emploi")
-    await officer.tap(texts.SKIP)
-    await officer.send("29/03")
-    await officer.tap("14:00")
-    await officer.tap("La Chapelle Nord")
-    await officer.send("Centre social")
-    await officer.tap(texts.SKIP)
-    await officer.tap("France Travail")
-    await officer.tap("Valider (1)")
-    await officer.tap(texts.NEW_SAVE)
-    assert "Centre social" in officer.last.text
-    assert officer.counted == readme_counts()["/evenement"]
+    """Walked on the real bot, counted, and equal to the README's table."""
+    role = ROLES.get(command, Role.MEDIATOR)
+    area = "la-chapelle-nord" if role is Role.MEDIATOR else None
+    member, user_id = await add_member(sessions, clock, role=role, neighbourhood=area)
+    if role is Role.MEDIATOR:  # Awa, who agreed to be contacted
+        await engage_person(sessions, clock, member, "Awa", consent=True)
+    user = Counting(app, api, user_id)
+    await user.send(command)
+    path, saved = COMMON_PATHS[command]
+    for text in path:
+        await (user.send(text) if isinstance(text, Typed) else user.tap(text))
+    assert saved in user.last.text
+    assert user.counted == readme_counts()[command]
 
 
 def test_readme_counts_every_main_flow() -> None:
