@@ -486,7 +486,7 @@ def check_saved(form: Form, chosen: Answers, saved: Answers) -> None:
         got, wanted = saved.get(step.name), chosen[step.name]
         if isinstance(step, MultiChoice):  # plus the options another step's `after` added
             assert set(wanted) <= set(got or ()), f"{form.key}.{step.name}: {got} lacks {wanted}"
-            assert all(c in wanted or not c.isdigit() for c in got), f"{form.key}: {got}"
+            assert all(c in wanted or not c.isdigit() for c in got or ()), f"{form.key}: {got}"
         else:
             assert got == wanted, f"{form.key}.{step.name}: saved {got!r}, chosen {wanted!r}"
 
