@@ -115,6 +115,7 @@ class World:
     member: Member | None = None
     user: User | None = None
     notes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    originals: dict[FormEngine, Form] = dataclasses.field(default_factory=dict)
 
     @classmethod
     async def open(
@@ -129,8 +130,9 @@ class World:
         app = build_application(
             self.settings, self.sessions, request=RecordingRequest(self.api), clock=self.clock
         )
-        for engine in engines_of(app):
-            engine.form = dataclasses.replace(engine.form, finish=self.spy(engine.form))
+        for engine in engines_of(app):  # an engine may be shared by every Application built
+            form = self.originals.setdefault(engine, engine.form)
+            engine.form = dataclasses.replace(form, finish=self.spy(form))
         await app.initialize()
         return app
 
@@ -151,6 +153,8 @@ class World:
         self.user = User(self.app, self.api, self.user.id)
 
     async def close(self) -> None:
+        for engine, form in self.originals.items():
+            engine.form = form
         await self.app.shutdown()
 
     async def as_member(self, role: Role, **extra: Any) -> User:
