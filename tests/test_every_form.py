@@ -6,8 +6,8 @@ looks at what the member sees (the last message's buttons) and, at each step, do
 tap a button, type the button's name (case, accents changed, or a short prefix such as « F »),
 type a free answer (a date, a time, a name...), type garbage or send a photo, tap « Retour »,
 « Passer », « Modifier » on the summary, or restart the bot (a new Application over the same
-database, the old one killed). It predicts each typed answer with the engine's documented rule
-(a button it names, else the step's reading, else refused) and keeps what it chose.
+database, the old one killed). A typed button name must be that button; a free answer is
+predicted by the engine's own reading (what it keeps, or refused), and kept as chosen.
 
 Checks, for every form: `finish` is called once, with exactly the answers chosen for the steps
 that apply; a refused answer leaves the step as it was. Per form, where practical, an oracle
@@ -45,15 +45,13 @@ from handlers.forms import (
     STEP,
     VALUES,
     Answers,
-    Asked,
-    Choice,
     Form,
     FormEngine,
     MultiChoice,
     Number,
+    Picked,
     Step,
     Summary,
-    Text,
     match_option,
     plain,
 )
@@ -174,11 +172,6 @@ class World:
             )
         return (found.user_data or {}).get(DRAFTS_KEY, {}).get(form.key)
 
-    def asked(self, answers: Answers) -> Asked:
-        """What a step's reading is given (its functions read the services and the answers)."""
-        context = SimpleNamespace(services=services_of(self.app))
-        return Asked(cast(BotContext, context), answers)
-
 
 NAMES = {
     Role.MEDIATOR: "Samia Benali",
@@ -286,25 +279,23 @@ def variants(label: str, options: list[tuple[str, str]], code: str) -> list[str]
     return list(dict.fromkeys(w for w in [*whole, *prefixes] if w.strip()))
 
 
-def predict(step: Step, text: str, options: list[tuple[str, str]], asked: Asked) -> object:
-    """What the engine keeps for `text` at `step` (its documented rule), or REFUSED."""
-    if isinstance(step, Choice):
-        code = match_option(text, options)
-        if code is not None:
-            return int(code) if isinstance(step, Number) else code
-    if isinstance(step, Number):
-        number = step.read_number(text)
-        return REFUSED if number is None else number
-    read = step.read if isinstance(step, Text | Choice) else None
-    if read is None:
-        return REFUSED
+REFUSED, UNKNOWN = object(), object()
+PLAIN = str | int | float | list | dict | None  # what a draft keeps (JSON)
+
+
+async def predict(world: World, form: Form, step: Step, text: str, answers: Answers) -> object:
+    """What the engine keeps for `text` at `step`, by its own reading (a button named, else the
+    step's reading), REFUSED, or UNKNOWN for what is not an answer to keep (a search that only
+    narrows the buttons, say)."""
+    engine = next(e for e in engines_of(world.app) if e.form.key == form.key)
+    context = SimpleNamespace(services=services_of(world.app), member=world.member)
     try:
-        return read(text, asked)
+        value = await engine.read(step, text, cast(BotContext, context), {VALUES: answers})
     except DomainError:
         return REFUSED
-
-
-REFUSED = object()
+    if isinstance(value, Picked):
+        return int(value.code) if isinstance(step, Number) else value.code
+    return value if isinstance(value, PLAIN) else UNKNOWN
 
 
 # --- The walk --------------------------------------------------------------------------------
@@ -402,14 +393,13 @@ class Walk:
         step = self.form.step(draft[STEP])
         text = self.data.draw(st.sampled_from([*GARBAGE, NO_TEXT]), label="garbage")
         before = copy.deepcopy(draft[VALUES])
-        options = self.picks(step.name)
         expected = (
             REFUSED
             if text is NO_TEXT
-            else predict(step, cast(str, text), options, self.world.asked(before))
+            else await predict(self.world, self.form, step, cast(str, text), before)
         )
-        if isinstance(step, MultiChoice) and expected is not REFUSED:
-            return  # a typed toggle: not garbage after all
+        if expected is UNKNOWN or (isinstance(step, MultiChoice) and expected is not REFUSED):
+            return  # a typed toggle or a search: not garbage after all
         await self.type(text)
         if expected is REFUSED:
             after = await self.world.draft(self.form)
@@ -429,15 +419,18 @@ class Walk:
         if isinstance(step, MultiChoice):
             await self.toggle(step, options)
             return
-        asked = self.world.asked(copy.deepcopy(draft[VALUES]))
+        answers = copy.deepcopy(draft[VALUES])
         candidates = (*self.world.notes.get("typed", ()), *TYPED)
-        typed = [t for t in candidates if predict(step, t, options, asked) is not REFUSED]
+        readings = {t: await predict(self.world, self.form, step, t, answers) for t in candidates}
+        typed = [
+            t for t, value in readings.items() if value is not REFUSED and value is not UNKNOWN
+        ]
         ways = (["tap", "say"] if options else []) + (["type"] if typed else [])
         assert ways, f"{self.form.key}.{step.name}: nothing to answer (add a value to TYPED)"
         way = data.draw(st.sampled_from(ways), label="how")
         if way == "type":
             text = data.draw(st.sampled_from(typed), label="typed")
-            self.chosen[step.name] = predict(step, text, options, asked)
+            self.chosen[step.name] = readings[text]
             await self.type(text)
             return
         code, label = data.draw(st.sampled_from(options), label="button")
