@@ -370,6 +370,7 @@ class Walk:
                 return
             if kind == "garbage" and name != EDIT_LIST:
                 await self.garbage(draft)
+                await self.declared_changes(name)
                 return
         if name == EDIT_LIST:  # « Modifier »: which answer to change
             options = self.picks(EDIT_LIST)
@@ -387,6 +388,19 @@ class Walk:
                 await self.press(save)
             return
         await self.answer(draft, step)
+        await self.declared_changes(name)
+
+    async def declared_changes(self, name: str) -> None:
+        """A step that declares it changes the answers once answered (`after`, `effect`: a
+        partner typed in replaces the « other » button chosen): what it changed is taken as
+        chosen."""
+        step = self.form.step(name)
+        if step.after is None and getattr(step, "effect", None) is None:
+            return
+        draft = await self.world.draft(self.form)
+        if draft is not None:
+            for key in self.chosen:
+                self.chosen[key] = draft[VALUES].get(key)
 
     async def garbage(self, draft: dict[str, Any]) -> None:
         """Something no step should take as meant; predicted, and checked when refused."""
