@@ -391,11 +391,12 @@ class Walk:
         await self.declared_changes(name)
 
     async def declared_changes(self, name: str) -> None:
-        """A step that declares it changes the answers once answered (`after`, `effect`: a
-        partner typed in replaces the « other » button chosen): what it changed is taken as
-        chosen."""
+        """A step that declares it changes the answers once answered (`after`, `effect`,
+        `accept`, or a « more » button: a partner typed in replaces the « other » button
+        chosen): what it changed is taken as chosen."""
         step = self.form.step(name)
-        if step.after is None and getattr(step, "effect", None) is None:
+        hooks = ("after", "effect", "accept", "more")
+        if all(getattr(step, hook, None) is None for hook in hooks):
             return
         draft = await self.world.draft(self.form)
         if draft is not None:
