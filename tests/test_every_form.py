@@ -60,8 +60,9 @@ from models.base import pk
 from models.botstate import DRAFTS_KEY
 from models.errors import DomainError
 from models.events import Event, EventDraft, EventPartner, Registration
+from models.orientations import Orientation
 from models.outreach import OutreachAction
-from models.people import person_code
+from models.people import Person, PersonBarrier, clean_first_name, person_code
 from models.reference import Neighbourhood, Partner
 from models.team import Member, Role
 from tests.conftest import TOKEN, Clock, User, add_member, engage_person
@@ -574,11 +575,53 @@ async def event_input_stored(world: World, saved: Answers) -> None:
         assert event.summary == saved["summary"]
 
 
+async def nouveau_stored(world: World, saved: Answers) -> None:
+    """The person recorded (the one engaged at the start aside), as answered."""
+    assert world.member is not None
+    async with world.sessions() as session:
+        found = (
+            await session.exec(
+                select(Person).where(
+                    Person.mediator_id == pk(world.member), Person.id != world.notes["person"]
+                )
+            )
+        ).all()
+        if saved.get("duplicate") not in (None, "new"):  # « it is someone I follow »: no one
+            assert found == []
+            return
+        (person,) = found
+        barriers = (
+            await session.exec(
+                select(PersonBarrier.barrier).where(PersonBarrier.person_id == pk(person))
+            )
+        ).all()
+    assert person.first_name == clean_first_name(saved["first_name"])
+    assert (person.residence, person.channel) == (saved["residence"], saved["channel"])
+    assert set(barriers) == set(saved.get("barriers") or ())
+    assert person.rsa == saved["rsa"]
+
+
+async def orienter_stored(world: World, saved: Answers) -> None:
+    """The orientation recorded, as answered."""
+    async with world.sessions() as session:
+        (orientation,) = (await session.exec(select(Orientation))).all()
+        partner = await session.get_one(Partner, orientation.partner_id)
+    assert orientation.person_id == saved["person_id"]
+    assert (orientation.purpose, orientation.mode) == (saved["purpose"], saved["mode"])
+    if saved.get("partner") not in (None, "new"):
+        assert orientation.partner_id == int(saved["partner"])
+    else:
+        assert partner.name == saved["new_partner"]
+
+
+# Keyed by the form's key; /nouveau's and /orienter's as ported on their branches (issue #14).
 ORACLES: dict[str, Callable[[World, Answers], Awaitable[None]]] = {
     "inf": informes_stored,
     "evt": evenement_stored,
     "par": partner_stored,
     "evi": event_input_stored,
+    "nv": nouveau_stored,
+    "or": orienter_stored,
 }
 
 
