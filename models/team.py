@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, bindparam, exists, update
 from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Field, SQLModel, col, select
@@ -201,6 +203,21 @@ async def access_check(
     row = (await connection.execute(_ACCESS, params)).mappings().first()
     if row is None:
         return None, bool((await connection.execute(_SEEN_ONLY, params)).scalar())
+    return _member_and_seen(row)
+
+
+def access_check_now(
+    *, connection: Connection, telegram_user_id: int, update_id: int
+) -> tuple[Member | None, bool]:
+    """`access_check` on a synchronous connection (`bot.hotpath`, SQLite)."""
+    params = {"telegram_user_id": telegram_user_id, "update_id": update_id}
+    row = connection.execute(_ACCESS, params).mappings().first()
+    if row is None:
+        return None, bool(connection.execute(_SEEN_ONLY, params).scalar())
+    return _member_and_seen(row)
+
+
+def _member_and_seen(row: Mapping[str, Any]) -> tuple[Member | None, bool]:
     values = dict(row)
     seen = bool(values.pop("seen"))
     member = Member(**values)
