@@ -1,10 +1,10 @@
 """Who may do what: the access check that runs before every handler, and commands per role.
 
 The check also reads the member's chat state from the database (drafts, conversation states,
-the reference data's version: `bot.persistence.DatabasePersistence.check`, one short read), so
-that any replica continues any conversation. Someone who is not a member is answered once an hour and
-otherwise ignored, without a message sent (`Refusals`): a stranger's flood costs no message
-and no wait to the members.
+the reference data's version: `bot.persistence.DatabasePersistence.check`, one short read),
+so that any replica continues any conversation. Someone who is not a member is answered once
+an hour and otherwise ignored, without a message sent (`Refusals`): a stranger's flood costs
+no message and no wait to the members.
 """
 
 from __future__ import annotations

@@ -115,9 +115,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         now, dialect = self._clock(), self._dialect
         writes = [
             botstate.user_data_write(dialect, user_id=user_id, data=data, now=now),
-            botstate.conversation_write(
-                dialect, name=conversation, key=key, state=state, now=now
-            ),
+            botstate.conversation_write(dialect, name=conversation, key=key, state=state, now=now),
             botstate.processed_write(dialect, update_id=update_id, now=now),
         ]
 
@@ -136,7 +134,9 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
 
     async def mark_processed(self, update_id: int) -> None:
         """Remember the update as handled (one whose handler wrote nothing ahead)."""
-        await self._commit([botstate.processed_write(self._dialect, update_id=update_id, now=self._clock())])
+        await self._commit(
+            [botstate.processed_write(self._dialect, update_id=update_id, now=self._clock())]
+        )
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         """Nothing at start: each member's drafts are read with their update (`check`)."""
@@ -148,13 +148,17 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         if self._written_users.get(user_id, "{}") == encoded:
             return
         now = self._clock()
-        await self._commit([botstate.user_data_write(self._dialect, user_id=user_id, data=data, now=now)])
+        await self._commit(
+            [botstate.user_data_write(self._dialect, user_id=user_id, data=data, now=now)]
+        )
         self._written_users[user_id] = encoded
 
     async def drop_user_data(self, user_id: int) -> None:
         """Forget a member's drafts."""
         now = self._clock()
-        await self._commit([botstate.user_data_write(self._dialect, user_id=user_id, data={}, now=now)])
+        await self._commit(
+            [botstate.user_data_write(self._dialect, user_id=user_id, data={}, now=now)]
+        )
         self._written_users.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:

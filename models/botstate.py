@@ -210,7 +210,9 @@ async def save_user_data(
 ) -> None:
     """Store one member's drafts, encrypted; an empty dict stores nothing (non-members leave
     no row)."""
-    await _write(session, *user_data_write(dialect_of(session), user_id=user_id, data=data, now=now))
+    await _write(
+        session, *user_data_write(dialect_of(session), user_id=user_id, data=data, now=now)
+    )
 
 
 def user_data_write(dialect: str, *, user_id: int, data: dict, now: dt.datetime) -> Write:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import BigInteger, Column, bindparam, exists, update
 from sqlalchemy import select as core_select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Field, SQLModel, col, select
@@ -217,7 +216,7 @@ def access_check_now(
     return _member_and_seen(row)
 
 
-def _member_and_seen(row: Mapping[str, Any]) -> tuple[Member | None, bool]:
+def _member_and_seen(row: RowMapping) -> tuple[Member | None, bool]:
     values = dict(row)
     seen = bool(values.pop("seen"))
     member = Member(**values)

@@ -52,16 +52,24 @@ async def test_a_double_tap_saves_once(mediator: User, sessions: Sessions) -> No
 async def test_database_down_answers_and_recovers(
     mediator: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = team.access_check
+    real, real_now = team.access_check, team.access_check_now
     calls = {"n": 0}
 
-    async def flaky(**kwargs: object):
+    def first_call_fails() -> None:
         calls["n"] += 1
         if calls["n"] == 1:
             raise OperationalError("SELECT 1", {}, ConnectionRefusedError("server restarting"))
+
+    async def flaky(**kwargs: object):
+        first_call_fails()
         return await real(**kwargs)  # type: ignore[arg-type]
 
+    def flaky_now(**kwargs: object):  # SQLite's hot path (bot.hotpath)
+        first_call_fails()
+        return real_now(**kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr(team, "access_check", flaky)
+    monkeypatch.setattr(team, "access_check_now", flaky_now)
     answer = await mediator.send("/nouveau")
     assert (
         answer
