@@ -26,24 +26,89 @@ The statements are the models' own (`models.team.access_check_now`,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Final, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.sqlite import pysqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import SelectBase
 
 from bot import db
 from models import botstate, team
 from models.botstate import ChatState, Write
 from models.team import Member
 
+DIALECT: Final = pysqlite.dialect()
+BUSY_WAIT: Final = 0.001  # seconds between two tries while another writer holds SQLite
+
+
+class Prepared:
+    """A SQLAlchemy statement compiled once for SQLite, run on a `sqlite3` connection with
+    the same conversions of values SQLAlchemy makes (its columns' types' own processors):
+    SQLAlchemy's execution machinery around a statement costs more than SQLite's work."""
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=DIALECT))
+        self.sql = str(compiled)
+        self._binds: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            convert = bind.type.dialect_impl(DIALECT).bind_processor(DIALECT)
+            self._binds.append((bind.key, bind.value, convert))
+        self.columns: list[str] = []
+        self._results: list[Callable[[Any], Any] | None] = []
+        if isinstance(statement, SelectBase):
+            for column in statement.selected_columns:
+                self.columns.append(str(column.key))
+                read = column.type.dialect_impl(DIALECT).result_processor(DIALECT, None)
+                self._results.append(read)
+
+    def parameters(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        """The values in SQL order, converted as SQLAlchemy would."""
+        values = []
+        for key, default, process in self._binds:
+            value = params.get(key, default)
+            values.append(process(value) if process is not None else value)
+        return tuple(values)
+
+    def rows(self, connection: sqlite3.Connection, params: dict[str, Any]) -> list[list[Any]]:
+        """Run it; its rows, converted as SQLAlchemy would."""
+        rows = connection.execute(self.sql, self.parameters(params)).fetchall()
+        results = self._results
+        return [
+            [p(v) if p is not None else v for p, v in zip(results, row, strict=True)]
+            for row in rows
+        ]
+
+
+_PREPARED: dict[int, Prepared] = {}
+
+
+def prepared(statement: ClauseElement) -> Prepared:
+    """The statement compiled once (the models build each hot statement once)."""
+    found = _PREPARED.get(id(statement))
+    if found is None:
+        found = _PREPARED[id(statement)] = Prepared(statement)
+        _KEEP.append(statement)  # its id stays its own
+    return found
+
+
+_KEEP: list[ClauseElement] = []
+
 
 class SqliteHotPath:
     """The access check and the write-ahead of every update, on SQLite's own driver."""
 
-    def __init__(self, engine: Engine, writer: asyncio.Lock) -> None:
-        self._engine = engine
+    def __init__(self, path: str, writer: asyncio.Lock) -> None:
+        self._path = path
         self._writer = writer
+        self._connection: sqlite3.Connection | None = None
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, writer: asyncio.Lock | None) -> SqliteHotPath | None:
@@ -51,44 +116,77 @@ class SqliteHotPath:
         SQLite that another connection could not see)."""
         if engine.dialect.name != "sqlite" or writer is None or db.is_memory_sqlite(engine.url):
             return None
-        url = make_url(engine.url).set(drivername="sqlite")
-        # Autocommit: reads begin nothing; writes say BEGIN IMMEDIATE and COMMIT themselves.
-        # Pooled connections are checked in after each use, with nothing to reset.
-        sync = create_engine(url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
-        event.listen(sync, "connect", db.sqlite_pragmas(background_checkpoints=False))
-        return cls(sync, writer)
+        return cls(str(make_url(engine.url).database), writer)
 
-    def access(
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(self._path, isolation_level=None)  # autocommit
+            db.sqlite_pragmas(background_checkpoints=False)(connection, None)
+            # Never wait inside SQLite with the loop blocked: a busy database is waited for
+            # in `_until_free`, letting the loop run meanwhile.
+            connection.execute("PRAGMA busy_timeout=0")
+            self._connection = connection
+        return self._connection
+
+    async def _until_free(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `work`; while another writer (another process) holds SQLite, try again every
+        millisecond, the loop free meanwhile, up to SQLite's usual busy timeout."""
+        deadline = time.monotonic() + db.SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                return work(self._open())
+            except sqlite3.Error as error:
+                busy = getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() > deadline:
+                    # SQLAlchemy's exception, as from the async engine (`bot.app.on_error`).
+                    raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
+            await asyncio.sleep(BUSY_WAIT)
+
+    async def access(
         self, *, user_id: int, chat_id: int, update_id: int
     ) -> tuple[Member | None, bool, ChatState | None]:
         """The active member who sent this update (or None), whether it was handled already,
         and, for a member's new update, the chat's state: one short read."""
-        with self._engine.connect() as connection:
-            member, seen = team.access_check_now(
-                connection=connection, telegram_user_id=user_id, update_id=update_id
-            )
+
+        def read(connection: sqlite3.Connection) -> tuple[Member | None, bool, ChatState | None]:
+            params = {"telegram_user_id": user_id, "update_id": update_id}
+            access = prepared(team.ACCESS)
+            rows = access.rows(connection, params)
+            if not rows:
+                handled = prepared(team.SEEN_ONLY).rows(connection, params)
+                return None, bool(handled[0][0]), None
+            member, seen = team.member_and_seen(dict(zip(access.columns, rows[0], strict=True)))
             if member is None or seen:
                 return member, seen, None
-            state = botstate.load_chat_state_now(
-                connection=connection, user_id=user_id, key=(chat_id, user_id)
+            key = botstate.encode_key((chat_id, user_id))
+            found = prepared(botstate.CHAT_STATE).rows(
+                connection, {"key": key, "user_id": user_id}
             )
-        return member, seen, state
+            return member, seen, botstate.chat_state(found, user_id=user_id)
+
+        result: tuple[Member | None, bool, ChatState | None] = await self._until_free(read)
+        return result
 
     async def write(self, writes: Sequence[Write]) -> None:
         """Commit these statements together, once no other writer of this process is on."""
+
+        def commit(connection: sqlite3.Connection) -> None:
+            connection.execute(db.BEGIN)
+            try:
+                for statement, params in writes:
+                    step = prepared(statement)
+                    connection.execute(step.sql, step.parameters(params))
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+
         async with self._writer:
-            with self._engine.connect() as connection:
-                raw = connection.connection.dbapi_connection
-                connection.exec_driver_sql(db.BEGIN)
-                try:
-                    for statement, params in writes:
-                        connection.execute(statement, params)
-                    connection.exec_driver_sql("COMMIT")
-                except BaseException:
-                    if raw is not None and raw.in_transaction:
-                        connection.exec_driver_sql("ROLLBACK")
-                    raise
+            await self._until_free(commit)
 
     def close(self) -> None:
-        """Close the pooled connections."""
-        self._engine.dispose()
+        """Close the connection (opened again if used again)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -28,7 +28,7 @@ from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot import drafts
 from bot.context import Clock
-from bot.db import Sessions, read_only, writer_lock
+from bot.db import Sessions, make_read_sessions, read_only, writer_lock
 from bot.hotpath import SqliteHotPath
 from models import botstate, team
 from models.botstate import ChatState, Write
@@ -51,7 +51,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self._clock = clock
         engine = sessions.kw["bind"]
         self._dialect: str = engine.dialect.name
-        self._reads = read_only(engine)
+        self._read_engine = read_only(engine)
+        self._reads = make_read_sessions(engine)
         self._hot = SqliteHotPath.for_engine(engine, writer_lock(sessions))
         # What was last written, so PTB's own pass after each update does not write it again.
         self._written_users: dict[int, str] = {}
@@ -69,12 +70,12 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         the update was handled already, and for a member's new update the chat's state, which
         then replaces what this process held (another replica may have moved it on)."""
         if self._hot is not None:
-            member, seen, found = self._hot.access(
+            member, seen, found = await self._hot.access(
                 user_id=user_id, chat_id=chat_id, update_id=update_id
             )
         else:
             found = None
-            async with self._reads.connect() as connection:
+            async with self._read_engine.connect() as connection:
                 member, seen = await team.access_check(
                     connection=connection, telegram_user_id=user_id, update_id=update_id
                 )
@@ -209,7 +210,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         """Drop every draft idle for longer than `idle`, read from the database (any replica
         may have touched it last), here and in this process's copy (which PTB's own pass
         would otherwise write back): (user id, chat id, the draft) of each one dropped."""
-        async with self._sessions() as session:  # most sweeps find nothing: no write lock
+        async with self._reads() as session:  # most sweeps find nothing: no write lock
             stored = await botstate.load_user_data(session=session)
         if not any(drafts.expired(stored, now=now, idle=idle)):
             return []

@@ -328,7 +328,7 @@ _CONVERSATION = ConversationState.__table__  # type: ignore[attr-defined]
 _USER = UserState.__table__  # type: ignore[attr-defined]
 _SETTING = AppSetting.__table__  # type: ignore[attr-defined]
 # Built once, SQLAlchemy Core, one round trip: it runs on every member's update.
-_CHAT_STATE = union_all(
+CHAT_STATE = union_all(
     core_select(
         literal_column("'c'").label("kind"), _CONVERSATION.c.name, _CONVERSATION.c.state
     ).where(_CONVERSATION.c.key == bindparam("key")),
@@ -347,18 +347,11 @@ async def load_chat_state(
     """A member's drafts, their conversations' states for the chat `key`, and the reference
     version, in one query."""
     params = {"key": encode_key(key), "user_id": user_id}
-    return _chat_state((await connection.execute(_CHAT_STATE, params)).all(), user_id=user_id)
+    return chat_state((await connection.execute(CHAT_STATE, params)).all(), user_id=user_id)
 
 
-def load_chat_state_now(
-    *, connection: Connection, user_id: int, key: tuple[int | str, ...]
-) -> ChatState:
-    """`load_chat_state` on a synchronous connection (`bot.hotpath`)."""
-    params = {"key": encode_key(key), "user_id": user_id}
-    return _chat_state(connection.execute(_CHAT_STATE, params).all(), user_id=user_id)
-
-
-def _chat_state(rows: Sequence[Any], *, user_id: int) -> ChatState:
+def chat_state(rows: Sequence[Sequence[Any]], *, user_id: int) -> ChatState:
+    """What `CHAT_STATE` found, read."""
     found = ChatState()
     for kind, name, value in rows:
         if kind == "c":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -52,24 +53,16 @@ async def test_a_double_tap_saves_once(mediator: User, sessions: Sessions) -> No
 async def test_database_down_answers_and_recovers(
     mediator: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real, real_now = team.access_check, team.access_check_now
+    real = team.member_and_seen  # the access check's answer, on either database's path
     calls = {"n": 0}
 
-    def first_call_fails() -> None:
+    def flaky(row: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             raise OperationalError("SELECT 1", {}, ConnectionRefusedError("server restarting"))
+        return real(row)
 
-    async def flaky(**kwargs: object):
-        first_call_fails()
-        return await real(**kwargs)  # type: ignore[arg-type]
-
-    def flaky_now(**kwargs: object):  # SQLite's hot path (bot.hotpath)
-        first_call_fails()
-        return real_now(**kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(team, "access_check", flaky)
-    monkeypatch.setattr(team, "access_check_now", flaky_now)
+    monkeypatch.setattr(team, "member_and_seen", flaky)
     answer = await mediator.send("/nouveau")
     assert (
         answer
