@@ -45,6 +45,7 @@ from models.botstate import ChatState, Write
 from models.team import Member
 
 DIALECT: Final = pysqlite.dialect()
+REMEMBERED_MEMBERS: Final = 10_000  # a team is tens of people
 BUSY_WAIT: Final = 0.001  # seconds between two tries while another writer holds SQLite
 
 
@@ -109,6 +110,7 @@ class SqliteHotPath:
         self._path = path
         self._writer = writer
         self._connection: sqlite3.Connection | None = None
+        self._members: dict[int, tuple[tuple[Any, ...], Member | None]] = {}
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, writer: asyncio.Lock | None) -> SqliteHotPath | None:
@@ -155,7 +157,7 @@ class SqliteHotPath:
             if not rows:
                 handled = prepared(team.SEEN_ONLY).rows(connection, params)
                 return None, bool(handled[0][0]), None
-            member, seen = team.member_and_seen(dict(zip(access.columns, rows[0], strict=True)))
+            member, seen = self._member(user_id, access.columns, rows[0])
             if member is None or seen:
                 return member, seen, None
             key = botstate.encode_key((chat_id, user_id))
@@ -166,6 +168,21 @@ class SqliteHotPath:
 
         result: tuple[Member | None, bool, ChatState | None] = await self._until_free(read)
         return result
+
+    def _member(
+        self, user_id: int, columns: list[str], row: list[Any]
+    ) -> tuple[Member | None, bool]:
+        """The member of this row: the one built for the same row last time, if the row has
+        not changed (building a SQLModel object costs more than the whole read)."""
+        values, seen = tuple(row[:-1]), bool(row[-1])
+        known = self._members.get(user_id)
+        if known is not None and known[0] == values:
+            return known[1], seen
+        member, seen = team.member_and_seen(dict(zip(columns, row, strict=True)))
+        if len(self._members) >= REMEMBERED_MEMBERS:
+            self._members.clear()
+        self._members[user_id] = (values, member)
+        return member, seen
 
     async def write(self, writes: Sequence[Write]) -> None:
         """Commit these statements together, once no other writer of this process is on."""
