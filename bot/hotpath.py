@@ -2,25 +2,32 @@
 
 Every member's update reads the same things (is the sender a member, was this update handled
 already, the chat's drafts and conversation states) and writes the same things before its
-answer (the drafts, the conversation's next state, the update as handled). On SQLite these
-go through the standard library's `sqlite3`, called directly from the loop: a read is about
-20 µs, a committed write-ahead about 60 µs (WAL, `synchronous=NORMAL`: no fsync per commit).
-Through aiosqlite each statement was a hand-off to its thread and back to the loop, about
-100 µs each when a core is free and milliseconds when both are busy (p50 rose 6.5× under
-CPU contention), and SQLAlchemy's async session around them cost more than the SQL. Measured
-with `python -m bench --peers` (docs/performance.md): p50 one at a time 1.74 → see the table.
+answer (the drafts, the conversation's next state, the update as handled). On a SQLite file
+these run on one plain `sqlite3` connection, called from the loop itself: a bare commit in
+WAL mode with `synchronous=NORMAL` costs about 6 µs (issue 18). Through aiosqlite, each
+statement was a hand-off to its thread and back to the loop, and under CPU contention each
+hand-off waited for a free core: p50 rose 6.5× with both cores busy, 2.1× now (below).
+
+The statements are the models' own, built once with SQLAlchemy Core (`models.team.ACCESS`,
+`models.botstate.CHAT_STATE`, `models.botstate.*_write`), compiled once for SQLite and run
+with the same conversions of values SQLAlchemy makes (`Prepared`): SQLAlchemy's execution
+machinery around a cached statement cost more than SQLite's work (22 % of an update's CPU in
+a cProfile of 780 updates, against 3 % for `sqlite3` itself). The active member is built
+again only when their row changed (building a SQLModel object cost half the access read).
+
+Measured with `python -m bench --peers` (one run, peers interleaved, load average 8–12 on
+2 cores; docs/performance.md): p50 one at a time 2.4× the stdlib-sqlite3 peer (4.4× before),
+p50 rise under CPU contention 2.1× (6.5× before).
 
 Everything else (reports, exports, jobs, the web page, a write that saves a record together
-with the write-ahead) stays on the async engine. PostgreSQL takes the async path for all.
+with the write-ahead) stays on the async engine; PostgreSQL takes the async path for all.
 
-Why it is safe to block the loop here:
-- reads never wait: WAL lets them run beside a writer;
+Why blocking the loop here is safe:
+- reads do not wait: WAL lets them run beside a writer;
 - a write first takes this process's writer lock (`bot.db.writer_lock`), the one every async
-  writing session of this process takes, so no writer of ours holds SQLite's lock while the
-  loop waits; another process writing (a CLI command) makes it wait at most that
-  process's transaction (`busy_timeout`).
-The statements are the models' own (`models.team.access_check_now`,
-`models.botstate.load_chat_state_now`, `models.botstate.*_write`): one definition of each.
+  writing session of this process takes, so no writer of ours holds SQLite's lock then;
+- SQLite is never left to wait with the loop blocked (`busy_timeout=0` on this connection):
+  when another process writes, `_until_free` tries again every millisecond, the loop free.
 """
 
 from __future__ import annotations
