@@ -41,7 +41,7 @@ def section(name: str, *, reuse: bool = False) -> Any:
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--size", choices=["tiny", "full"], default="full")
-    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--databases", help="default: sqlite,postgres (with --peers: every peer)")
     parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
@@ -60,7 +60,8 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.peers:
-        args.sections, args.databases = "peers", ",".join(PEERS)
+        args.sections, args.databases = "peers", args.databases or ",".join(PEERS)
+    args.databases = args.databases or "sqlite,postgres"
     report = Report()
     if not args.child:
         print(

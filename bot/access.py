@@ -1,10 +1,10 @@
 """Who may do what: the access check that runs before every handler, and commands per role.
 
 The check also reads the member's chat state from the database (drafts, conversation states,
-the reference data's version: `bot.persistence.DatabasePersistence.refresh_chat`), so that any
-replica continues any conversation. Someone who is not a member is answered once an hour and
-otherwise ignored, without a message sent (`Refusals`): a stranger's flood costs no message
-and no wait to the members.
+the reference data's version: `bot.persistence.DatabasePersistence.check`, one short read),
+so that any replica continues any conversation. Someone who is not a member is answered once
+an hour and otherwise ignored, without a message sent (`Refusals`): a stranger's flood costs
+no message and no wait to the members.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from bot import texts
 from bot.callbacks import PartnerReply
 from bot.context import BotContext
 from bot.persistence import DatabasePersistence
-from models import team
 from models.team import Role
 
 logger = logging.getLogger(__name__)
@@ -162,18 +161,14 @@ async def guard(update: object, context: BotContext) -> None:
         # Groups (the coordinators' digest group) are written to, never read.
         raise ApplicationHandlerStop
     services = context.services
-    async with services.read_engine.connect() as connection:
-        member, seen = await team.access_check(
-            connection=connection, telegram_user_id=user.id, update_id=update.update_id
-        )
-        if seen:
-            raise ApplicationHandlerStop  # a redelivery or a retry: handled once already
-        if member is not None:
-            persistence = cast(DatabasePersistence, context.application.persistence)
-            state = await persistence.refresh_chat(
-                context.application, connection=connection, user_id=user.id, chat_id=chat.id
-            )
-            services.reference.observe(state.reference_version)
+    persistence = cast(DatabasePersistence, context.application.persistence)
+    member, seen, state = await persistence.check(
+        context.application, user_id=user.id, chat_id=chat.id, update_id=update.update_id
+    )
+    if seen:
+        raise ApplicationHandlerStop  # a redelivery or a retry: handled once already
+    if state is not None:
+        services.reference.observe(state.reference_version)
     command = command_of(update.effective_message)
     if member is not None:
         context.member = member

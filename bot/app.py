@@ -6,7 +6,7 @@ import gc
 import logging
 import secrets
 import warnings
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import DBAPIError
 from telegram import Update
@@ -170,11 +170,8 @@ async def persist_now(update: Update, context: BotContext) -> None:
     await context.application.update_persistence()
     if context.processed_recorded:
         return
-    services = context.services
-    async with services.sessions.begin() as session:
-        await botstate.mark_processed(
-            session=session, update_id=update.update_id, now=services.clock()
-        )
+    persistence = cast(DatabasePersistence, context.application.persistence)
+    await persistence.mark_processed(update.update_id)
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -12,13 +12,11 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.util.concurrency import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
-
-from bot import sqlite_driver
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +28,13 @@ BEGIN = "BEGIN IMMEDIATE"
 Sessions = async_sessionmaker[AsyncSession]
 
 
-def _is_memory_sqlite(url: str) -> bool:
+def is_memory_sqlite(url: str | URL) -> bool:
+    """Whether this SQLite URL names a database in memory (one connection sees it)."""
     database = make_url(url).database
-    return database in (None, "", ":memory:") or "mode=memory" in url
+    return database in (None, "", ":memory:") or "mode=memory" in str(url)
 
 
-def _sqlite_pragmas(*, background_checkpoints: bool) -> Any:
+def sqlite_pragmas(*, background_checkpoints: bool) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         """WAL, a busy timeout, foreign keys and secure deletion on every new SQLite connection.
 
@@ -60,40 +59,10 @@ def _sqlite_pragmas(*, background_checkpoints: bool) -> Any:
 def _sqlite_begin_immediate(conn: Any) -> None:
     """Take the write lock at BEGIN: a read-then-write transaction then waits, never fails.
     Read-only sessions (`make_read_sessions`) begin nothing: each read runs on its own, beside
-    the writer (WAL), as they do on PostgreSQL. The BEGIN goes with the first statement."""
+    the writer (WAL), as they do on PostgreSQL."""
     if conn.get_execution_options().get(READ_ONLY, False):
         return
-    if not sqlite_driver.begin_with_next_statement(conn.connection.dbapi_connection, BEGIN):
-        conn.exec_driver_sql(BEGIN)
-
-
-def _skip_idle_ends(engine: AsyncEngine) -> None:
-    """Commit or roll back a SQLite connection only when it is in a transaction.
-
-    SQLAlchemy rolls back at the end of every read (no BEGIN was sent: a no-op for SQLite) and
-    again when a connection goes back to the pool. Each is a round trip to aiosqlite's thread:
-    three of the twenty an update made. Whether a transaction is open is known without one.
-    A transaction that ended before its first statement never sends its BEGIN.
-    """
-    dialect = engine.sync_engine.dialect
-    commit, rollback = dialect.do_commit, dialect.do_rollback
-
-    def ending(end: Any, *, commits: bool) -> Any:
-        def do_end(dbapi_connection: Any) -> None:
-            driver = getattr(dbapi_connection, "driver_connection", None)
-            if driver is None:
-                end(dbapi_connection)
-                return
-            if sqlite_driver.end_deferred(driver, commit=commits):
-                return  # held writes, sent and committed in one call
-            sqlite_driver.forget_begin(driver)
-            if driver.in_transaction:
-                end(dbapi_connection)
-
-        return do_end
-
-    dialect.do_commit = ending(commit, commits=True)  # type: ignore[method-assign]
-    dialect.do_rollback = ending(rollback, commits=False)  # type: ignore[method-assign]
+    conn.exec_driver_sql(BEGIN)
 
 
 def _ping_in_one_round_trip(engine: AsyncEngine) -> None:
@@ -130,19 +99,17 @@ def create_engine(url: str, *, background_checkpoints: bool = False, **kwargs: A
         if engine.dialect.driver == "asyncpg":
             _ping_in_one_round_trip(engine)
         return engine
-    if _is_memory_sqlite(url):
+    if is_memory_sqlite(url):
         kwargs.setdefault("poolclass", StaticPool)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
     else:
         database = make_url(url).database
         if database:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-    kwargs.setdefault("module", sqlite_driver.driver())
     engine = create_async_engine(url, **kwargs)
-    pragmas = _sqlite_pragmas(background_checkpoints=background_checkpoints)
+    pragmas = sqlite_pragmas(background_checkpoints=background_checkpoints)
     event.listen(engine.sync_engine, "connect", pragmas)
     event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
-    _skip_idle_ends(engine)
     return engine
 
 
@@ -160,6 +127,12 @@ class _OneWriterAtATime(async_sessionmaker[AsyncSession]):
         """A writing transaction, once the previous one of this process has ended."""
         async with self._writer, super().begin() as session:
             yield session
+
+
+def writer_lock(sessions: Sessions) -> asyncio.Lock | None:
+    """The lock every writing transaction of this process takes on SQLite (None otherwise):
+    `bot.hotpath` takes it too before writing."""
+    return sessions._writer if isinstance(sessions, _OneWriterAtATime) else None
 
 
 async def checkpoint(engine: AsyncEngine) -> None:
@@ -187,15 +160,6 @@ async def truncate_log(engine: AsyncEngine) -> bool:
     if busy:
         logger.warning("The SQLite log could not be emptied after an erasure: still in use")
     return not busy
-
-
-async def hold_writes_until_commit(session: AsyncSession) -> None:
-    """SQLite: the session's statements from here on are sent with its commit, in one call on
-    the database's thread (see `sqlite_driver.defer_writes`): only for writes whose result is
-    not read. PostgreSQL: nothing changes."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    sqlite_driver.defer_writes(raw.dbapi_connection)
 
 
 def make_sessions(engine: AsyncEngine) -> Sessions:

@@ -2,30 +2,37 @@
 and are shared by every replica.
 
 Only `user_data` (drafts, stored encrypted) and conversation states are stored; chat data, bot
-data and callback data are not used. Writes go through after every update (see
-`bot.processor`), so a process killed mid-conversation loses nothing that was answered.
+data and callback data are not used. The drafts and the conversation's next state are
+written with the update's mark before the answer (`write_ahead`, from `checkpoint`), so a
+process killed mid-conversation loses nothing that was answered; PTB's own pass after the
+update then finds nothing new to write.
 
-Nothing is loaded at start: each member's update first reads its chat's drafts and states from
-the database (`refresh_chat`, called by the access check: one small query), so with several
-replicas behind a webhook any of them continues a conversation another one began.
+Nothing is loaded at start: each update's access check (`check`) reads, in one short read,
+the sender's membership, whether the update was handled already and, for a member, the chat's
+drafts and states, so with several replicas any of them continues a conversation another one
+began. On a SQLite file these reads and writes take `bot.hotpath` (synchronous, in the loop's
+thread); on PostgreSQL the async engine.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot import drafts
 from bot.context import Clock
-from bot.db import Sessions, hold_writes_until_commit
-from models import botstate
+from bot.db import Sessions, make_read_sessions, read_only, writer_lock
+from bot.hotpath import SqliteHotPath
+from models import botstate, team
+from models.botstate import ChatState, Write
+from models.team import Member
 
 NOTHING = json.dumps(None)  # how an absent conversation state is remembered as written
 
@@ -42,9 +49,53 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         )
         self._sessions = sessions
         self._clock = clock
+        engine = sessions.kw["bind"]
+        self._dialect: str = engine.dialect.name
+        self._read_engine = read_only(engine)
+        self._reads = make_read_sessions(engine)
+        self._hot = SqliteHotPath.for_engine(engine, writer_lock(sessions))
         # What was last written, so PTB's own pass after each update does not write it again.
         self._written_users: dict[int, str] = {}
         self._written_conversations: dict[tuple[str, str], str] = {}
+
+    async def check(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        *,
+        user_id: int,
+        chat_id: int,
+        update_id: int,
+    ) -> tuple[Member | None, bool, ChatState | None]:
+        """The access check's read: the active member who sent the update (or None), whether
+        the update was handled already, and for a member's new update the chat's state, which
+        then replaces what this process held (another replica may have moved it on)."""
+        if self._hot is not None:
+            member, seen, found = await self._hot.access(
+                user_id=user_id, chat_id=chat_id, update_id=update_id
+            )
+        else:
+            found = None
+            async with self._read_engine.connect() as connection:
+                member, seen = await team.access_check(
+                    connection=connection, telegram_user_id=user_id, update_id=update_id
+                )
+                if member is not None and not seen:
+                    found = await botstate.load_chat_state(
+                        connection=connection, user_id=user_id, key=(chat_id, user_id)
+                    )
+        if found is not None:
+            self._replace_chat(application, user_id=user_id, chat_id=chat_id, found=found)
+        return member, seen, found
+
+    async def _commit(self, writes: Sequence[Write]) -> None:
+        """These writes, committed together."""
+        if self._hot is not None:
+            await self._hot.write(writes)
+            return
+        async with self._sessions.begin() as session:
+            connection = await session.connection()
+            for statement, params in writes:
+                await connection.execute(statement, params)
 
     async def write_ahead(
         self,
@@ -62,30 +113,34 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         saving a record), and count as written once it commits."""
         user_json, state_json = json.dumps(data), json.dumps(state)
         slot = (conversation, botstate.encode_key(key))
-
-        async def write(target: AsyncSession) -> None:
-            now = self._clock()
-            await botstate.save_user_data(session=target, user_id=user_id, data=data, now=now)
-            await botstate.save_conversation(
-                session=target, name=conversation, key=key, state=state, now=now
-            )
-            await botstate.mark_processed(session=target, update_id=update_id, now=now)
+        now, dialect = self._clock(), self._dialect
+        writes = [
+            botstate.user_data_write(dialect, user_id=user_id, data=data, now=now),
+            botstate.conversation_write(dialect, name=conversation, key=key, state=state, now=now),
+            botstate.processed_write(dialect, update_id=update_id, now=now),
+        ]
 
         def remember(*_: object) -> None:
             self._written_users[user_id] = user_json
             self._written_conversations[slot] = state_json
 
         if session is not None:
-            await write(session)
+            connection = await session.connection()
+            for statement, params in writes:
+                await connection.execute(statement, params)
             event.listen(session.sync_session, "after_commit", remember, once=True)
             return
-        async with self._sessions.begin() as own:
-            await hold_writes_until_commit(own)  # nothing here is read back: one round trip
-            await write(own)
+        await self._commit(writes)
         remember()
 
+    async def mark_processed(self, update_id: int) -> None:
+        """Remember the update as handled (one whose handler wrote nothing ahead)."""
+        await self._commit(
+            [botstate.processed_write(self._dialect, update_id=update_id, now=self._clock())]
+        )
+
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
-        """Nothing at start: each member's drafts are read with their update (`refresh_chat`)."""
+        """Nothing at start: each member's drafts are read with their update (`check`)."""
         return {}
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
@@ -93,38 +148,38 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         encoded = json.dumps(data)
         if self._written_users.get(user_id, "{}") == encoded:
             return
-        async with self._sessions.begin() as session:
-            await botstate.save_user_data(
-                session=session, user_id=user_id, data=data, now=self._clock()
-            )
+        now = self._clock()
+        await self._commit(
+            [botstate.user_data_write(self._dialect, user_id=user_id, data=data, now=now)]
+        )
         self._written_users[user_id] = encoded
 
     async def drop_user_data(self, user_id: int) -> None:
         """Forget a member's drafts."""
-        async with self._sessions.begin() as session:
-            await botstate.drop_user_data(session=session, user_id=user_id)
+        now = self._clock()
+        await self._commit(
+            [botstate.user_data_write(self._dialect, user_id=user_id, data={}, now=now)]
+        )
         self._written_users.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
-        """Done by `refresh_chat`, once the access check knows the sender is a member."""
+        """Done by `check`, once it knows the sender is a member."""
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        """Nothing at start: each chat's states are read with its update (`refresh_chat`)."""
+        """Nothing at start: each chat's states are read with its update (`check`)."""
         return {}
 
-    async def refresh_chat(
+    def _replace_chat(
         self,
         application: Application[Any, Any, Any, Any, Any, Any],
         *,
-        connection: AsyncConnection,
         user_id: int,
         chat_id: int,
-    ) -> botstate.ChatState:
+        found: ChatState,
+    ) -> None:
         """Replace what this process holds of a member's drafts and of their conversations'
-        states in `chat_id` with what the database holds (another replica may have moved
-        them on). Returns what was read (it carries the reference data's version)."""
+        states in `chat_id` with what the database holds."""
         key = (chat_id, user_id)
-        found = await botstate.load_chat_state(connection=connection, user_id=user_id, key=key)
         user_data = application.user_data[user_id]
         user_data.clear()
         user_data.update(found.user_data or {})
@@ -144,7 +199,6 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             else:
                 states.data[key] = state
                 self._written_conversations[(name, encoded)] = json.dumps(state)
-        return found
 
     async def expire_drafts(
         self,
@@ -156,7 +210,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         """Drop every draft idle for longer than `idle`, read from the database (any replica
         may have touched it last), here and in this process's copy (which PTB's own pass
         would otherwise write back): (user id, chat id, the draft) of each one dropped."""
-        async with self._sessions() as session:  # most sweeps find nothing: no write lock
+        async with self._reads() as session:  # most sweeps find nothing: no write lock
             stored = await botstate.load_user_data(session=session)
         if not any(drafts.expired(stored, now=now, idle=idle)):
             return []
@@ -182,10 +236,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         slot, encoded = (name, botstate.encode_key(key)), json.dumps(new_state)
         if self._written_conversations.get(slot) == encoded:
             return
-        async with self._sessions.begin() as session:
-            await botstate.save_conversation(
-                session=session, name=name, key=key, state=new_state, now=self._clock()
-            )
+        write = botstate.conversation_write(
+            self._dialect, name=name, key=key, state=new_state, now=self._clock()
+        )
+        await self._commit([write])
         self._written_conversations[slot] = encoded
 
     # Chat data, bot data and callback data are not stored.
@@ -220,4 +274,6 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         """Not stored."""
 
     async def flush(self) -> None:
-        """Every write is already committed."""
+        """Every write is already committed: close the hot path's connections (at shutdown)."""
+        if self._hot is not None:
+            self._hot.close()

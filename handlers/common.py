@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 from collections.abc import Callable, Coroutine
@@ -100,8 +99,9 @@ async def checkpoint(
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return
-    data = copy.deepcopy(context.member_data)
-    if without is not None:
+    data = context.member_data  # serialised and encrypted at once: no copy needed
+    if without is not None:  # the same minus one draft (its own dict is left alone)
+        data = {**data, drafts.DRAFTS_KEY: dict(data.get(drafts.DRAFTS_KEY, {}))}
         drafts.drop(data, without)
     persistence = cast(DatabasePersistence, context.application.persistence)
     await persistence.write_ahead(

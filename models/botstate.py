@@ -16,7 +16,7 @@ import itertools
 import json
 import logging
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -83,9 +83,14 @@ class ProcessedUpdate(SQLModel, table=True):
 
 async def mark_processed(*, session: AsyncSession, update_id: int, now: dt.datetime) -> None:
     """Remember that this update was handled."""
+    await _write(session, *processed_write(dialect_of(session), update_id=update_id, now=now))
+
+
+def processed_write(dialect: str, *, update_id: int, now: dt.datetime) -> Write:
+    """The statement (and its parameters) remembering that this update was handled."""
     columns, keys = ("update_id", "at"), ("update_id",)
-    statement = _upsert(dialect_of(session), ProcessedUpdate, columns, keys, update=False)
-    await _write(session, statement, {"update_id": update_id, "at": now})
+    statement = _upsert(dialect, ProcessedUpdate, columns, keys, update=False)
+    return statement, {"update_id": update_id, "at": now}
 
 
 async def purge_processed(*, session: AsyncSession, before: dt.datetime) -> int:
@@ -117,6 +122,9 @@ async def load_conversations(*, session: AsyncSession, name: str) -> dict[tuple,
     """Every stored state of one conversation."""
     rows = await session.exec(select(ConversationState).where(ConversationState.name == name))
     return {decode_key(r.key): json.loads(r.state) for r in rows.all()}
+
+
+Write = tuple[UpdateBase, dict[str, Any]]  # a prebuilt statement and its parameters
 
 
 async def _write(session: AsyncSession, statement: UpdateBase, params: dict[str, Any]) -> None:
@@ -157,14 +165,20 @@ async def save_conversation(
     *, session: AsyncSession, name: str, key: tuple, state: object | None, now: dt.datetime
 ) -> None:
     """Store (or, for a finished conversation, delete) one state."""
+    write = conversation_write(dialect_of(session), name=name, key=key, state=state, now=now)
+    await _write(session, *write)
+
+
+def conversation_write(
+    dialect: str, *, name: str, key: tuple, state: object | None, now: dt.datetime
+) -> Write:
+    """The statement storing (or, for a finished conversation, deleting) one state."""
     encoded = encode_key(key)
     if state is None:
-        await _write(session, _DELETE_CONVERSATION, {"name": name, "key": encoded})
-        return
+        return _DELETE_CONVERSATION, {"name": name, "key": encoded}
     values = {"name": name, "key": encoded, "state": json.dumps(state), "updated_at": now}
     columns = ("name", "key", "state", "updated_at")
-    statement = _upsert(dialect_of(session), ConversationState, columns, ("name", "key"))
-    await _write(session, statement, values)
+    return _upsert(dialect, ConversationState, columns, ("name", "key")), values
 
 
 def seal(data: dict) -> str:
@@ -196,12 +210,18 @@ async def save_user_data(
 ) -> None:
     """Store one member's drafts, encrypted; an empty dict stores nothing (non-members leave
     no row)."""
+    await _write(
+        session, *user_data_write(dialect_of(session), user_id=user_id, data=data, now=now)
+    )
+
+
+def user_data_write(dialect: str, *, user_id: int, data: dict, now: dt.datetime) -> Write:
+    """The statement storing one member's drafts, encrypted (deleting the row when empty)."""
     if not data:
-        await drop_user_data(session=session, user_id=user_id)
-        return
+        return _DELETE_USER, {"user_id": user_id}
     values = {"user_id": user_id, "data": seal(data), "updated_at": now}
     columns = ("user_id", "data", "updated_at")
-    await _write(session, _upsert(dialect_of(session), UserState, columns, ("user_id",)), values)
+    return _upsert(dialect, UserState, columns, ("user_id",)), values
 
 
 async def drop_user_data(*, session: AsyncSession, user_id: int) -> None:
@@ -308,7 +328,7 @@ _CONVERSATION = ConversationState.__table__  # type: ignore[attr-defined]
 _USER = UserState.__table__  # type: ignore[attr-defined]
 _SETTING = AppSetting.__table__  # type: ignore[attr-defined]
 # Built once, SQLAlchemy Core, one round trip: it runs on every member's update.
-_CHAT_STATE = union_all(
+CHAT_STATE = union_all(
     core_select(
         literal_column("'c'").label("kind"), _CONVERSATION.c.name, _CONVERSATION.c.state
     ).where(_CONVERSATION.c.key == bindparam("key")),
@@ -326,9 +346,14 @@ async def load_chat_state(
 ) -> ChatState:
     """A member's drafts, their conversations' states for the chat `key`, and the reference
     version, in one query."""
-    found = ChatState()
     params = {"key": encode_key(key), "user_id": user_id}
-    for kind, name, value in (await connection.execute(_CHAT_STATE, params)).all():
+    return chat_state((await connection.execute(CHAT_STATE, params)).all(), user_id=user_id)
+
+
+def chat_state(rows: Sequence[Sequence[Any]], *, user_id: int) -> ChatState:
+    """What `CHAT_STATE` found, read."""
+    found = ChatState()
+    for kind, name, value in rows:
         if kind == "c":
             found.conversations[name] = json.loads(value)
         elif kind == "u":

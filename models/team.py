@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, bindparam, exists, update
 from sqlalchemy import select as core_select
@@ -184,11 +185,11 @@ async def member_by_telegram_id(*, session: AsyncSession, telegram_user_id: int)
 _SEEN = exists().where(col(ProcessedUpdate.update_id) == bindparam("update_id"))
 _MEMBER = Member.__table__  # type: ignore[attr-defined]
 # Built once, SQLAlchemy Core: it runs on every update, and the ORM's session and loading
-# machinery cost more than the statement itself.
-_ACCESS = core_select(*_MEMBER.c, _SEEN.label("seen")).where(
+# machinery cost more than the statement itself (on SQLite, `bot.hotpath` runs it).
+ACCESS = core_select(*_MEMBER.c, _SEEN.label("seen")).where(
     _MEMBER.c.telegram_user_id == bindparam("telegram_user_id")
 )
-_SEEN_ONLY = core_select(_SEEN.label("seen"))
+SEEN_ONLY = core_select(_SEEN.label("seen"))
 
 
 async def access_check(
@@ -198,9 +199,15 @@ async def access_check(
     update was handled already (a redelivery, a retry, a double tap). The member is detached:
     read it, or merge it into a session to change it."""
     params = {"telegram_user_id": telegram_user_id, "update_id": update_id}
-    row = (await connection.execute(_ACCESS, params)).mappings().first()
+    row = (await connection.execute(ACCESS, params)).mappings().first()
     if row is None:
-        return None, bool((await connection.execute(_SEEN_ONLY, params)).scalar())
+        return None, bool((await connection.execute(SEEN_ONLY, params)).scalar())
+    return member_and_seen(dict(row))
+
+
+def member_and_seen(row: Mapping[str, Any]) -> tuple[Member | None, bool]:
+    """The access check's answer from its row (`ACCESS`): the member if active, and whether
+    the update was handled already."""
     values = dict(row)
     seen = bool(values.pop("seen"))
     member = Member(**values)

@@ -1,0 +1,216 @@
+"""An update's own reads and writes on SQLite, synchronous, in the event loop's thread.
+
+Every member's update reads the same things (is the sender a member, was this update handled
+already, the chat's drafts and conversation states) and writes the same things before its
+answer (the drafts, the conversation's next state, the update as handled). On a SQLite file
+these run on one plain `sqlite3` connection, called from the loop itself: a bare commit in
+WAL mode with `synchronous=NORMAL` costs about 6 µs (issue 18). Through aiosqlite, each
+statement was a hand-off to its thread and back to the loop, and under CPU contention each
+hand-off waited for a free core: p50 rose 6.5× with both cores busy, 2.1× now (below).
+
+The statements are the models' own, built once with SQLAlchemy Core (`models.team.ACCESS`,
+`models.botstate.CHAT_STATE`, `models.botstate.*_write`), compiled once for SQLite and run
+with the same conversions of values SQLAlchemy makes (`Prepared`): SQLAlchemy's execution
+machinery around a cached statement cost more than SQLite's work (22 % of an update's CPU in
+a cProfile of 780 updates, against 3 % for `sqlite3` itself). The active member is built
+again only when their row changed (building a SQLModel object cost half the access read).
+
+Measured with `python -m bench --peers` (one run, peers interleaved, load average 8–12 on
+2 cores; docs/performance.md): p50 one at a time 2.4× the stdlib-sqlite3 peer (4.4× before),
+p50 rise under CPU contention 2.1× (6.5× before).
+
+Everything else (reports, exports, jobs, the web page, a write that saves a record together
+with the write-ahead) stays on the async engine; PostgreSQL takes the async path for all.
+
+Why blocking the loop here is safe:
+- reads do not wait: WAL lets them run beside a writer;
+- a write first takes this process's writer lock (`bot.db.writer_lock`), the one every async
+  writing session of this process takes, so no writer of ours holds SQLite's lock then;
+- SQLite is never left to wait with the loop blocked (`busy_timeout=0` on this connection):
+  when another process writes, `_until_free` tries again every millisecond, the loop free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Final, cast
+
+from sqlalchemy.dialects.sqlite import pysqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import SelectBase
+
+from bot import db
+from models import botstate, team
+from models.botstate import ChatState, Write
+from models.team import Member
+
+DIALECT: Final = pysqlite.dialect()
+REMEMBERED_MEMBERS: Final = 10_000  # a team is tens of people
+BUSY_WAIT: Final = 0.001  # seconds between two tries while another writer holds SQLite
+
+
+class Prepared:
+    """A SQLAlchemy statement compiled once for SQLite, run on a `sqlite3` connection with
+    the same conversions of values SQLAlchemy makes (its columns' types' own processors):
+    SQLAlchemy's execution machinery around a statement costs more than SQLite's work."""
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=DIALECT))
+        self.sql = str(compiled)
+        self._binds: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            convert = bind.type.dialect_impl(DIALECT).bind_processor(DIALECT)
+            self._binds.append((bind.key, bind.value, convert))
+        self.columns: list[str] = []
+        self._results: list[Callable[[Any], Any] | None] = []
+        if isinstance(statement, SelectBase):
+            for column in statement.selected_columns:
+                self.columns.append(str(column.key))
+                read = column.type.dialect_impl(DIALECT).result_processor(DIALECT, None)
+                self._results.append(read)
+
+    def parameters(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        """The values in SQL order, converted as SQLAlchemy would."""
+        values = []
+        for key, default, process in self._binds:
+            value = params.get(key, default)
+            values.append(process(value) if process is not None else value)
+        return tuple(values)
+
+    def rows(self, connection: sqlite3.Connection, params: dict[str, Any]) -> list[list[Any]]:
+        """Run it; its rows, converted as SQLAlchemy would."""
+        rows = connection.execute(self.sql, self.parameters(params)).fetchall()
+        results = self._results
+        return [
+            [p(v) if p is not None else v for p, v in zip(results, row, strict=True)]
+            for row in rows
+        ]
+
+
+_PREPARED: dict[int, Prepared] = {}
+
+
+def prepared(statement: ClauseElement) -> Prepared:
+    """The statement compiled once (the models build each hot statement once)."""
+    found = _PREPARED.get(id(statement))
+    if found is None:
+        found = _PREPARED[id(statement)] = Prepared(statement)
+        _KEEP.append(statement)  # its id stays its own
+    return found
+
+
+_KEEP: list[ClauseElement] = []
+
+
+class SqliteHotPath:
+    """The access check and the write-ahead of every update, on SQLite's own driver."""
+
+    def __init__(self, path: str, writer: asyncio.Lock) -> None:
+        self._path = path
+        self._writer = writer
+        self._connection: sqlite3.Connection | None = None
+        self._members: dict[int, tuple[tuple[Any, ...], Member | None]] = {}
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine, writer: asyncio.Lock | None) -> SqliteHotPath | None:
+        """The hot path of a SQLite file database (None for PostgreSQL, or an in-memory
+        SQLite that another connection could not see)."""
+        if engine.dialect.name != "sqlite" or writer is None or db.is_memory_sqlite(engine.url):
+            return None
+        return cls(str(make_url(engine.url).database), writer)
+
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(self._path, isolation_level=None)  # autocommit
+            db.sqlite_pragmas(background_checkpoints=False)(connection, None)
+            # Never wait inside SQLite with the loop blocked: a busy database is waited for
+            # in `_until_free`, letting the loop run meanwhile.
+            connection.execute("PRAGMA busy_timeout=0")
+            self._connection = connection
+        return self._connection
+
+    async def _until_free(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `work`; while another writer (another process) holds SQLite, try again every
+        millisecond, the loop free meanwhile, up to SQLite's usual busy timeout."""
+        deadline = time.monotonic() + db.SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                return work(self._open())
+            except sqlite3.Error as error:
+                busy = getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() > deadline:
+                    # SQLAlchemy's exception, as from the async engine (`bot.app.on_error`).
+                    raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
+            await asyncio.sleep(BUSY_WAIT)
+
+    async def access(
+        self, *, user_id: int, chat_id: int, update_id: int
+    ) -> tuple[Member | None, bool, ChatState | None]:
+        """The active member who sent this update (or None), whether it was handled already,
+        and, for a member's new update, the chat's state: one short read."""
+
+        def read(connection: sqlite3.Connection) -> tuple[Member | None, bool, ChatState | None]:
+            params = {"telegram_user_id": user_id, "update_id": update_id}
+            access = prepared(team.ACCESS)
+            rows = access.rows(connection, params)
+            if not rows:
+                handled = prepared(team.SEEN_ONLY).rows(connection, params)
+                return None, bool(handled[0][0]), None
+            member, seen = self._member(user_id, access.columns, rows[0])
+            if member is None or seen:
+                return member, seen, None
+            key = botstate.encode_key((chat_id, user_id))
+            found = prepared(botstate.CHAT_STATE).rows(
+                connection, {"key": key, "user_id": user_id}
+            )
+            return member, seen, botstate.chat_state(found, user_id=user_id)
+
+        result: tuple[Member | None, bool, ChatState | None] = await self._until_free(read)
+        return result
+
+    def _member(
+        self, user_id: int, columns: list[str], row: list[Any]
+    ) -> tuple[Member | None, bool]:
+        """The member of this row: the one built for the same row last time, if the row has
+        not changed (building a SQLModel object costs more than the whole read)."""
+        values, seen = tuple(row[:-1]), bool(row[-1])
+        known = self._members.get(user_id)
+        if known is not None and known[0] == values:
+            return known[1], seen
+        member, seen = team.member_and_seen(dict(zip(columns, row, strict=True)))
+        if len(self._members) >= REMEMBERED_MEMBERS:
+            self._members.clear()
+        self._members[user_id] = (values, member)
+        return member, seen
+
+    async def write(self, writes: Sequence[Write]) -> None:
+        """Commit these statements together, once no other writer of this process is on."""
+
+        def commit(connection: sqlite3.Connection) -> None:
+            connection.execute(db.BEGIN)
+            try:
+                for statement, params in writes:
+                    step = prepared(statement)
+                    connection.execute(step.sql, step.parameters(params))
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+
+        async with self._writer:
+            await self._until_free(commit)
+
+    def close(self) -> None:
+        """Close the connection (opened again if used again)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
