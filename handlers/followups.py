@@ -35,6 +35,8 @@ from models.people import Person, Status, clean_note
 from models.reference import Partner
 
 MAX_DUE_SHOWN: Final = 10
+KIND, NOTE = "kind", "note"  # /contact's steps
+REASON, DATE = "reason", "date"  # /sortie's steps
 
 
 # --- Reminder answers ---------------------------------------------------------------------
@@ -158,7 +160,6 @@ async def contact_save(context: BotContext, answers: Answers, session: AsyncSess
     )
 
 
-KIND, NOTE = "kind", "note"
 CONTACT: Final = Form(
     key="ct",
     command="contact",
@@ -250,7 +251,6 @@ async def exit_save(context: BotContext, answers: Answers, session: AsyncSession
     )
 
 
-REASON, DATE = "reason", "date"
 EXIT_TITLES: Final = texts.EXIT_FIELD_NAMES
 SORTIE: Final = Form(
     key="ex",
