@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlmodel import select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.orm import undefer
+from sqlmodel import col, select
 
 from bot import texts
 from bot.app import BotApplication
@@ -150,3 +153,86 @@ async def test_a_card_starts_each_form_with_its_person(
         "moved",
         dt.date(2026, 3, 9),
     )
+
+
+CATEGORIES = {  # label → the partner code chosen (the first listed when there are several)
+    "France Travail": None,
+    "Mission Locale / PRIJ": 0,
+    "PLIE": None,
+    "Ville de Paris": None,
+    "Insertion et TZCLD": 0,
+    "Organismes de formation": 0,
+    "Employeurs": 0,
+}
+DAYS = {
+    "Aujourd'hui": dt.date(2026, 3, 10),
+    "Demain": dt.date(2026, 3, 11),
+    "lundi": dt.date(2026, 3, 16),  # typed
+    "Pas de rendez-vous": None,
+}
+
+
+async def answer(user: User, label: str, *, typing: bool) -> str:
+    """A button, tapped or typed by its name (accents and case aside)."""
+    return await (user.send(label.upper()) if typing else user.tap(label))
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    category=st.sampled_from(sorted(CATEGORIES)),
+    purposes=st.lists(st.sampled_from(sorted(texts.PURPOSE_LABELS)), min_size=1, max_size=2),
+    mode=st.sampled_from(sorted(texts.MODE_LABELS)),
+    when=st.sampled_from(sorted(DAYS)),
+    note=st.sampled_from([None, "Cherche un CAP cuisine."]),
+    typing=st.booleans(),
+)
+async def test_orienter_saves_exactly_what_was_chosen(
+    mediator: User, sessions: Sessions, clock: Clock,
+    category: str, purposes: list[str], mode: str, when: str, note: str | None, typing: bool,
+) -> None:  # fmt: skip
+    async with sessions() as session:
+        person = (await session.exec(select(Person))).first()
+    if person is None:
+        await engage_person(sessions, clock, await member_of(sessions, mediator), consent=True)
+    await mediator.send("/orienter")
+    await mediator.tap("P-0001")
+    await answer(mediator, category, typing=typing)
+    partner_name = None
+    if CATEGORIES[category] is not None:
+        partner_name = mediator.labels()[CATEGORIES[category]]
+        await mediator.tap(partner_name)
+    for number, purpose in enumerate(purposes):  # a second purpose: Retour, then another
+        if number:
+            assert "pour quoi" in await mediator.tap(texts.BACK)
+        await answer(mediator, texts.PURPOSE_LABELS[purpose], typing=typing)
+    question = await answer(mediator, texts.MODE_LABELS[mode], typing=typing)
+    if mode != "information":
+        assert "Date du rendez-vous" in question
+        question = await (mediator.send(when) if when == "lundi" else mediator.tap(when))
+    assert "note" in question  # the person agreed to notes
+    summary = await (mediator.send(note) if note else mediator.tap(texts.SKIP))
+    assert summary.startswith("Vérifiez")
+    assert "Orientation enregistrée" in await mediator.tap(texts.NEW_SAVE)
+    async with sessions() as session:
+        saved = (
+            await session.exec(
+                select(Orientation)
+                .options(undefer(Orientation.note))  # type: ignore[arg-type]
+                .order_by(col(Orientation.id).desc())
+            )
+        ).first()
+        assert saved is not None
+        partner = await session.get_one(Partner, saved.partner_id)
+    expected_day = DAYS[when] if mode != "information" else None
+    assert (saved.purpose, saved.mode, saved.appointment_on, saved.note) == (
+        purposes[-1], mode, expected_day, note,
+    )  # fmt: skip
+    if partner_name is not None:
+        assert partner.name == partner_name
+    assert partner.category == {
+        "France Travail": "france_travail", "Mission Locale / PRIJ": "mission_locale",
+        "PLIE": "plie", "Ville de Paris": "ville_de_paris", "Insertion et TZCLD": "insertion",
+        "Organismes de formation": "training", "Employeurs": "employer",
+    }[category]  # fmt: skip
