@@ -26,16 +26,15 @@ from handlers.forms import (
     FormEngine,
     Option,
     Summary,
-    Text,
 )
 from models import orientations
 from models.errors import DomainError
 from models.orientations import Answer, ContactKind, ExitReason, Orientation
-from models.people import Person, Status, clean_note
+from models.people import Person, Status
 from models.reference import Partner
 
 MAX_DUE_SHOWN: Final = 10
-KIND, NOTE = "kind", "note"  # /contact's steps
+KIND = "kind"  # /contact's step after the person
 REASON, DATE = "reason", "date"  # /sortie's steps
 
 
@@ -131,15 +130,6 @@ def contact_prompt(asked: Asked) -> str:
     return texts.CONTACT_KIND.format(person=asked.answers[picking.LABEL])
 
 
-def note_offered(answers: Answers) -> bool:
-    """The note is asked only when the person agreed to keep notes."""
-    return bool(answers.get(picking.CONSENT))
-
-
-def read_note(text: str, asked: Asked) -> str:
-    return clean_note(text)
-
-
 async def contact_save(context: BotContext, answers: Answers, session: AsyncSession) -> Finished:
     """Record the contact (the note, if the person agreed to notes)."""
     services = context.services
@@ -148,7 +138,7 @@ async def contact_save(context: BotContext, answers: Answers, session: AsyncSess
         actor=context.member,
         person_id=answers[picking.PERSON_ID],
         kind=ContactKind(answers[KIND]),
-        note=answers.get(NOTE) if note_offered(answers) else None,
+        note=picking.note_of(answers),
         now=services.clock(),
     )
     return Finished(
@@ -168,14 +158,7 @@ CONTACT: Final = Form(
     steps=(
         picking.person_step(open_only=False),
         Choice(name=KIND, prompt=contact_prompt, options=list(texts.CONTACT_LABELS.items())),
-        Text(
-            name=NOTE,
-            prompt=texts.CONTACT_NOTE,
-            read=read_note,
-            optional=True,
-            sensitive=True,
-            applies=note_offered,
-        ),
+        picking.note_step(prompt=texts.CONTACT_NOTE),
     ),
     finish=contact_save,
 )

@@ -1,12 +1,11 @@
 """The form engine: a conversation is a declared form; this module alone walks it.
 
 A `Form` is an ordered tuple of steps (`Choice`, `MultiChoice`, `Search`, `Text`, `Number`,
-`Summary`), each saying
-when it applies (a predicate over the answers so far), how a typed answer is read (a function
-that raises `DomainError` with the reason, usually from `models/`), and what it asks. A handler
-module declares its form and what to do with the finished answers (`finish`, inside the
-transaction that also ends the conversation); the engine owns everything else, for every form
-at once:
+`Summary`), each saying when it applies (a predicate over the answers so far), how a typed
+answer is read (a function that raises `DomainError` with the reason, usually from `models/`),
+and what it asks. A handler module declares its form and what to do with the finished answers
+(`finish`, inside the transaction that also ends the conversation); the engine owns everything
+else, for every form at once:
 
 - « Retour » (to the previous step asked), « Passer » on optional steps, « Annuler » and
   /annuler;
@@ -439,12 +438,11 @@ class FormEngine:
     ) -> None:
         """Check an answer with the step's `accept` (which may refuse it: `DomainError`), then
         record it with the answers `accept` adds."""
+        more: Answers = {}
         if step.accept is not None and value is not None:
             more = await step.accept(value, Asked(context, draft[VALUES]))
-            self.record(draft, step, value)
-            draft[VALUES].update(more)
-            return
         self.record(draft, step, value)
+        draft[VALUES].update(more)
 
     def record(self, draft: dict[str, Any], step: Step, value: object) -> None:
         """Keep an answer; forget those it makes meaningless."""

@@ -38,11 +38,10 @@ from models import orientations, reference
 from models.base import pk
 from models.errors import DomainError
 from models.orientations import Mode, Purpose
-from models.people import clean_note
 from models.reference import Kind, Partner
 
 CATEGORY, PARTNER, NEW_PARTNER = "category", "partner", "new_partner"
-PURPOSE, MODE, APPOINTMENT, NOTE = "purpose", "mode", "appointment", "note"
+PURPOSE, MODE, APPOINTMENT = "purpose", "mode", "appointment"
 PARTNER_NAME: Final = "partner_name"
 REPLACES: Final = "replaces"
 NEW: Final = "new"  # the « ➕ Autre partenaire » button
@@ -134,15 +133,6 @@ def read_appointment(text: str, asked: Asked) -> str:
     return chosen.isoformat()
 
 
-def note_offered(answers: Answers) -> bool:
-    """The note is asked only when the person agreed to keep notes."""
-    return bool(answers.get(picking.CONSENT))
-
-
-def read_note(text: str, asked: Asked) -> str:
-    return clean_note(text)
-
-
 def appointment_of(answers: Answers) -> dt.date | None:
     value = answers.get(APPOINTMENT)
     if not appointment_asked(answers) or not value or value == NO_APPOINTMENT:
@@ -156,7 +146,7 @@ async def summary(asked: Asked) -> str:
     what was typed, issue #6, 2)."""
     answers = asked.answers
     appointment = appointment_of(answers)
-    note = answers.get(NOTE) if note_offered(answers) else None
+    note = picking.note_of(answers)
     return texts.ORIENT_SUMMARY.format(
         person=answers[picking.LABEL],
         partner=answers[PARTNER_NAME],
@@ -188,7 +178,7 @@ async def save(context: BotContext, answers: Answers, session: AsyncSession) -> 
         purpose=Purpose(answers[PURPOSE]),
         mode=Mode(answers[MODE]),
         appointment_on=appointment_of(answers),
-        note=answers.get(NOTE) if note_offered(answers) else None,
+        note=picking.note_of(answers),
         now=services.clock(),
         today=services.today(),
         policy=services.settings.followup_policy,
@@ -257,15 +247,7 @@ ORIENTER: Final = Form(
             read=read_appointment,
             applies=appointment_asked,
         ),
-        Text(
-            name=NOTE,
-            title=TITLES[NOTE],
-            prompt=texts.ORIENT_NOTE,
-            read=read_note,
-            optional=True,
-            sensitive=True,
-            applies=note_offered,
-        ),
+        picking.note_step(prompt=texts.ORIENT_NOTE, title=TITLES[picking.NOTE]),
         Summary(name="summary", text=summary),
     ),
     finish=save,

@@ -11,10 +11,10 @@ from typing import Any, Final
 from bot import texts
 from bot.context import BotContext
 from bot.messages import person_label
-from handlers.forms import Answers, Asked, Narrowed, Option, Search
+from handlers.forms import Answers, Asked, Narrowed, Option, Search, Text
 from models import orientations, people
 from models.errors import DomainError, NotFound
-from models.people import Person
+from models.people import Person, clean_note
 
 PERSON: Final = "person"  # the step, and its answer: the person's id as a button code
 PERSON_ID: Final = "person_id"  # the id as a number (what erasure looks for in drafts)
@@ -23,6 +23,7 @@ CONSENT: Final = "consent"  # whether the person agreed to notes
 GIVEN: Final = "_person_given"  # the form began with its person (card, reminder)
 QUERY: Final = "_person_query"  # the last typed search that found someone
 QUERY_MAX: Final = 60
+NOTE: Final = "note"
 
 
 def shown(query: str) -> str:
@@ -113,3 +114,32 @@ def person_step(*, title: str = "", open_only: bool) -> Search:
         accept=accept,
         applies=lambda answers: not answers.get(GIVEN),
     )
+
+
+# --- The note about the chosen person (only with their consent) -----------------------------
+def consented(answers: Answers) -> bool:
+    """Whether the chosen person agreed to notes: the note is offered only then."""
+    return bool(answers.get(CONSENT))
+
+
+def read_note(text: str, asked: Asked) -> str:
+    return clean_note(text)
+
+
+def note_step(*, prompt: str, title: str = "") -> Text:
+    """The optional short note about the chosen person, offered when they agreed to notes;
+    the member's message leaves the chat."""
+    return Text(
+        name=NOTE,
+        title=title,
+        prompt=prompt,
+        read=read_note,
+        optional=True,
+        sensitive=True,
+        applies=consented,
+    )
+
+
+def note_of(answers: Answers) -> str | None:
+    """The note to save: none when the person (changed meanwhile) did not agree to notes."""
+    return answers.get(NOTE) if consented(answers) else None
