@@ -28,6 +28,7 @@ from bench.harness import RESULTS, Report, Row
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SECTIONS = ("updates", "indicators", "sweep", "delivery", "flood")
+OPTIONAL = ("exports",)  # run with --sections exports (see bench/exports.py: not in the default)
 PEERS = ("ours", "textbook", "stdlib", "aiogram")  # bench.peers: each in a process of its own
 
 

@@ -192,3 +192,21 @@ class HandoverRef(CallbackData):
     action: str
     from_id: int
     to_id: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DigestRef(CallbackData):
+    """A digest button: which breakdown, for which week (its Monday as yyyymmdd)."""
+
+    prefix: ClassVar[str] = "dg"
+    what: str
+    week: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InvitationRef(CallbackData):
+    """A pending invitation's button under /equipe: revoke, confirm."""
+
+    prefix: ClassVar[str] = "iv"
+    action: str
+    invitation_id: int

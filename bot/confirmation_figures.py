@@ -59,11 +59,14 @@ def rows(name: str, figures: PartnerFigures) -> list[list[Any]]:
 
 def table(figures: list[tuple[str, PartnerFigures]]) -> Table:
     """The « Confirmations » sheet."""
-    from bot.exports import Table  # the export imports this module
+    from bot.exports import INTEGER, Table  # the export imports this module
 
     found = [row for name, figure in figures for row in rows(name, figure)]
     return Table(
-        texts.COMMITTEE_SHEET_CONFIRMATIONS, list(texts.COMMITTEE_CONFIRMATION_HEADERS), found
+        texts.COMMITTEE_SHEET_CONFIRMATIONS,
+        list(texts.COMMITTEE_CONFIRMATION_HEADERS),
+        found,
+        [None, INTEGER, INTEGER, "0.0", None, INTEGER, INTEGER],
     )
 
 

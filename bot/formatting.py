@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
@@ -38,3 +39,10 @@ def moment(value: dt.datetime, tz: ZoneInfo) -> str:
 def number(value: float) -> str:
     """`1 234` with French grouping."""
     return format_decimal(value, locale=LOCALE)
+
+
+def plural(count: int, one: str, other: str) -> str:
+    """`one` or `other` by French plural rules (0 and 1 take the singular), `{count}` filled
+    in with French grouping: « 1 suivi confirmé », « 0 suivi confirmé », « 3 suivis confirmés »."""
+    form = Locale.parse(LOCALE).plural_form(count)
+    return (one if form == "one" else other).format(count=number(count))

@@ -14,7 +14,7 @@ from models import reference
 from models.events import EventFigures
 from models.orientations import Outcome
 from models.reference import Kind
-from models.stats import Indicators
+from models.stats import FollowUpFigures, Indicators
 
 TELEGRAM_LIMIT = 4096
 
@@ -38,6 +38,8 @@ async def load_labels(*, session: AsyncSession) -> Labels:
         purpose=dict(texts.PURPOSE_LABELS),
         exit=dict(texts.EXIT_LABELS),
         outcome=dict(texts.OUTCOME_LABELS),
+        mode=dict(texts.MODE_LABELS),
+        status=dict(texts.STATUS_LABELS),
     )
     return Labels(by_kind)
 
@@ -50,6 +52,18 @@ def percent(value: float | None) -> str:
 def number(value: float) -> str:
     """`1 234` or `20,4`."""
     return format_decimal(round(value, 1), locale=LOCALE)
+
+
+def target_line(ind: Indicators) -> str:
+    """The year against the scope's own target, or that the scope has none."""
+    if not ind.yearly_target:
+        return texts.REPORT_NO_TARGET.format(done=ind.year_engaged)
+    return texts.REPORT_TARGET.format(
+        done=ind.year_engaged,
+        target=number(ind.yearly_target),
+        share=percent(ind.year_engaged / ind.yearly_target),
+        pace=number(ind.weekly_pace_needed),
+    )
 
 
 def _breakdown(counts: dict[str, int], labels: Labels, kind: str | None, total: int) -> str:
@@ -146,21 +160,25 @@ def render(
     if ind.events.events:
         lines.append(event_line(ind.events))
     if with_followups and ind.followups:
-        parts = ", ".join(
-            texts.REPORT_FOLLOWUP_PART.format(name=name, pending=pending, overdue=overdue)
-            for name, (pending, overdue) in sorted(ind.followups.items())
-        )
-        lines.append(texts.REPORT_FOLLOWUPS.format(parts=parts))
+        lines.append(followup_line(ind.followups))
     if with_target:
-        lines.append(
-            texts.REPORT_TARGET.format(
-                done=ind.year_engaged,
-                target=ind.yearly_target,
-                share=percent(ind.year_engaged / ind.yearly_target if ind.yearly_target else None),
-                pace=number(ind.weekly_pace_needed),
-            )
-        )
+        lines.append(target_line(ind))
     return "\n".join(lines)
+
+
+def followup_line(followups: dict[str, FollowUpFigures]) -> str:
+    """Late follow-ups by mediator (only those with some), the pending total, and how many
+    went unanswered after two re-sends."""
+    pending = sum(f.pending for f in followups.values())
+    late = sorted(
+        ((name, f.late) for name, f in followups.items() if f.late), key=lambda x: (-x[1], x[0])
+    )
+    if not late:
+        return texts.REPORT_LATE_NONE.format(pending=pending)
+    parts = ", ".join(texts.REPORT_LATE_PART.format(name=n, late=count) for n, count in late)
+    line = texts.REPORT_LATE.format(parts=parts, pending=pending)
+    unanswered = sum(f.unanswered for f in followups.values())
+    return f"{line} · {texts.REPORT_UNANSWERED.format(count=unanswered)}" if unanswered else line
 
 
 def outcome_parts(outcomes: dict[str, int]) -> str:

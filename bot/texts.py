@@ -89,6 +89,7 @@ DOMAIN_ERRORS: Final = {
     "neighbourhood_required": "Un quartier doit être choisi.",
     "already_member": ALREADY_MEMBER,
     "invitation_invalid": INVITATION_INVALID,
+    "invitation_not_pending": "Cette invitation n'est plus en attente (utilisée ou retirée).",
     "cannot_deactivate_self": "Vous ne pouvez pas désactiver votre propre accès.",
     "first_name_invalid": "Indiquez un prénom ou des initiales (avec au moins une lettre).",
     "first_name_too_long": "C'est trop long : {limit} caractères au plus, le prénom suffit.",
@@ -362,7 +363,7 @@ REMINDER: Final = (
     "Orienté·e vers {partner} le {created}{appointment}.\n"
     "Que s'est-il passé ?"
 )
-REMINDER_OVERDUE: Final = "⚠️ En retard · "
+REMINDER_OVERDUE: Final = "⚠️ Sans réponse après deux relances · "
 REMINDER_APPOINTMENT: Final = ", rendez-vous le {date}"
 ANSWER_LABELS_FOLLOWUP: Final = {
     "started": "Venu·e, accompagnement démarré",
@@ -382,7 +383,7 @@ OUTCOME_LABELS: Final = {
     "reoriented": "réorienté·e",
     "closed": "médiation close",
 }
-FOLLOWUPS_HEADER: Final = "Vos points à faire : {due} à mettre à jour, {later} à venir."
+FOLLOWUPS_HEADER: Final = "Vos points à faire : {due} en retard, {later} à venir."
 FOLLOWUPS_EMPTY: Final = "Aucun suivi en attente. Orientez une personne avec /orienter."
 FOLLOWUPS_LATER: Final = "À venir :"
 FOLLOWUPS_LATER_LINE: Final = "• {person} · {partner} · point le {date}"
@@ -458,8 +459,6 @@ REPORT_EVENTS: Final = (
     "Événements : {count} ({kinds}) · {attendees} participant·es, dont {registered} inscrit·es "
     "venu·es et {unregistered} sans inscription · {changed} changement(s) de situation ({parts})"
 )
-REPORT_FOLLOWUPS: Final = "Suivis en attente : {parts}"
-REPORT_FOLLOWUP_PART: Final = "{name} {pending} (dont {overdue} en retard)"
 REPORT_TARGET: Final = (
     "Objectif de l'année : {done} / {target} ({share}) · rythme nécessaire : {pace} par semaine"
 )
@@ -469,13 +468,6 @@ SCOPE_MEDIATOR: Final = "{name}"
 
 
 # --- Weekly digest and recap --------------------------------------------------------------
-DIGEST_HEADER: Final = "Bonjour ! Le point hebdomadaire AVEQ, semaine du {start} au {end}."
-DIGEST_WEEK: Final = "La semaine"
-DIGEST_YEAR: Final = "L'année à ce jour"
-CHART_TITLE: Final = "Nouvelles personnes accrochées par semaine et par quartier"
-CHART_TARGET: Final = "Rythme de l'objectif ({target} par an)"
-CHART_CUMULATIVE: Final = "Cumul de l'année"
-CHART_CAPTION: Final = "Accrochages des 12 dernières semaines et cumul de l'année."
 RECAP: Final = (
     "Votre semaine du {start} au {end} : {informed} personnes informées, {engaged} accrochées, "
     "{oriented} orientations, {exits} sorties.\n"
@@ -490,45 +482,13 @@ STATS_SCOPE_NEIGHBOURHOOD: Final = "Par quartier"
 STATS_SCOPE_MEDIATOR: Final = "Par médiateur·rice"
 STATS_PICK_NEIGHBOURHOOD: Final = "Quel quartier ?"
 STATS_PICK_MEDIATOR: Final = "Quel·le médiateur·rice ?"
-STATS_PERIOD: Final = (
-    "{scope} : quelle période ? Ou écrivez une période, par exemple 01/01/2026-31/03/2026."
-)
-STATS_RANGE_INVALID: Final = (
-    "Je n'ai pas compris cette période. Exemple : 01/01/2026-31/03/2026 (début avant la fin)."
-)
-PERIOD_LABELS: Final = {
-    "week": "Cette semaine",
-    "month": "Ce mois",
-    "year": "Cette année",
-    "all": "Depuis le début",
-}
+STATS_PERIOD: Final = "{scope} : quelle période ?"
 EXPORT_PERIOD: Final = "Exporter quelle période ?"
-EXPORT_READY: Final = (
-    "Export du {start} au {end} : tableur et fichiers CSV (données pseudonymisées)."
-)
 EXPORT_SHEET_INDICATORS: Final = "Indicateurs"
 EXPORT_SHEET_PEOPLE: Final = "Personnes"
 EXPORT_SHEET_ORIENTATIONS: Final = "Orientations"
 EXPORT_SHEET_EXITS: Final = "Sorties"
 EXPORT_SHEET_INFORMED: Final = "Informés"
-EXPORT_INDICATOR_HEADERS: Final = (
-    "Mois",
-    "Périmètre",
-    "Personnes informées",
-    "Nouvelles personnes accrochées",
-    "dont moins de 26 ans",
-    "dont femmes",
-    "Inscrites à France Travail",
-    "En contact avec un·e référent·e",
-    "Public prioritaire O2R",
-    "Orientations",
-    "Accompagnements démarrés",
-    "Absences au rendez-vous",
-    "Sorties",
-    "Événements",
-    "Participant·es aux événements",
-    "Changements de situation après un événement",
-)
 EXPORT_SHEET_EVENTS: Final = "Événements"
 EXPORT_EVENT_HEADERS: Final = {
     "day": "Date",
@@ -554,49 +514,6 @@ EXPORT_PARTNER_HEADERS: Final = (
     "Part des personnes venues",
     "Part des accompagnements démarrés",
 )
-EXPORT_PEOPLE_HEADERS: Final = {
-    "code": "Code",
-    "neighbourhood": "Quartier",
-    "mediator": "Médiateur·rice",
-    "engaged_on": "Date d'accrochage",
-    "sex": "Sexe",
-    "age_bracket": "Âge",
-    "residence": "Résidence",
-    "channel": "Repérage",
-    "barriers": "Freins",
-    "registered_ft": "Inscrit·e France Travail",
-    "referent_contact_5m": "Contact référent·e < 5 mois",
-    "rsa": "RSA",
-    "status": "Statut",
-    "exited_on": "Date de sortie",
-    "exit_reason": "Motif de sortie",
-}
-EXPORT_ORIENTATION_HEADERS: Final = {
-    "id": "N°",
-    "person": "Personne",
-    "partner": "Partenaire",
-    "category": "Catégorie",
-    "purpose": "Objet",
-    "mode": "Modalité",
-    "created_on": "Date d'orientation",
-    "appointment_on": "Date du rendez-vous",
-    "days_to_appointment": "Délai avant rendez-vous (jours)",
-    "outcome": "Issue",
-    "outcome_on": "Date de l'issue",
-    "days_to_outcome": "Délai avant issue (jours)",
-}
-EXPORT_EXIT_HEADERS: Final = {
-    "person": "Personne",
-    "neighbourhood": "Quartier",
-    "exited_on": "Date de sortie",
-    "reason": "Motif",
-}
-EXPORT_INFORMED_HEADERS: Final = {
-    "day": "Date",
-    "neighbourhood": "Quartier",
-    "kind": "Action",
-    "informed": "Personnes informées",
-}
 
 
 # --- Rights and audit ---------------------------------------------------------------------
@@ -624,6 +541,7 @@ AUDIT_ACTIONS: Final = {
     "invite": "a invité",
     "join": "a rejoint l'équipe",
     "deactivate": "a désactivé",
+    "revoke_invitation": "a retiré l'invitation de",
     "reopen": "a rouvert la médiation",
 }
 
@@ -1071,7 +989,10 @@ CONFIRM_EMAIL_BODY: Final = (
     "Le lien est valable jusqu'au {expires} et ne sert qu'une fois.\n\n"
     "Merci,\nL'équipe AVEQ\n"
 )
-DIGEST_PARTNER_CONFIRMED: Final = "{count} suivis confirmés par les partenaires cette semaine"
+DIGEST_PARTNER_CONFIRMED: Final = (
+    "{count} suivi confirmé par les partenaires cette semaine",
+    "{count} suivis confirmés par les partenaires cette semaine",
+)
 COMMITTEE_CONFIRMATIONS: Final = (
     "\n\nConfirmations par le partenaire : {sent} demandes, {answered} réponses, "
     "délai médian {median}.\nIssues données par le partenaire : {by_partner}.\n"
@@ -1084,6 +1005,285 @@ COMMITTEE_CONFIRMATION_HEADERS: Final = (
     "Partenaire", "Demandes envoyées", "Réponses du partenaire", "Délai médian (jours)",
     "Issue", "Donnée par le partenaire", "Donnée par l'équipe",
 )  # fmt: skip
+# --- Coordinators' outputs (issue 15): follow-ups, digest, targets, periods, exports ------
+# « En retard » has one meaning everywhere: a follow-up whose date has passed without an
+# answer. « Sans réponse après deux relances » is a second, narrower figure.
+REPORT_LATE: Final = (
+    "Suivis en retard (date passée, sans réponse) : {parts} · {pending} en attente"
+)
+REPORT_LATE_NONE: Final = "Suivis en retard : aucun · {pending} en attente"
+REPORT_LATE_PART: Final = "{name} {late}"
+REPORT_UNANSWERED: Final = "dont sans réponse après deux relances : {count}"
+
+# The weekly digest: a first message that fits one phone screen (900 characters at most),
+# the breakdowns behind its buttons.
+DIGEST_TITLE: Final = "Bonjour ! Le point AVEQ de la semaine du {start} au {end}"
+DIGEST_WEEK_LINE: Final = (
+    "📈 Semaine : {engaged} personnes accrochées, {informed} informées, "
+    "{oriented} orientations, {exits} sorties."
+)
+DIGEST_WEEK_EVENTS: Final = (
+    "🎪 {count} événement(s), {attendees} participant·es, {changed} changement(s) de situation."
+)
+DIGEST_YEAR_LINE: Final = (
+    "🎯 {year} : {done} / {target} accrochées ({share}) · rythme nécessaire : "
+    "{pace} par semaine d'ici au 31/12."
+)
+DIGEST_YEAR_REACHED: Final = "🎯 Objectif de l'année atteint : {done} / {target} ({share})."
+DIGEST_NEEDS_YOU: Final = "\nÀ voir :"
+DIGEST_ALL_CLEAR: Final = "\nRien d'urgent : aucun suivi en retard, aucun événement cette semaine."
+DIGEST_LATE: Final = "• Suivis en retard : {parts} (/suivis)"
+DIGEST_EVENTS_HEADER: Final = "• Événements cette semaine ({count}) :"
+DIGEST_EVENT: Final = "  – {when} · {title} · {neighbourhood}"
+DIGEST_EVENTS_MORE: Final = "  – et {count} autre(s) : bouton « Événements »"
+DIGEST_FOOTER: Final = "\nLe détail : boutons ci-dessous."
+DIGEST_BUTTONS: Final = {
+    "nbh": "Par quartier",
+    "med": "Par médiateur·rice",
+    "late": "Suivis en retard",
+    "events": "Événements",
+}
+DIGEST_NBH_TITLE: Final = "📍 Par quartier · semaine du {start} au {end}, et l'année à ce jour"
+DIGEST_NBH_LINE: Final = "• {name} : {week} cette semaine, {year} dans l'année"
+DIGEST_TARGET_PART: Final = " · objectif {target} ({share}), rythme nécessaire {pace}/semaine"
+DIGEST_MED_TITLE: Final = (
+    "👥 Par médiateur·rice · semaine du {start} au {end}, et l'année à ce jour"
+)
+DIGEST_MED_LINE: Final = "• {name} : {week} cette semaine, {year} dans l'année"
+DIGEST_SHARE_PART: Final = " · sa part {target} ({share}), rythme nécessaire {pace}/semaine"
+DIGEST_MED_LATE: Final = " · {late} suivi(s) en retard"
+DIGEST_LATE_TITLE: Final = "⏰ Suivis en retard le {at} (date passée, sans réponse) :"
+DIGEST_LATE_LINE: Final = (
+    "• {name} : {late} en retard sur {pending} en attente, "
+    "dont {unanswered} sans réponse après deux relances"
+)
+DIGEST_LATE_NONE: Final = "Aucun suivi en retard."
+DIGEST_LATE_FOOTER: Final = "Chacun·e les retrouve avec /suivis."
+DIGEST_EVENTS_TITLE: Final = "🎪 Événements de cette semaine :"
+DIGEST_NO_EVENT: Final = "aucun"
+DIGEST_PAST_EVENTS: Final = "\nSemaine du {start} au {end} :"
+CHART_TITLE: Final = "Accrochages {year} : cumul et objectif"
+CHART_TARGET: Final = "Rythme de l'objectif ({target}/an)"
+CHART_CUMULATIVE: Final = "Cumul réalisé"
+CHART_X_AXIS: Final = "Mois ({year})"
+CHART_Y_AXIS: Final = "Personnes accrochées"
+CHART_AREAS_TITLE: Final = "Par quartier, depuis le 1er janvier {year}"
+CHART_AREAS_AXIS: Final = "Personnes accrochées dans l'année"
+CHART_AREA_TARGET: Final = "/ obj. {target}"
+CHART_STATUS: Final = "{done} au {day} · selon le rythme de l'objectif : {pace}"
+CHART_CAPTION: Final = "Cumul de l'année face au rythme de l'objectif, et chaque quartier."
+# Targets: the team's, a neighbourhood's own (or none), a mediator's share.
+REPORT_NO_TARGET: Final = "Dans l'année : {done} accroché·es (pas d'objectif propre)"
+
+# The period picker of /stats and /export.
+PERIOD_PRESETS: Final = {
+    "week": "Cette semaine",
+    "month": "Ce mois",
+    "last_month": "Le mois dernier",
+    "last_quarter": "Le trimestre dernier",
+    "year": "Cette année",
+    "last_year": "L'année dernière",
+    "all": "Depuis le début",
+}
+PERIOD_HINT: Final = "Ou écrivez-la : 01/01/2026-31/03/2026, T1 2026, mars 2026 ou 2025."
+PERIOD_ERRORS: Final = {
+    "period_format": "Je n'ai pas compris cette période.",
+    "period_date": "La date {day} n'existe pas.",
+    "period_order": "La fin de la période est avant son début.",
+    "period_year": "L'année doit être entre {first} et {last}.",
+}
+PERIOD_EXAMPLES: Final = (
+    "\nExemples : 01/01/2026-31/03/2026, T1 2026, mars 2026, 2025. Ou touchez un bouton."
+)
+
+# The funders' export: workbook « Synthèse » (cover and O2R figures), « Définitions », tables.
+EXPORT_PREPARING: Final = (
+    "Préparation de l'export du {start} au {end}… Les fichiers arrivent dans un instant ; "
+    "vous pouvez continuer à utiliser le bot."
+)
+EXPORT_CAPTION_XLSX: Final = (
+    "Export AVEQ du {start} au {end}, généré le {generated} : tableur pour les financeurs "
+    "(données pseudonymisées)."
+)
+EXPORT_CAPTION_ZIP: Final = (
+    "Les mêmes tableaux en CSV (séparateur « ; », virgule décimale), du {start} au {end}, "
+    "générés le {generated}."
+)
+EXPORT_AUDIT_SUBJECT: Final = "du {start} au {end}"
+EXPORT_PERIOD_LABEL: Final = "du {start} au {end}"
+EXPORT_UNKNOWN: Final = "non renseigné"
+EXPORT_UNKNOWN_CODE: Final = "autre ({code})"
+EXPORT_PENDING: Final = "en attente"
+EXPORT_WHOLE_PERIOD: Final = "du {start} au {end}"
+EXPORT_NOT_ASKED: Final = "sans objet (non inscrit·e à France Travail)"
+EXPORT_SHEET_SUMMARY: Final = "Synthèse"
+EXPORT_SHEET_DEFINITIONS: Final = "Définitions"
+SUMMARY_HEADERS: Final = ("Indicateur", "Nombre", "Part", "Part de")
+SUMMARY_PROGRAMME: Final = "Programme AVEQ — Aller Vers l'Emploi dans les Quartiers (Paris)"
+SUMMARY_OPERATOR: Final = "Opérateur"
+SUMMARY_FRAME: Final = "Cadre"
+SUMMARY_FRAME_VALUE: Final = (
+    "Offre de Repérage et de Remobilisation (O2R), loi pour le plein emploi du 18/12/2023"
+)
+SUMMARY_PERIOD: Final = "Période"
+SUMMARY_GENERATED: Final = "Date de génération"
+SUMMARY_BASE_ENGAGED: Final = "des personnes accrochées"
+SUMMARY_BASE_ORIENTATIONS: Final = "des orientations"
+SUMMARY_BASE_KNOWN: Final = "des issues connues"
+SUMMARY_BASE_EXITS: Final = "des sorties"
+SUMMARY_REACH: Final = "Repérage et accrochage"
+SUMMARY_INFORMED: Final = "Personnes informées"
+SUMMARY_ENGAGED: Final = "Nouvelles personnes accrochées"
+SUMMARY_SEX: Final = "Personnes accrochées par sexe"
+SUMMARY_AGE: Final = "Personnes accrochées par âge"
+SUMMARY_RESIDENCE: Final = "Personnes accrochées par lieu de résidence"
+SUMMARY_CHANNEL: Final = "Personnes accrochées par canal de repérage"
+SUMMARY_BARRIERS: Final = "Freins (plusieurs par personne)"
+SUMMARY_REGISTERED: Final = "Inscription à France Travail"
+SUMMARY_REFERENT: Final = (
+    "Contact avec un·e référent·e du Réseau pour l'emploi depuis moins de 5 mois"
+)
+SUMMARY_RSA: Final = "Bénéficiaires du RSA"
+SUMMARY_PRIORITY: Final = "Public prioritaire O2R"
+SUMMARY_O2R_PRIORITY: Final = "Non inscrites, ou inscrites sans contact référent·e depuis 5 mois"
+SUMMARY_ORIENTATIONS: Final = "Orientations"
+SUMMARY_ORIENTATIONS_TOTAL: Final = "Orientations faites"
+SUMMARY_TO: Final = "vers : {label}"
+SUMMARY_FOR: Final = "pour : {label}"
+SUMMARY_ACCOMPANIED: Final = "Suites des orientations"
+SUMMARY_STARTED: Final = "Accompagnements démarrés"
+SUMMARY_CAME: Final = "Personnes venues au rendez-vous"
+SUMMARY_NO_SHOW: Final = "Personnes absentes au rendez-vous"
+SUMMARY_KNOWN: Final = "Orientations dont l'issue est connue"
+SUMMARY_EXITS: Final = "Sorties"
+SUMMARY_EXITS_TOTAL: Final = "Sorties (médiations closes)"
+SUMMARY_EVENTS: Final = "Événements"
+SUMMARY_EVENTS_TOTAL: Final = "Événements organisés"
+SUMMARY_ATTENDEES: Final = "Participant·es"
+SUMMARY_CHANGED: Final = "Changements de situation après un événement"
+SUMMARY_FOLLOWUPS: Final = "Suivis des orientations, le {at}"
+SUMMARY_PENDING: Final = "Suivis en attente"
+SUMMARY_LATE: Final = "Suivis en retard (date passée, sans réponse)"
+SUMMARY_UNANSWERED: Final = "dont sans réponse après deux relances"
+DEFINITION_HEADERS: Final = ("Indicateur", "Comment il est compté")
+EXPORT_DEFINITIONS: Final = {
+    "Période": "Du premier au dernier jour indiqués, inclus, à l'heure de Paris.",
+    "Personnes informées": (
+        "Somme des personnes informées déclarées par les médiateur·rices lors des actions de "
+        "repérage (tours de rue, permanences, animations…) datées dans la période. Ce sont des "
+        "comptes : aucune identité n'est enregistrée."
+    ),
+    "Nouvelles personnes accrochées": (
+        "Personnes qui ont accepté d'être suivies et dont la date d'accrochage est dans la "
+        "période. Une personne n'est comptée qu'une fois."
+    ),
+    "Part": (
+        "Nombre rapporté à la base indiquée dans la colonne « Part de » (personnes accrochées "
+        "de la période, orientations de la période, issues connues ou sorties)."
+    ),
+    "Sexe, âge, résidence, canal de repérage": (
+        "Tels que déclarés à l'accrochage. Résidence : QPV, QVA (quartier de veille active), "
+        "proximité d'un QPV, autre."
+    ),
+    "Freins": ("Une personne peut en avoir plusieurs : la somme des parts peut dépasser 100 %."),
+    "Inscription à France Travail": (
+        "Réponse de la personne à l'accrochage (oui, non, ne sait pas)."
+    ),
+    "Contact référent·e < 5 mois": (
+        "La personne a eu un contact avec un·e référent·e du Réseau pour l'emploi au cours des "
+        "5 derniers mois, à l'accrochage."
+    ),
+    "Public prioritaire O2R": (
+        "Personnes accrochées non inscrites à France Travail, ou inscrites sans contact avec un·e "
+        "référent·e depuis 5 mois (arrêté du 26 juin 2024)."
+    ),
+    "Bénéficiaires du RSA": "Réponse de la personne à l'accrochage.",
+    "Orientations": (
+        "Mises en relation avec un partenaire faites dans la période, par catégorie de "
+        "partenaire et par objet. Une personne peut avoir plusieurs orientations."
+    ),
+    "Accompagnements démarrés": (
+        "Orientations de la période dont le suivi a établi que la personne est venue et que "
+        "l'accompagnement a démarré ; rapporté aux orientations dont l'issue est connue."
+    ),
+    "Sorties": "Médiations closes dans la période, par motif.",
+    "Événements": (
+        "Événements datés dans la période ; participant·es : inscrit·es venu·es et personnes "
+        "venues sans inscription ; changements de situation relevés après l'événement."
+    ),
+    "Suivis en retard": (
+        "Orientations sans issue dont la date de point est passée sans réponse, à la date de "
+        "génération ; « sans réponse après deux relances » en est une partie."
+    ),
+    "Codes des personnes": (
+        "Les personnes n'apparaissent que par un code (P-0042) : ni nom, ni téléphone, ni note."
+    ),
+}
+EXPORT_INDICATOR_HEADERS: Final = (
+    "Période",
+    "Périmètre",
+    "Personnes informées",
+    "Nouvelles personnes accrochées",
+    "dont moins de 26 ans",
+    "dont femmes",
+    "Part de femmes",
+    "Inscrites à France Travail",
+    "Part inscrite à France Travail",
+    "En contact avec un·e référent·e depuis moins de 5 mois",
+    "Public prioritaire O2R",
+    "Orientations",
+    "Accompagnements démarrés",
+    "Absences au rendez-vous",
+    "Sorties",
+    "Événements",
+    "Participant·es aux événements",
+    "Changements de situation après un événement",
+)
+EXPORT_PEOPLE_HEADERS: Final = (
+    "Code",
+    "Quartier",
+    "Date d'accrochage",
+    "Sexe",
+    "Âge",
+    "Résidence",
+    "Canal de repérage",
+    "Freins",
+    "Inscrit·e France Travail",
+    "Contact référent·e < 5 mois",
+    "RSA",
+    "Statut",
+    "Date de sortie",
+    "Motif de sortie",
+)
+EXPORT_ORIENTATION_HEADERS: Final = (
+    "N°",
+    "Personne",
+    "Partenaire",
+    "Catégorie de partenaire",
+    "Objet",
+    "Modalité",
+    "Date d'orientation",
+    "Date du rendez-vous",
+    "Délai avant rendez-vous (jours)",
+    "Issue",
+    "Date de l'issue",
+    "Délai avant issue (jours)",
+)
+EXPORT_EXIT_HEADERS: Final = ("Personne", "Quartier", "Date de sortie", "Motif")
+EXPORT_INFORMED_HEADERS: Final = ("Date", "Quartier", "Action", "Personnes informées")
+
+# Invitations that travel: forwardable, a « Partager » button, the inviter told of the join,
+# pending ones listed under /equipe and revocable.
+INVITE_SHARE: Final = "📤 Partager"
+INVITE_SHARE_TEXT: Final = "Votre invitation à rejoindre l'assistant AVEQ"
+INVITE_SENT_BELOW: Final = "✓ C'est noté : le message à transmettre suit."
+INVITE_JOINED: Final = "✅ {name} a rejoint l'équipe ({role}) avec votre invitation."
+PENDING_HEADER: Final = "Invitations en attente ({count}) :"
+PENDING_LINE: Final = "• {name} : {role}, valable jusqu'au {expires}"
+PENDING_REVOKE: Final = "Retirer l'invitation de {name}"
+PENDING_CONFIRM: Final = "Retirer l'invitation de {name} ? Son lien ne fonctionnera plus."
+PENDING_CONFIRM_YES: Final = "Oui, retirer"
+PENDING_REVOKED: Final = "L'invitation de {name} est retirée : son lien ne fonctionne plus."
 
 
 # --- /orienter, /contact, /sortie as forms (issue 14) ---------------------------------------

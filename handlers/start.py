@@ -68,6 +68,7 @@ async def start(update: Update, context: BotContext) -> None:
     logger.info("Member %s joined as %s", member.id, member.role)
     context.member = member
     await set_member_commands(context.bot, member)
+    await tell_inviter(context, member)
     await show(
         update,
         texts.WELCOME.format(
@@ -76,6 +77,21 @@ async def start(update: Update, context: BotContext) -> None:
             help=help_text(member.role),
         ),
     )
+
+
+async def tell_inviter(context: BotContext, member: team.Member) -> None:
+    """The coordinator who invited is told that the invitee joined (never blocks the join)."""
+    async with context.services.reads() as session:
+        inviter = await team.inviter_of(session=session, member_id=member.id or 0)
+    if inviter is None:
+        return
+    text = texts.INVITE_JOINED.format(
+        name=member.display_name, role=texts.ROLE_LABELS[member.role]
+    )
+    try:
+        await context.bot.send_message(inviter.telegram_user_id, text)
+    except TelegramError:  # the inviter blocked the bot or left: the join stands
+        logger.warning("Could not tell member %s that their invitee joined", inviter.id)
 
 
 async def help_command(update: Update, context: BotContext) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -17,7 +18,7 @@ from telegram.ext import (
 )
 
 from bot import drafts, keyboards, texts
-from bot.callbacks import HandoverRef, MemberRef, Nav, Pick
+from bot.callbacks import HandoverRef, InvitationRef, MemberRef, Nav, Pick
 from bot.context import BotContext
 from bot.formatting import day
 from handlers.common import (
@@ -33,7 +34,7 @@ from handlers.common import (
 )
 from models import audit, botstate, handover, team
 from models.base import pk
-from models.errors import DomainError
+from models.errors import DomainError, NotAllowed
 from models.team import Member, Role
 
 FORM: Final = "inv"
@@ -169,11 +170,35 @@ async def issue(update: Update, context: BotContext, draft: dict[str, Any]) -> o
         "code": issued.code,
     }
     link = invitation_link(username or context.bot.username, issued.code)
-    template = texts.INVITE_READY if link else texts.INVITE_READY_NO_LINK
-    await show(
-        update, template.format(link=link, **values), edit=update.callback_query is not None
-    )
+    await send_invitation(update, link, values)
     return END
+
+
+def share_url(link: str) -> str:
+    """Telegram's share dialog, opened on the invitation link."""
+    return "https://t.me/share/url?" + urlencode({"url": link, "text": texts.INVITE_SHARE_TEXT})
+
+
+async def send_invitation(update: Update, link: str | None, values: dict[str, str]) -> None:
+    """The invitation as a message of its own that can be forwarded and copied: every other
+    message is sent with `protect_content` (bot.app's Defaults), this one must travel. With a
+    link, a « Partager » button opens Telegram's share dialog on it."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        with contextlib.suppress(TelegramError):  # the step's buttons are spent
+            await update.callback_query.edit_message_text(texts.INVITE_SENT_BELOW)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if link is None:
+        await chat.send_message(texts.INVITE_READY_NO_LINK.format(**values), protect_content=False)
+        return
+    share = InlineKeyboardButton(texts.INVITE_SHARE, url=share_url(link))
+    await chat.send_message(
+        texts.INVITE_READY.format(link=link, **values),
+        reply_markup=InlineKeyboardMarkup([[share]]),
+        protect_content=False,
+    )
 
 
 cancel = cancel_for(FORM, CONVERSATION)
@@ -209,6 +234,84 @@ async def list_team(update: Update, context: BotContext) -> None:
         buttons = stalled_buttons + buttons
     markup = InlineKeyboardMarkup(keyboards.rows(buttons, 1)) if buttons else None
     await show(update, "\n".join(lines), markup)
+    if context.member.is_coordinator:
+        await list_pending(update, context)
+
+
+# --- Pending invitations (issue 15), kept apart from the member actions above -------------
+async def list_pending(update: Update, context: BotContext) -> None:
+    """Under /equipe, for coordinators: the invitations not used yet, each revocable."""
+    services = context.services
+    async with services.reads() as session:
+        pending = await team.pending_invitations(session=session, now=services.clock())
+    chat = update.effective_chat
+    if not pending or chat is None:
+        return
+    tz = services.settings.tz
+    lines = [texts.PENDING_HEADER.format(count=len(pending))]
+    buttons = []
+    for invitation in pending:
+        lines.append(
+            texts.PENDING_LINE.format(
+                name=invitation.display_name,
+                role=texts.ROLE_LABELS[invitation.role],
+                expires=day(invitation.expires_at, tz),
+            )
+        )
+        buttons.append(
+            InlineKeyboardButton(
+                texts.PENDING_REVOKE.format(name=invitation.display_name),
+                callback_data=InvitationRef("rv", invitation.id or 0).pack(),
+            )
+        )
+    await chat.send_message("\n".join(lines), reply_markup=InlineKeyboardMarkup(
+        keyboards.rows(buttons, 1)))  # fmt: skip
+
+
+async def on_invitation_action(update: Update, context: BotContext) -> None:
+    """Revoke a pending invitation: ask to confirm, then do it (coordinators only, checked
+    again on each press and in the domain)."""
+    ref = InvitationRef.unpack(update.callback_query.data if update.callback_query else None)
+    if not context.member.is_coordinator:
+        raise NotAllowed()
+    if ref is None or ref.action not in ("rv", "rvok"):
+        await notice(update, texts.STALE_BUTTON)
+        return
+    services = context.services
+    if ref.action == "rv":
+        async with services.reads() as session:
+            pending = await team.pending_invitations(session=session, now=services.clock())
+        invitation = next((i for i in pending if i.id == ref.invitation_id), None)
+        if invitation is None:
+            await notice(update, texts.domain_error("invitation_not_pending"))
+            return
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        texts.PENDING_CONFIRM_YES,
+                        callback_data=InvitationRef("rvok", ref.invitation_id).pack(),
+                    ),
+                    InlineKeyboardButton(texts.CANCEL, callback_data=Nav("tm", "cancel").pack()),
+                ]
+            ]
+        )
+        await show(update, texts.PENDING_CONFIRM.format(name=invitation.display_name), markup)
+        return
+    try:
+        async with services.sessions.begin() as session:
+            invitation = await team.revoke_invitation(
+                session=session, actor=context.member, invitation_id=ref.invitation_id,
+                now=services.clock(),
+            )  # fmt: skip
+            await audit.record(
+                session=session, at=services.clock(), member_id=context.member.id,
+                action="revoke_invitation", subject=invitation.display_name,
+            )  # fmt: skip
+    except DomainError as error:
+        await notice(update, texts.domain_error(error.key, error.params))
+        return
+    await show(update, texts.PENDING_REVOKED.format(name=invitation.display_name))
 
 
 def _unreachable(member: Member, context: BotContext) -> str:
@@ -414,4 +517,5 @@ def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
         CallbackQueryHandler(on_member_action, pattern=MemberRef.pattern()),
         CallbackQueryHandler(on_handover, pattern=HandoverRef.pattern()),
         CallbackQueryHandler(on_team_cancel, pattern=Nav.pattern("tm")),
+        CallbackQueryHandler(on_invitation_action, pattern=InvitationRef.pattern()),
     ]

@@ -17,12 +17,13 @@ from apscheduler.triggers.cron import CronTrigger
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot import charts, reports, texts
+from bot import digest, texts
 from bot.context import BotContext, Services
+from bot.digest import Digest
 from bot.formatting import day
 from bot.messages import reminder_keyboard, reminder_text
 from jobs import delivery
-from models import audit, confirmations, orientations, stats, team
+from models import audit, orientations, stats, team
 from models.base import pk
 from models.people import Person
 from models.reference import Partner
@@ -32,7 +33,6 @@ from models.team import Member, Role
 logger = logging.getLogger(__name__)
 
 DIGEST, RECAP = "digest", "recap"
-CHART_WEEKS = 12
 MAX_OVERDUE_BUTTONS = 5
 
 
@@ -86,66 +86,9 @@ async def digest_recipients(services: Services, fire: dt.datetime) -> list[Membe
     return [m for m in members if m.role == Role.COORDINATOR and m.joined_at <= fire]
 
 
-async def digest_content(
-    services: Services, week: Period, today: dt.date
-) -> tuple[list[str], bytes]:
-    """The digest's messages and chart."""
-    tz = services.settings.tz
-    target = services.settings.yearly_target
-    year_to_date = Period(stats.year_of(today).start, min(week.end, today))
-    async with services.reads() as session:
-        labels = await reports.load_labels(session=session)
-        of_week = await stats.compute(
-            session=session, period=week, scope=Scope(), tz=tz, today=today, yearly_target=target,
-            parallel=services.reads,
-        )  # fmt: skip
-        of_year = await stats.compute(
-            session=session, period=year_to_date, scope=Scope(), tz=tz, today=today,
-            yearly_target=target, parallel=services.reads,
-        )  # fmt: skip
-        weeks = stats.last_weeks(week.end, CHART_WEEKS)
-        by_week = await stats.weekly_engaged(session=session, weeks=weeks, tz=tz)
-        year_start = stats.year_of(week.end).start
-        year_weeks = [
-            Period(max(w.start, year_start), w.end)
-            for w in stats.last_weeks(week.end, 53)
-            if w.end >= year_start
-        ]
-        year_counts = await stats.weekly_engaged(session=session, weeks=year_weeks, tz=tz)
-        start, end = week.bounds(tz)
-        settled = await confirmations.settled_by_partners(session=session, start=start, end=end)
-    text = "\n\n".join(
-        [
-            texts.DIGEST_HEADER.format(start=day(week.start, tz), end=day(week.end, tz)),
-            reports.render(
-                of_week,
-                labels,
-                scope_label=texts.DIGEST_WEEK,
-                tz=tz,
-                with_followups=False,
-                with_target=False,
-            ),
-            reports.render(of_year, labels, scope_label=texts.DIGEST_YEAR, tz=tz),
-            texts.DIGEST_PARTNER_CONFIRMED.format(count=settled),
-        ]
-    )
-    cumulative, total = [], 0
-    for counts in year_counts:
-        total += sum(counts.values())
-        cumulative.append(total)
-    chart = charts.render_png(
-        charts.ChartData(
-            week_labels=[w.start.strftime("%d/%m") for w in weeks],
-            weekly_by_neighbourhood=by_week,
-            year_weeks=[w.start.strftime("%d/%m") for w in year_weeks],
-            year_cumulative=cumulative,
-            yearly_target=target,
-        ),
-        title=texts.CHART_TITLE,
-        target_label=texts.CHART_TARGET.format(target=target),
-        cumulative_label=texts.CHART_CUMULATIVE,
-    )
-    return reports.split(text), chart
+async def digest_content(services: Services, week: Period, now: dt.datetime) -> Digest:
+    """The digest's first message, its buttons and its chart, every figure read at `now`."""
+    return await digest.build(services, week, now)
 
 
 async def _send_digest(
@@ -162,14 +105,13 @@ async def _send_digest(
     pending = [(chat, member) for chat, member in pending if chat not in done]
     if not pending:
         return 0
-    messages, chart = await digest_content(services, week, today)
+    content = await digest_content(services, week, services.clock())
     sent = 0
     for chat_id, member in pending:
 
         async def send(chat_id: int = chat_id) -> None:
-            for message in messages:
-                await bot.send_message(chat_id, message)
-            await bot.send_photo(chat_id, chart, caption=texts.CHART_CAPTION)
+            await bot.send_message(chat_id, content.text, reply_markup=content.keyboard)
+            await bot.send_photo(chat_id, content.chart, caption=texts.CHART_CAPTION)
 
         if member is not None:
             delivered = await delivery.to_member(
@@ -203,8 +145,7 @@ async def _to_group(send: delivery.Send) -> bool:
 async def _send_recaps(
     *, bot: Bot, services: Services, key: str, week: Period, today: dt.date, fire: dt.datetime
 ) -> int:
-    tz = services.settings.tz
-    now = services.clock()
+    tz, now = services.settings.tz, services.clock()
     async with services.reads() as session:
         done = await audit.delivered_chats(session=session, kind=RECAP, period_key=key)
         mediators = [
@@ -220,10 +161,10 @@ async def _send_recaps(
         async with services.reads() as session:
             figures = await stats.compute(
                 session=session, period=week, scope=Scope(ScopeKind.MEDIATOR, mediator.id),
-                tz=tz, today=today,
+                tz=tz, today=today, now=now,
             )  # fmt: skip
             overdue = await orientations.overdue_checks(
-                session=session, mediator_id=pk(mediator), limit=MAX_OVERDUE_BUTTONS
+                session=session, mediator_id=pk(mediator), now=now, limit=MAX_OVERDUE_BUTTONS
             )
             cards = []
             for orientation in overdue:
@@ -237,7 +178,7 @@ async def _send_recaps(
             engaged=figures.engaged,
             oriented=figures.orientations.total,
             exits=sum(figures.exits_by_reason.values()),
-            overdue=len(cards),
+            overdue=sum(f.late for f in figures.followups.values()),
         )
 
         async def send(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Index, bindparam, case, or_, update
+from sqlalchemy import ColumnElement, Index, and_, bindparam, case, or_, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -152,11 +152,30 @@ class Orientation(SQLModel, table=True):
         return self.outcome is None
 
     def needs_update(self, now: dt.datetime) -> bool:
-        """« À mettre à jour »: open, and its check date has passed (reminded or not)."""
+        """« En retard »: open, and its check date has passed without an answer (reminded or
+        not). The one meaning of the word everywhere: `late_clause` is the same rule in SQL."""
         if not self.is_open:
             return False
         due = self.next_check_at is not None and self.next_check_at <= now
         return self.overdue or self.reminders_sent > 0 or due
+
+
+def late_clause(now: dt.datetime) -> ColumnElement[bool]:
+    """SQL twin of `Orientation.needs_update`: open and past its check date, no answer yet."""
+    return and_(
+        col(Orientation.outcome).is_(None),
+        or_(
+            col(Orientation.overdue),
+            col(Orientation.reminders_sent) > 0,
+            col(Orientation.next_check_at) <= now,
+        ),
+    )
+
+
+def unanswered_clause() -> ColumnElement[bool]:
+    """« Sans réponse après deux relances »: open, and its reminders were ignored
+    (`FollowUpPolicy.overdue_after_resends`): a second, narrower figure than « en retard »."""
+    return and_(col(Orientation.outcome).is_(None), col(Orientation.overdue))
 
 
 class Interaction(SQLModel, table=True):
@@ -657,16 +676,12 @@ async def recent_people(
 
 
 async def overdue_checks(
-    *, session: AsyncSession, mediator_id: int, limit: int = 5
+    *, session: AsyncSession, mediator_id: int, now: dt.datetime, limit: int = 5
 ) -> Sequence[Orientation]:
-    """A mediator's overdue follow-ups, oldest due first."""
+    """A mediator's late follow-ups (`late_clause`), oldest due first."""
     query = (
         select(Orientation)
-        .where(
-            Orientation.mediator_id == mediator_id,
-            col(Orientation.outcome).is_(None),
-            col(Orientation.overdue),
-        )
+        .where(Orientation.mediator_id == mediator_id, late_clause(now))
         .order_by(col(Orientation.next_check_at), col(Orientation.id))
         .limit(limit)
     )

@@ -49,6 +49,9 @@ class Neighbourhood(SQLModel, table=True):
     name: str = Field(max_length=120)
     arrondissement: str = Field(default="", max_length=20)
     active: bool = True
+    # Newly engaged people a year, when the neighbourhood has a target of its own (optional;
+    # the team's is YEARLY_TARGET): see models/targets.py.
+    yearly_target: int | None = None
 
 
 class ReferenceItem(SQLModel, table=True):
@@ -145,6 +148,8 @@ async def _sync_by_code(
         seen.add(entry["code"])
         values = {k: v for k, v in entry.items() if k != "enabled"}
         values["active"] = bool(entry.get("enabled", True))
+        if table is Neighbourhood:  # a target removed from the file is removed here too
+            values.setdefault("yearly_target", None)
         row = existing.get(entry["code"])
         if row is None:
             session.add(table(**values))
@@ -167,8 +172,13 @@ async def choices(*, session: AsyncSession, kind: Kind) -> list[Choice]:
 
 
 async def labels(*, session: AsyncSession, kind: Kind) -> dict[str, str]:
-    """Code → label for one list, inactive entries included (old records keep a label)."""
-    rows = await session.exec(select(ReferenceItem).where(ReferenceItem.kind == kind.value))
+    """Code → label for one list, inactive entries included (old records keep a label), in the
+    file's order."""
+    rows = await session.exec(
+        select(ReferenceItem)
+        .where(ReferenceItem.kind == kind.value)
+        .order_by(col(ReferenceItem.position), col(ReferenceItem.id))
+    )
     return {r.code: r.label for r in rows.all()}
 
 

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models import targets
 from models.events import EventFigures
 from models.events import figures as event_figures
-from models.orientations import Orientation, Outcome
+from models.orientations import Orientation, Outcome, late_clause, unanswered_clause
 from models.outreach import OutreachAction
 from models.people import INDICATOR_COLUMNS, Answer, Person, PersonBarrier
 from models.reference import Neighbourhood, Partner
@@ -105,6 +106,19 @@ class OrientationFigures:
         return sum(self.by_outcome.get(o.value, 0) for o in outcomes) / self.known
 
 
+@dataclass(frozen=True, slots=True)
+class FollowUpFigures:
+    """One mediator's open follow-ups at an instant.
+
+    `late`: past their check date without an answer (« en retard », the one meaning of the
+    word in the digest, /stats, /suivis and the export); `unanswered`: among them, those whose
+    reminders were ignored twice (« sans réponse après deux relances »)."""
+
+    pending: int = 0
+    late: int = 0
+    unanswered: int = 0
+
+
 @dataclass(slots=True)
 class Indicators:
     """Everything DOMAIN.md's "What the figures are for" lists, for one period and scope."""
@@ -115,15 +129,17 @@ class Indicators:
     engaged: int = 0
     engaged_by: dict[str, dict[str, int]] = field(default_factory=dict)
     barriers: list[tuple[str, int]] = field(default_factory=list)
+    rsa: dict[str, int] = field(default_factory=dict)  # engaged people by RSA answer
     registered: int = 0
     accompanied: int = 0
     o2r_priority: int = 0
     orientations: OrientationFigures = field(default_factory=OrientationFigures)
     exits_by_reason: dict[str, int] = field(default_factory=dict)
-    followups: dict[str, tuple[int, int]] = field(default_factory=dict)
+    followups: dict[str, FollowUpFigures] = field(default_factory=dict)
     events: EventFigures = field(default_factory=EventFigures)
     year_engaged: int = 0
-    yearly_target: int = 800
+    # The scope's own target: the team's, a neighbourhood's own (or None), a mediator's share.
+    yearly_target: float | None = 800
     weeks_left: int = 0
 
     def share(self, count: int) -> float | None:
@@ -133,7 +149,7 @@ class Indicators:
     @property
     def weekly_pace_needed(self) -> float:
         """New people to engage per week, from now on, to reach the yearly target."""
-        missing = max(0, self.yearly_target - self.year_engaged)
+        missing = max(0.0, (self.yearly_target or 0) - self.year_engaged)
         return missing / self.weeks_left if self.weeks_left else float(missing)
 
 
@@ -168,11 +184,15 @@ async def compute(
     today: dt.date,
     yearly_target: int = 800,
     parallel: async_sessionmaker[AsyncSession] | None = None,
+    now: dt.datetime | None = None,
 ) -> Indicators:
     """Every indicator for one period and scope.
 
-    With `parallel` (read-only sessions), the independent aggregates run at the same time on
-    their own connections: the total is then about the slowest one, not their sum.
+    `yearly_target` is the team's; the result carries the scope's own (models/targets.py).
+    `now` is the instant open follow-ups are judged late at (default: the end of `today`):
+    one report passes one instant to every part of it. With `parallel` (read-only sessions),
+    the independent aggregates run at the same time on their own connections: the total is
+    then about the slowest one, not their sum.
     """
     start, end = period.bounds(tz)
     in_scope = _person_scope(scope)
@@ -182,7 +202,8 @@ async def compute(
     )
     year = year_of(today)
     year_start, year_end = year.bounds(tz)
-    result = Indicators(period=period, scope=scope, yearly_target=yearly_target)
+    result = Indicators(period=period, scope=scope, yearly_target=None)
+    at = now if now is not None else Period(today, today).bounds(tz)[1]
 
     async def informed(s: AsyncSession) -> None:
         query = select(func.coalesce(func.sum(OutreachAction.informed), 0)).where(
@@ -194,6 +215,11 @@ async def compute(
 
     async def people(s: AsyncSession) -> None:
         await _people_cube(s, engaged_here, result)
+
+    async def rsa(s: AsyncSession) -> None:
+        result.rsa = await _grouped(
+            s, select(Person.rsa, func.count()).where(engaged_here).group_by(Person.rsa)
+        )
 
     async def barriers(s: AsyncSession) -> None:
         # The period's people as a set to probe while reading person_barrier in order: on
@@ -223,7 +249,7 @@ async def compute(
         )
 
     async def followups(s: AsyncSession) -> None:
-        result.followups = await followups_by_mediator(session=s, scope=scope)
+        result.followups = await followups_by_mediator(session=s, scope=scope, now=at)
 
     async def events(s: AsyncSession) -> None:
         result.events = await event_figures(
@@ -244,7 +270,32 @@ async def compute(
         )
         result.year_engaged = int((await s.exec(query)).one())
 
-    parts = (informed, people, barriers, oriented, exits, followups, events, this_year)
+    async def target(s: AsyncSession) -> None:
+        members = (await s.exec(select(Member))).all()
+        every = targets.targets(
+            team=yearly_target,
+            neighbourhoods=(await s.exec(select(Neighbourhood))).all(),
+            members=members,
+        )
+        if scope.kind == ScopeKind.NEIGHBOURHOOD:
+            result.yearly_target = every.of_neighbourhood(scope.id)
+        elif scope.kind == ScopeKind.MEDIATOR:
+            result.yearly_target = every.of_mediator(scope.id)
+        else:
+            result.yearly_target = every.team
+
+    parts = (
+        informed,
+        people,
+        rsa,
+        barriers,
+        oriented,
+        exits,
+        followups,
+        events,
+        this_year,
+        target,
+    )
     if parallel is None:
         for part in parts:
             await part(session)
@@ -280,11 +331,11 @@ async def _people_cube(
             i: n for i, n in (await session.exec(select(Member.id, Member.display_name))).all()
         },
     }
-    by: dict[str, Counter[str]] = {BREAKDOWNS.get(n, n): Counter() for n in CUBE[:6]}
+    by: dict[str, Counter[str]] = {BREAKDOWNS.get(n, n): Counter() for n in CUBE}
     for *values, count in rows:
         group = dict(zip(CUBE, values, strict=True))
         result.engaged += count
-        for name in CUBE[:6]:
+        for name in CUBE:
             key = names[name].get(group[name], "?") if name in names else group[name]
             by[BREAKDOWNS.get(name, name)][str(key)] += count
         registered = group["registered_ft"] == Answer.YES.value
@@ -319,14 +370,15 @@ async def _orientation_cube(
 
 
 async def followups_by_mediator(
-    *, session: AsyncSession, scope: Scope
-) -> dict[str, tuple[int, int]]:
-    """Open follow-ups and overdue ones, per mediator: {name: (pending, overdue)}."""
+    *, session: AsyncSession, scope: Scope, now: dt.datetime
+) -> dict[str, FollowUpFigures]:
+    """Open follow-ups per mediator at `now`: pending, late, unanswered after two re-sends."""
     query = (
         select(
             Member.display_name,
             func.count(),
-            func.sum(case((col(Orientation.overdue), 1), else_=0)),
+            func.sum(case((late_clause(now), 1), else_=0)),
+            func.sum(case((unanswered_clause(), 1), else_=0)),
         )
         .select_from(Orientation)
         .join(Member, col(Member.id) == col(Orientation.mediator_id))
@@ -335,7 +387,10 @@ async def followups_by_mediator(
         .group_by(Member.display_name)
     )
     rows = (await session.exec(query)).all()
-    return {name: (int(pending), int(overdue or 0)) for name, pending, overdue in rows}
+    return {
+        name: FollowUpFigures(int(pending), int(late or 0), int(unanswered or 0))
+        for name, pending, late, unanswered in rows
+    }
 
 
 async def weekly_engaged(

@@ -293,3 +293,43 @@ async def unreachable_members(*, session: AsyncSession) -> Sequence[Member]:
         .order_by(col(Member.unreachable_since), col(Member.id))
     )
     return rows.all()
+
+
+# --- Invitations that travel (issue 15): who invited whom, pending ones, revocation --------
+async def inviter_of(*, session: AsyncSession, member_id: int) -> Member | None:
+    """The active coordinator whose invitation this member used last (None: the CLI)."""
+    invitation = (
+        await session.exec(
+            select(Invitation)
+            .where(Invitation.used_by_id == member_id)
+            .order_by(col(Invitation.used_at).desc())
+        )
+    ).first()
+    if invitation is None or invitation.created_by_id is None:
+        return None
+    inviter = await session.get(Member, invitation.created_by_id)
+    return inviter if inviter is not None and inviter.active else None
+
+
+async def pending_invitations(*, session: AsyncSession, now: dt.datetime) -> Sequence[Invitation]:
+    """Invitations neither used nor expired (nor revoked), the soonest to expire first."""
+    rows = await session.exec(
+        select(Invitation)
+        .where(col(Invitation.used_at).is_(None), col(Invitation.expires_at) > now)
+        .order_by(col(Invitation.expires_at), col(Invitation.id))
+    )
+    return rows.all()
+
+
+async def revoke_invitation(
+    *, session: AsyncSession, actor: Member, invitation_id: int, now: dt.datetime
+) -> Invitation:
+    """A coordinator withdraws a pending invitation: its code stops working at once."""
+    if not actor.is_coordinator:
+        raise NotAllowed()
+    invitation = await session.get(Invitation, invitation_id)
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
+        raise DomainError("invitation_not_pending")
+    invitation.expires_at = now
+    await session.flush()
+    return invitation

@@ -218,8 +218,9 @@ async def test_the_digest_counts_the_follow_ups_partners_settled_this_week(
     await partner.send(f"/start {code}")
     await partner.tap("Venu·e, sans suite")
     week = Period(dt.date(2026, 3, 9), dt.date(2026, 3, 15))
-    text, _ = await digest_content(services_of(app), week, dt.date(2026, 3, 16))
-    assert "1 suivis confirmés par les partenaires cette semaine" in "\n".join(text)
+    monday = dt.datetime(2026, 3, 16, 9, tzinfo=dt.UTC)
+    digest = await digest_content(services_of(app), week, monday)
+    assert "1 suivi confirmé par les partenaires cette semaine" in digest.text
     before = Period(dt.date(2026, 3, 2), dt.date(2026, 3, 8))
-    text, _ = await digest_content(services_of(app), before, dt.date(2026, 3, 9))
-    assert "0 suivis confirmés par les partenaires cette semaine" in "\n".join(text)
+    digest = await digest_content(services_of(app), before, monday - dt.timedelta(days=7))
+    assert "confirmé par les partenaires" not in digest.text  # none: no line on the phone

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
+from bot import digest
 from bot.app import BotApplication, build_application
 from bot.context import services_of
 from bot.db import Sessions
@@ -184,10 +185,12 @@ async def test_the_cafe_de_l_emploi_of_29_march_end_to_end(
     assert line in figures
     services = services_of(app)
     week = Period(dt.date(2026, 3, 23), dt.date(2026, 3, 29))
-    messages, _chart = await digest_content(services, week, dt.date(2026, 3, 30))
-    assert line in "\n".join(messages)
+    at = dt.datetime(2026, 3, 30, 7, 0, tzinfo=dt.UTC)
+    await digest_content(services, week, at)  # the digest builds; its « Événements » detail:
+    assert line in digest.detail("events", await digest.gather(services, week, at), services)
     await claire.send("/export")
     await claire.tap("Cette année")
+    await api.wait_until(lambda a: len([f for f in a.files if f[1] == "document"]) == 2)
     (_, xlsx, *_), _zip = [params for _, kind, params in api.files if kind == "document"]
     workbook = load_workbook(io.BytesIO(xlsx))
     rows = list(workbook["Événements"].iter_rows(values_only=True))
@@ -196,7 +199,7 @@ async def test_the_cafe_de_l_emploi_of_29_march_end_to_end(
     march = next(
         r
         for r in workbook["Indicateurs"].iter_rows(values_only=True)
-        if r[:2] == ("2026-03", "Toute l'équipe")
+        if r[:2] == ("mars 2026", "Toute l'équipe")
     )
     assert march[-3:] == (1, 14, 6)
     everything = " ".join(

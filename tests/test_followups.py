@@ -304,6 +304,6 @@ async def test_followups_lists_overdue_first(
     before = len(api.chat(mediator.id))
     await mediator.send("/suivis")
     header, first, second = [m.text for m in api.chat(mediator.id)[before:]]
-    assert header == "Vos points à faire : 2 à mettre à jour, 0 à venir."
-    assert first.startswith("⚠️ En retard · Point à faire : P-0001 Awa")
+    assert header == "Vos points à faire : 2 en retard, 0 à venir."
+    assert first.startswith("⚠️ Sans réponse après deux relances · Point à faire : P-0001 Awa")
     assert second.startswith("Point à faire : P-0002 Binta")

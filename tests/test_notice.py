@@ -441,7 +441,8 @@ async def test_the_record_stays_out_of_stats_and_exports(
     await mediator.tap("Non")
     await mediator.tap("✅ Enregistrer")
     await coordinator.send("/export")
-    await coordinator.tap("Ce mois")
+    await coordinator.tap("Ce mois")  # the files follow, built off the event loop
+    await api.wait_until(lambda a: sum(kind == "document" for _, kind, _ in a.files) >= 2)
     exported = [params for _, kind, params in api.files if kind == "document"]
     assert len(exported) == 2  # the workbook and the CSV zip
     everything = b""

@@ -23,10 +23,12 @@ from models import demo, stats
 from models.audit import AuditEvent
 from models.events import Event, Registration
 from models.people import Person
+from models.reference import Neighbourhood
 from models.stats import Period, Scope
-from models.team import Role
+from models.team import Member, Role
 from tests.conftest import TOKEN, Clock, User, add_member, engage_person
 from tests.fakes import FakeBotAPI, RecordingRequest
+from tests.test_followups import orient_directly
 
 PARIS_WINTER = dt.timedelta(hours=1)
 
@@ -73,6 +75,7 @@ async def team(sessions: Sessions, clock: Clock) -> dict[str, Any]:
         "claire": claire,
         "paul": paul,
         "samia_member": samia,
+        "karim_member": karim,
     }
 
 
@@ -96,10 +99,10 @@ async def test_digest_goes_out_once_per_week_across_restarts(
         _, header = texts_to(api, team[coordinator], "Bonjour !")
         assert "semaine du 02/03/2026 au 08/03/2026" in header
         body = "\n".join(m.text for m in api.chat(team[coordinator]))
-        assert "Nouvelles personnes accrochées : 3" in body
+        assert "Semaine : 3 personnes accrochées" in body
         assert "Amina" not in body
         _, photo = photos_to(api, team[coordinator])
-        assert png_size(photo) == (1000, 800)
+        assert png_size(photo) == (585, 960)  # shown 390 px wide on a phone, sharp
     for mediator, engaged in (("samia", 2), ("karim", 1)):
         _, recap = texts_to(api, team[mediator], "Votre semaine")
         assert f"{engaged} accrochées" in recap
@@ -183,6 +186,8 @@ async def test_a_mediator_sees_only_their_own_figures(
     assert "Samia : quelle période" in await samia.send("/stats")
     figures = await samia.tap("Ce mois")
     assert "Nouvelles personnes accrochées : 2" in figures
+    assert "Objectif de l'année : 2 / 400" in figures  # her share of the team's 800
+    assert "800" not in figures
     assert "Yanis" not in figures
     await samia.press("st:show:team:0:month", message_id=samia.last.message_id)
     assert "ne pouvez pas" in api.alerts[-1][1]
@@ -205,7 +210,20 @@ async def test_coordinator_stats_by_neighbourhood_and_typed_range(
     typed = await claire.send("01/03/2026-31/03/2026")
     assert "du 01/03/2026 au 31/03/2026" in typed
     assert "Nouvelles personnes accrochées : 1" in typed  # the last scope chosen
-    assert "pas compris" in await claire.send("31/03/2026-01/03/2026")
+    assert "avant son début" in await claire.send("31/03/2026-01/03/2026")
+
+
+def documents_to(api: FakeBotAPI, chat_id: int) -> list[tuple[str, bytes]]:
+    return [(p[0], p[1]) for chat, kind, p in api.files if chat == chat_id and kind == "document"]
+
+
+async def export_files(api: FakeBotAPI, chat_id: int) -> tuple[bytes, bytes]:
+    """The workbook and the zip, once the export built in the background has sent both."""
+    await api.wait_until(lambda a: len(documents_to(a, chat_id)) >= 2)
+    (xlsx_name, xlsx), (zip_name, archive) = documents_to(api, chat_id)[-2:]
+    assert xlsx_name.endswith(".xlsx")
+    assert zip_name.endswith("-csv.zip")
+    return xlsx, archive
 
 
 async def test_export_workbook_matches_the_engine_and_holds_no_identity(
@@ -214,14 +232,21 @@ async def test_export_workbook_matches_the_engine_and_holds_no_identity(
     clock.now = dt.datetime(2026, 3, 20, 10, 0, tzinfo=dt.UTC)
     claire = User(app, api, team["claire"])
     assert "Exporter quelle période" in await claire.send("/export")
-    await claire.tap("Ce mois")
-    assert any("Export du 01/03/2026 au 20/03/2026" in m.text for m in api.chat(claire.id))
-    documents = [(params[0], params[1]) for chat, kind, params in api.files if kind == "document"]
-    (xlsx_name, xlsx), (zip_name, archive) = documents
-    assert xlsx_name == "aveq-export-2026-03-01-2026-03-20.xlsx"
-    assert zip_name == "aveq-export-2026-03-01-2026-03-20-csv.zip"
+    answer = await claire.tap("Ce mois")
+    assert answer.startswith("Préparation de l'export du 01/03/2026 au 20/03/2026…")
+    xlsx, archive = await export_files(api, claire.id)
+    names = [p[0] for chat, kind, p in api.files if kind == "document"]
+    assert names == [
+        "aveq-export-2026-03-01-2026-03-20.xlsx",
+        "aveq-export-2026-03-01-2026-03-20-csv.zip",
+    ]
+    captions = [m.text for m in api.chat(claire.id) if m.document == "document"]
+    assert captions[0].startswith("Export AVEQ du 01/03/2026 au 20/03/2026, généré le 20/03/2026")
+    assert "du 01/03/2026 au 20/03/2026, générés le 20/03/2026 11:00" in captions[1]
     workbook = load_workbook(io.BytesIO(xlsx))
     assert workbook.sheetnames == [
+        "Synthèse",
+        "Définitions",
         "Indicateurs",
         "Personnes",
         "Orientations",
@@ -233,12 +258,15 @@ async def test_export_workbook_matches_the_engine_and_holds_no_identity(
     ]
     indicators = list(workbook["Indicateurs"].iter_rows(values_only=True))
     assert indicators[0][:4] == (
-        "Mois",
+        "Période",
         "Périmètre",
         "Personnes informées",
         "Nouvelles personnes accrochées",
     )
     team_row = next(r for r in indicators if r[1] == "Toute l'équipe")
+    assert team_row[0] == "mars 2026"
+    area_row = next(r for r in indicators if r[1] == "La Chapelle Nord")
+    assert area_row[:4] == ("du 01/03/2026 au 20/03/2026", "La Chapelle Nord", 0, 2)
     services = services_of(app)
     async with sessions() as session:
         engine = await stats.compute(
@@ -252,13 +280,15 @@ async def test_export_workbook_matches_the_engine_and_holds_no_identity(
     with zipfile.ZipFile(io.BytesIO(archive)) as files:
         for name in files.namelist():
             everything += files.read(name).decode("utf-8-sig")
-        first_csv = files.read(files.namelist()[1]).decode("utf-8-sig")
+        people_csv = next(n for n in files.namelist() if n.endswith("-personnes.csv"))
+        first_csv = files.read(people_csv).decode("utf-8-sig")
     assert next(csv.reader(io.StringIO(first_csv), delimiter=";"))[0] == "Code"
-    for identity in ("Amina", "Binta", "Yanis", "+33"):
+    for identity in ("Amina", "Binta", "Yanis", "+33", "Samia", "Karim"):
         assert identity not in everything
     async with sessions() as session:
         event = (await session.exec(select(AuditEvent))).one()
     assert (event.action, event.detail) == ("export", "2026-03-01..2026-03-20")
+    assert event.subject == "du 01/03/2026 au 20/03/2026"  # what /journal shows
 
 
 async def test_demo_data_has_the_programme_s_shape(sessions: Sessions, clock: Clock) -> None:
@@ -302,3 +332,88 @@ async def test_demo_data_has_the_programme_s_shape(sessions: Sessions, clock: Cl
     with pytest.raises(demo.RealDataPresent):
         async with sessions.begin() as session:
             await demo.generate(session=session, size=demo.DemoSize(people=10), now=clock())
+
+
+NEIGHBOURHOOD_CODES = (
+    "la-chapelle-nord", "fougeres-le-vau", "19e-sud", "grand-belleville-amandiers",
+    "villa-deste-bedier-oudine", "porte-de-vanves", "porte-brancion-perichaux",
+)  # fmt: skip
+
+
+async def busy_week(
+    app: BotApplication, sessions: Sessions, clock: Clock, team: dict[str, Any]
+) -> list[Member]:
+    """Eight mediators, each with a follow-up past its date; six events in the coming week."""
+    clock.now = dt.datetime(2026, 2, 16, 10, 0, tzinfo=dt.UTC)
+    mediators = [team["samia_member"], team["karim_member"]]
+    for index in range(6):
+        member, _ = await add_member(
+            sessions, clock, name=f"Médiatrice {index + 1} Longuenom",
+            neighbourhood=NEIGHBOURHOOD_CODES[index],
+        )  # fmt: skip
+        mediators.append(member)
+    for member in mediators:
+        person = await engage_person(sessions, clock, member, "Zoé")
+        await orient_directly(app, sessions, clock, member, person)  # due 23 February
+    async with sessions.begin() as session:
+        area = (await session.exec(select(Neighbourhood))).first()
+        assert area is not None
+        for day_of_march in (9, 10, 11, 12, 13, 14):
+            session.add(
+                Event(
+                    kind="job_dating",
+                    title=f"Job dating hôtellerie et restauration n°{day_of_march} avec Accor",
+                    starts_at=dt.datetime(2026, 3, day_of_march, 13, 0, tzinfo=dt.UTC),
+                    neighbourhood_id=area.id or 0,
+                    place="Centre social",
+                    created_by_id=mediators[0].id or 0,
+                    created_at=clock(),
+                )
+            )
+    return mediators
+
+
+async def test_the_digest_fits_one_screen_and_its_buttons_answer_with_the_detail(
+    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock, team: dict[str, Any]
+) -> None:
+    mediators = await busy_week(app, sessions, clock, team)
+    clock.now = dt.datetime(2026, 3, 9, 8, 0, tzinfo=dt.UTC)  # Monday 9 March, 9:00 in Paris
+    await run_digest(app)
+    claire = User(app, api, team["claire"])
+    (digest,) = [m for m in api.chat(claire.id) if m.text.startswith("Bonjour !")]
+    text = digest.text
+    assert len(text) <= 900, (len(text), text)
+    assert "semaine du 02/03/2026 au 08/03/2026" in text
+    assert "Semaine : 3 personnes accrochées" in text  # engaged on 2 March
+    # The year, cut at the same instant as the rest: 8 in February + 3 on 2 March.
+    assert "2026 : 11 / 800 accrochées" in text
+    late_line = next(line for line in text.split("\n") if line.startswith("• Suivis en retard"))
+    assert "Samia 1" in late_line
+    assert "Médiatrice 6 Longuenom 1" in late_line
+    assert "Événements cette semaine (6)" in text
+    assert "et 3 autre(s)" in text
+    assert [b["text"] for b in digest.buttons()] == [
+        "Par quartier", "Par médiateur·rice", "Suivis en retard", "Événements",
+    ]  # fmt: skip
+
+    late = await claire.tap("Suivis en retard")
+    assert late.startswith("⏰ Suivis en retard le 09/03/2026 09:00")
+    assert "• Samia : 1 en retard sur 1 en attente" in late
+    assert late.count("1 en retard sur 1 en attente") == 8
+    by_mediator = await claire.tap("Par médiateur·rice")
+    # The team's 800 shared among 8 active mediators: 100 each, never 800.
+    assert "• Samia : 2 cette semaine, 3 dans l'année · sa part 100 (3\xa0%)" in by_mediator
+    assert "800" not in by_mediator
+    by_area = await claire.tap("Par quartier")
+    assert "• La Chapelle Nord : 2 cette semaine, 4 dans l'année" in by_area
+    assert "objectif" not in by_area  # no neighbourhood has a target of its own here
+    agenda = await claire.tap("Événements")
+    assert agenda.count("Job dating hôtellerie") == 6
+
+    samia = User(app, api, team["samia"])
+    await samia.press(digest.buttons()[2]["callback_data"], message_id=1)
+    assert "ne pouvez pas" in api.alerts[-1][1]
+    for forged in ("dg:late:20260310", "dg:what:20260309", "dg:late:20261399"):
+        await claire.press(forged, message_id=digest.message_id)
+        assert api.alerts[-1][1] == "Ce bouton n'est plus actif."
+    assert len(mediators) == 8

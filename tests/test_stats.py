@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import select
+from sqlmodel import col, select
 
+from bot import reports
 from bot.db import Sessions, make_read_sessions
-from models import orientations, outreach, people, stats
+from models import orientations, outreach, people, reference, stats
 from models.calendar import ReminderWindow, parse_days
 from models.orientations import Answer as Reply
-from models.orientations import ExitReason, FollowUpPolicy, Mode, Purpose
+from models.orientations import ExitReason, FollowUpPolicy, Mode, Orientation, Purpose
 from models.people import Answer, Profile, Sex
 from models.reference import Neighbourhood, Partner
 from models.stats import Period, Scope, ScopeKind
@@ -156,7 +158,7 @@ async def test_team_figures_for_march(sessions: Sessions, data: dict[str, int]) 
     assert team.orientations.by_outcome == {"started": 1, "no_show": 1}
     assert team.orientations.rate(orientations.Outcome.STARTED) == 0.5
     assert team.exits_by_reason == {"moved": 1}
-    assert team.followups == {"Samia": (1, 0)}
+    assert team.followups == {"Samia": stats.FollowUpFigures(pending=1, late=0, unanswered=0)}
     assert team.year_engaged == 5
     assert team.weeks_left == 39
     assert team.weekly_pace_needed == pytest.approx(795 / 39)
@@ -196,3 +198,78 @@ async def test_parallel_reads_give_the_same_figures(
             parallel=make_read_sessions(engine),
         )  # fmt: skip
     assert parallel == sequential
+
+
+async def test_late_has_one_meaning_a_check_date_passed_without_an_answer(
+    sessions: Sessions, data: dict[str, int]
+) -> None:
+    """The figures count as late exactly what /suivis shows as late (`needs_update`); the
+    follow-ups whose reminders were ignored twice are a second, narrower figure."""
+    march = await figures(sessions, Scope())
+    assert march.followups["Samia"].late == 0  # due on 7 April: not late on 1 April
+    later = paris(2026, 4, 20, 12)
+    async with sessions() as session:
+        at_20_april = await stats.compute(
+            session=session, period=MARCH, scope=Scope(), tz=PARIS, today=later.date(),
+            now=later,
+        )  # fmt: skip
+        open_ones = (
+            await session.exec(select(Orientation).where(col(Orientation.outcome).is_(None)))
+        ).all()
+    assert at_20_april.followups == {
+        "Samia": stats.FollowUpFigures(pending=1, late=1, unanswered=0)
+    }
+    assert sum(o.needs_update(later) for o in open_ones) == 1
+    async with sessions.begin() as session:
+        for orientation in (await session.exec(select(Orientation))).all():
+            if orientation.outcome is None:
+                orientation.overdue = True
+    async with sessions() as session:
+        ignored = await stats.compute(
+            session=session, period=MARCH, scope=Scope(), tz=PARIS, today=later.date(),
+            now=later,
+        )  # fmt: skip
+    assert ignored.followups["Samia"] == stats.FollowUpFigures(pending=1, late=1, unanswered=1)
+    text = reports.followup_line(ignored.followups)
+    assert text.startswith("Suivis en retard (date passée, sans réponse) : Samia 1")
+    assert "sans réponse après deux relances : 1" in text
+
+
+async def test_each_scope_has_its_own_target_never_the_team_s(
+    sessions: Sessions, data: dict[str, int]
+) -> None:
+    samia = await figures(sessions, Scope(ScopeKind.MEDIATOR, data["samia"]))
+    assert samia.yearly_target == 400  # 800 shared by the two active mediators
+    assert "Objectif de l'année : 3 / 400" in reports.target_line(samia)
+    area = await figures(sessions, Scope(ScopeKind.NEIGHBOURHOOD, data["19e-sud"]))
+    assert area.yearly_target is None
+    assert reports.target_line(area) == "Dans l'année : 2 accroché·es (pas d'objectif propre)"
+    assert (await figures(sessions, Scope())).yearly_target == 800
+    async with sessions.begin() as session:
+        (await session.get_one(Neighbourhood, data["19e-sud"])).yearly_target = 120
+    area = await figures(sessions, Scope(ScopeKind.NEIGHBOURHOOD, data["19e-sud"]))
+    karim = await figures(sessions, Scope(ScopeKind.MEDIATOR, data["karim"]))
+    samia = await figures(sessions, Scope(ScopeKind.MEDIATOR, data["samia"]))
+    assert (area.yearly_target, karim.yearly_target, samia.yearly_target) == (120, 120, 680)
+    assert "Objectif de l'année : 2 / 120" in reports.target_line(area)
+
+
+async def test_neighbourhood_targets_come_from_the_reference_file(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    text = reference.REFERENCE_FILE.read_text(encoding="utf-8").replace(
+        'code = "porte-de-vanves"', 'code = "porte-de-vanves"\nyearly_target = 90', 1
+    )
+    edited = tmp_path / "reference_data.toml"
+    edited.write_text(text, encoding="utf-8")
+    async with sessions.begin() as session:
+        await reference.load_reference_data(session=session, path=edited)
+    async with sessions() as session:
+        found = {n.code: n.yearly_target for n in await reference.neighbourhoods(session=session)}
+    assert found["porte-de-vanves"] == 90
+    assert found["19e-sud"] is None
+    async with sessions.begin() as session:  # the target removed from the file: gone
+        await reference.load_reference_data(session=session)
+    async with sessions() as session:
+        found = {n.code: n.yearly_target for n in await reference.neighbourhoods(session=session)}
+    assert found["porte-de-vanves"] is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import quote
 
 import pytest
 from sqlmodel import select
@@ -11,9 +12,10 @@ from sqlmodel import select
 from bot.access import COMMANDS_BY_ROLE
 from bot.db import Sessions
 from models import team
+from models.audit import AuditEvent
 from models.errors import DomainError
 from models.team import Invitation, Member, Role
-from tests.conftest import Clock, User
+from tests.conftest import Clock, User, add_member
 
 
 def code_in(text: str) -> str:
@@ -127,3 +129,60 @@ async def test_domain_rules_of_invitations(sessions: Sessions, clock: Clock) -> 
                 session=session, actor=member, member_id=member.id, now=clock()
             )
         assert error.value.key == "cannot_deactivate_self"
+
+
+async def test_the_invitation_travels_and_the_inviter_hears_of_the_join(
+    app, api, coordinator: User
+) -> None:
+    await coordinator.send("/inviter")
+    await coordinator.tap("médiateur·rice emploi")
+    prompt = await coordinator.send("Samir Haddad")
+    assert coordinator.last.protect_content  # every other message stays protected
+    assert "quartier" in prompt
+    ready = await coordinator.tap("Fougères-Le Vau")
+    invitation = coordinator.last
+    assert ready.startswith("Invitation créée pour Samir Haddad")
+    assert invitation.protect_content is False  # it can be forwarded and copied
+    link = re.search(r"https://t\.me/aveq_test_bot\?start=\S+", ready)
+    assert link
+    (share,) = invitation.buttons()
+    assert share["text"] == "📤 Partager"
+    assert share["url"].startswith("https://t.me/share/url?url=https%3A%2F%2Ft.me%2Faveq_test_bot")
+    assert quote(link.group(0), safe="") in share["url"]
+
+    newcomer = User(app, api)
+    await newcomer.send(f"/start {code_in(ready)}")
+    assert coordinator.last.text == (
+        "✅ Samir Haddad a rejoint l'équipe (médiateur·rice emploi) avec votre invitation."
+    )
+
+
+async def test_pending_invitations_are_listed_and_can_be_revoked(
+    app, api, coordinator: User, sessions: Sessions, clock: Clock
+) -> None:
+    codes = {}
+    for name in ("Samir Haddad", "Léa Dubois"):
+        await coordinator.send("/inviter")
+        await coordinator.tap("chargé·e de projet emploi")
+        codes[name] = code_in(await coordinator.send(name))
+    listing = await coordinator.send("/equipe")
+    assert listing.startswith("Invitations en attente (2) :")
+    assert "• Samir Haddad : chargé·e de projet emploi, valable jusqu'au" in listing
+    assert "Retirer l'invitation de Léa Dubois" in coordinator.labels()
+    mediator_id = (await add_member(sessions, clock, name="Karim"))[1]
+    mediator = User(app, api, mediator_id)
+    await mediator.send("/equipe")
+    assert "Invitations en attente" not in mediator.last.text  # coordinators only
+    revoke = next(b["callback_data"] for b in coordinator.last.buttons() if "Léa" in b["text"])
+    await mediator.press(revoke, message_id=mediator.last.message_id)
+    assert "ne pouvez pas" in api.alerts[-1][1]
+    assert "Son lien ne fonctionnera plus" in await coordinator.tap("Retirer l'invitation de Léa")
+    assert "est retirée" in await coordinator.tap("Oui, retirer")
+    assert "n'est pas valable" in await User(app, api).send(f"/start {codes['Léa Dubois']}")
+    assert (await coordinator.send("/equipe")).startswith("Invitations en attente (1) :")
+    await coordinator.press(revoke, message_id=coordinator.last.message_id)
+    assert "n'est plus en attente" in api.alerts[-1][1]
+    async with sessions() as session:
+        journal = (await session.exec(select(AuditEvent.action, AuditEvent.subject))).all()
+    assert ("revoke_invitation", "Léa Dubois") in journal
+    assert "Bienvenue Samir Haddad" in await User(app, api).send(f"/start {codes['Samir Haddad']}")
