@@ -410,7 +410,7 @@ ORIENT_CATEGORY: Final = "{person} : vers quel type de partenaire ?"
 ORIENT_PARTNER: Final = "Quel partenaire ?"
 ORIENT_OTHER_PARTNER: Final = "➕ Autre partenaire"
 ORIENT_NEW_PARTNER: Final = "Nom du partenaire à ajouter ?"
-ORIENT_PURPOSE: Final = "Pour quoi ?"
+ORIENT_PURPOSE: Final = "Vers {partner} : pour quoi ?"
 ORIENT_MODE: Final = "Comment ?"
 ORIENT_APPOINTMENT: Final = (
     "Date du rendez-vous ? Touchez un bouton ou écrivez une date (12/03, 12/03/2026, lundi)."
@@ -1387,3 +1387,28 @@ PENDING_CONFIRM_YES: Final = "Oui, retirer"
 PENDING_REVOKED: Final = "L'invitation de {name} est retirée : son lien ne fonctionne plus."
 
 DOMAIN_ERRORS["search_invalid"] = "Tapez quelques lettres d'un prénom ou un code (P-0012)."
+
+# --- /orienter, /contact, /sortie as forms (issue 14) ---------------------------------------
+DOMAIN_ERRORS.update(
+    {
+        "nobody_followed": PICK_PERSON_EMPTY,
+        "person_none": PICK_PERSON_NONE,
+        "appointment_invalid": ORIENT_APPOINTMENT_INVALID,
+        "answer_already": ANSWER_ALREADY,
+    }
+)
+ORIENT_FIELD_NAMES: Final = {
+    "person": "Personne",
+    "category": "Type de partenaire",
+    "partner": "Partenaire",
+    "new_partner": "Nouveau partenaire",
+    "purpose": "Objet",
+    "mode": "Modalité",
+    "appointment": "Rendez-vous",
+    "note": "Note",
+}
+EXIT_FIELD_NAMES: Final = {
+    "person": "Personne",
+    "reason": "Raison",
+    "date": "Date de sortie",
+}

@@ -1,11 +1,11 @@
 """The form engine: a conversation is a declared form; this module alone walks it.
 
-A `Form` is an ordered tuple of steps (`Choice`, `MultiChoice`, `Text`, `Number`), each saying
-when it applies (a predicate over the answers so far), how a typed answer is read (a function
-that raises `DomainError` with the reason, usually from `models/`), and what it asks. A handler
-module declares its form and what to do with the finished answers (`finish`, inside the
-transaction that also ends the conversation); the engine owns everything else, for every form
-at once:
+A `Form` is an ordered tuple of steps (`Choice`, `MultiChoice`, `Search`, `Text`, `Number`,
+`Summary`), each saying when it applies (a predicate over the answers so far), how a typed
+answer is read (a function that raises `DomainError` with the reason, usually from `models/`),
+and what it asks. A handler module declares its form and what to do with the finished answers
+(`finish`, inside the transaction that also ends the conversation); the engine owns everything
+else, for every form at once:
 
 - « Retour » (to the previous step asked), « Passer » on optional steps, « Annuler » and
   /annuler;
@@ -13,6 +13,10 @@ at once:
 - a step `offered` by the summary is not asked in turn: the summary shows it as a button (an
   optional answer the common path does without costs no tap), which asks it and comes back;
 - a step's `effect` runs once it is answered (e.g. a document sent to the chat);
+- a step's `accept` checks an answer against `models/` (the reason re-asks) and adds the answers
+  later steps read (a person's label, whether they consented to notes);
+- a form starts from its command and from the buttons that open it elsewhere (`also_on`), with
+  the answers its `begin` already knows (the person of a card);
 - a typed answer that names a button is that button (« femme », « F », « 26-44 », « oui »:
   case, accents and punctuation ignored);
 - a refused answer: the reason and the same question, in one message;
@@ -29,6 +33,7 @@ The answers live in the draft as JSON (codes, numbers, ISO dates): they survive 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import re
 import unicodedata
 import warnings
@@ -86,7 +91,16 @@ class Asked:
 
 
 Options = Sequence[Option] | Callable[[Asked], Awaitable[Sequence[Option]]]
-Reader = Callable[[str, Asked], Any]
+Reader = Callable[[str, Asked], Any]  # may be async (a search)
+Accept = Callable[[Any, Asked], Awaitable["Answers"]]
+
+
+@dataclass(frozen=True)
+class Narrowed:
+    """What a `Search` step's `read` gives for a typed search: answers to keep (the query),
+    then the same step is asked again with the options they narrow to."""
+
+    answers: Answers
 
 
 def always(_: Answers) -> bool:
@@ -116,6 +130,10 @@ class Step:
     # change the answers); True when it posted messages, the next question then comes below
     # them instead of replacing the pressed one.
     effect: Callable[[Update, BotContext, Answers], Awaitable[bool]] | None = None
+    # Before an answer is kept (pressed, typed, or the only one possible): checks it (raise
+    # `DomainError`: the reason, and the step is asked again) and gives more answers to keep
+    # with it, for later steps' prompts and `applies` (a person's label, their consent).
+    accept: Accept | None = None
 
     def question(self, asked: Asked) -> str:
         return self.prompt if isinstance(self.prompt, str) else self.prompt(asked)
@@ -131,11 +149,14 @@ class Text(Step):
 @dataclass(frozen=True, kw_only=True)
 class Choice(Step):
     """One button among `options`; a typed answer naming one is accepted, and `read` (when
-    given) reads any other typed answer (a date, a code...)."""
+    given) reads any other typed answer (a date, a code...). `more` is one more button, not an
+    answer: it notes `MORE` in the answers and goes on (the steps that add an option apply when
+    it is there); a step whose only answer is that one option is still answered alone."""
 
     options: Options
     columns: int = 2
     read: Reader | None = None
+    more: Option | None = None
 
     async def listed(self, asked: Asked) -> list[Option]:
         found = self.options if isinstance(self.options, Sequence) else await self.options(asked)
@@ -149,7 +170,14 @@ class MultiChoice(Choice):
     steps that add an option apply when it is there)."""
 
     columns: int = 1
-    more: Option | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Search(Choice):
+    """A choice among what a typed search finds (one of my people): typed text always goes to
+    `read` (never matched to a button), which gives `Narrowed` answers or refuses with the
+    reason (« aucune personne »); never answered alone, even with one option: the member
+    says who."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,8 +239,9 @@ class Form:
     `DomainError` to refuse, and the last step is asked again with the reason). `begin` gives
     the first answers, or raises `DomainError` to refuse to start (the reason is said). A form
     started from a button (`starts_on`, a callback data pattern) names in `command` the command
-    to run again when its draft is gone; `also_on` is a button that starts it beside its
-    command (« Nouvelle personne » under the one just saved)."""
+    to run again when its draft is gone. `also_on` are the patterns of buttons that start the
+    form too, besides its command (a card's « Orienter », « Nouvelle personne » under the one
+    just saved): `begin` reads the button pressed and gives what it already knows (the person)."""
 
     key: str
     command: str
@@ -220,8 +249,8 @@ class Form:
     finish: Finish
     begin: Begin = no_precondition
     starts_on: str | None = None
+    also_on: tuple[str, ...] = ()
     conversation: str = field(default="")
-    also_on: str | None = None  # a button that starts it too, beside its command
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.steps]
@@ -290,15 +319,13 @@ class FormEngine:
             return self._conversation(key)
 
     def _conversation(self, key: str) -> ConversationHandler[BotContext]:
-        entry_points: list[BaseHandler[Update, BotContext, Any]] = [
-            CallbackQueryHandler(self.start, pattern=self.form.starts_on)
-            if self.form.starts_on
-            else CommandHandler(self.form.command, self.start)
-        ]
-        if self.form.also_on:
-            entry_points.append(CallbackQueryHandler(self.start, pattern=self.form.also_on))
         return ConversationHandler(
-            entry_points=entry_points,
+            entry_points=[
+                CallbackQueryHandler(self.start, pattern=self.form.starts_on)
+                if self.form.starts_on
+                else CommandHandler(self.form.command, self.start),
+                *(CallbackQueryHandler(self.start, pattern=p) for p in self.form.also_on),
+            ],
             states={
                 ASKING: [
                     CallbackQueryHandler(self.on_pick, pattern=Pick.pattern(key)),
@@ -346,7 +373,7 @@ class FormEngine:
             options = await step.listed(Asked(context, draft[VALUES]))  # type: ignore[attr-defined]
             if len(options) != 1:
                 break
-            self.record(draft, step, options[0][0])  # one answer possible: not asked
+            await self.keep(context, draft, step, options[0][0])  # one answer possible
             step = self.following(draft, step)
         if step is None:
             return await self.finish(update, context, draft)
@@ -384,7 +411,7 @@ class FormEngine:
             back=back,
             validate=multiple,
             skip=step.skip if step.optional else None,
-            more=step.more if isinstance(step, MultiChoice) else None,
+            more=step.more,
         )
 
     def summary_keyboard(self, step: Summary, answers: Answers) -> InlineKeyboardMarkup:
@@ -424,6 +451,17 @@ class FormEngine:
             if s.name in draft[HISTORY] and s.applies(answers) and not isinstance(s, Summary)
         ]
 
+    async def keep(
+        self, context: BotContext, draft: dict[str, Any], step: Step, value: object
+    ) -> None:
+        """Check an answer with the step's `accept` (which may refuse it: `DomainError`), then
+        record it with the answers `accept` adds."""
+        more: Answers = {}
+        if step.accept is not None and value is not None:
+            more = await step.accept(value, Asked(context, draft[VALUES]))
+        self.record(draft, step, value)
+        draft[VALUES].update(more)
+
     def record(self, draft: dict[str, Any], step: Step, value: object) -> None:
         """Keep an answer; forget those it makes meaningless."""
         answers = draft[VALUES]
@@ -451,8 +489,11 @@ class FormEngine:
     async def answered(
         self, update: Update, context: BotContext, draft: dict[str, Any], step: Step, value: object
     ) -> object:
-        """Keep the answer and ask the next step."""
-        self.record(draft, step, value)
+        """Keep the answer (unless the step's `accept` refuses it) and ask the next step."""
+        try:
+            await self.keep(context, draft, step, value)
+        except DomainError as error:
+            return await self.again(update, context, draft, self.reason(step, error))
         if step.name not in draft[HISTORY]:
             draft[HISTORY].append(step.name)
         posted = step.effect is not None and await step.effect(update, context, draft[VALUES])
@@ -503,8 +544,10 @@ class FormEngine:
         if not isinstance(step, Choice):
             await notice(update, texts.STALE_BUTTON)
             return None
-        if isinstance(step, MultiChoice) and step.more is not None and pick.value == step.more[0]:
+        if step.more is not None and pick.value == step.more[0]:
             draft[VALUES][MORE] = step.name
+            if not isinstance(step, MultiChoice):
+                return await self.answered(update, context, draft, step, None)
             chosen = list(draft[VALUES].get(step.name) or [])
             return await self.answered(update, context, draft, step, chosen)
         options = await step.listed(Asked(context, draft[VALUES]))
@@ -523,6 +566,8 @@ class FormEngine:
             draft[VALUES][step.name] = chosen
             return await self.ask(update, context, draft, step)
         value: object = int(code) if isinstance(step, Number) else code
+        if draft[VALUES].get(MORE) == step.name:  # an option after all, not one more
+            draft[VALUES].pop(MORE)
         return await self.answered(update, context, draft, step, value)
 
     async def on_text(self, update: Update, context: BotContext) -> object:
@@ -543,6 +588,9 @@ class FormEngine:
             return await self.again(update, context, draft, self.reason(step, error))
         if step.sensitive:
             remember_sensitive(update, draft)
+        if isinstance(value, Narrowed):
+            draft[VALUES].update(value.answers)
+            return await self.ask(update, context, draft, step)
         if isinstance(step, Choice) and isinstance(value, Picked):
             return await self.chose(update, context, draft, step, value.code)
         return await self.answered(update, context, draft, step, value)
@@ -555,7 +603,7 @@ class FormEngine:
         if not text:
             raise DomainError(USE_BUTTONS)
         asked = Asked(context, draft[VALUES])
-        if isinstance(step, Choice):
+        if isinstance(step, Choice) and not isinstance(step, Search):
             code = match_option(text, await step.listed(asked))
             if code is not None:
                 return Picked(code)
@@ -567,7 +615,8 @@ class FormEngine:
         read = step.read if isinstance(step, Text | Choice) else None
         if read is None:
             raise DomainError(USE_BUTTONS)
-        return read(text, asked)
+        value = read(text, asked)
+        return await value if inspect.isawaitable(value) else value
 
     @staticmethod
     def reason(step: Step, error: DomainError) -> str:

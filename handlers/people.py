@@ -460,7 +460,7 @@ NOUVEAU: Final = Form(
     key=FORM,
     command=COMMAND,
     begin=begin,
-    also_on=f"^{re.escape(Nav(FORM, NEW).pack())}$",
+    also_on=(f"^{re.escape(Nav(FORM, NEW).pack())}$",),
     steps=(
         Text(
             name="first_name",

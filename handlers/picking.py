@@ -1,66 +1,143 @@
-"""Choosing one of my people, shared by /orienter, /contact and /sortie: recent people as
-buttons, or a typed code or first name (accents and small typos forgiven)."""
+"""Choosing one of my people, a step of the form engine's vocabulary shared by /orienter,
+/contact and /sortie: recent people offered at once as buttons; a typed code or first name
+(accents and small typos forgiven) shows the people it matches, or says none does and asks
+again. A form started from a person's card or a reminder already knows the person (`given`),
+and the step is not asked."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-
-from bot import keyboards, texts
-from bot.callbacks import Pick
+from bot import texts
 from bot.context import BotContext
 from bot.messages import person_label
-from handlers.common import show
+from handlers.forms import Answers, Asked, Narrowed, Option, Search, Text
 from models import orientations, people
-from models.errors import NotFound
-from models.people import Person
+from models.errors import DomainError, NotFound
+from models.people import Person, clean_note
 
-PERSON = "person"
-
-
-def person_buttons(form: str, found: list[Person] | Any) -> InlineKeyboardMarkup:
-    """One button per person, then Annuler."""
-    rows = [
-        [InlineKeyboardButton(person_label(p), callback_data=Pick(form, PERSON, str(p.id)).pack())]
-        for p in found
-    ]
-    rows.append(keyboards.nav_row(form, back=False))
-    return InlineKeyboardMarkup(rows)
+PERSON: Final = "person"  # the step, and its answer: the person's id as a button code
+PERSON_ID: Final = "person_id"  # the id as a number (what erasure looks for in drafts)
+LABEL: Final = "person_label"  # « P-0012 Amina », for the next questions
+CONSENT: Final = "consent"  # whether the person agreed to notes
+GIVEN: Final = "_person_given"  # the form began with its person (card, reminder)
+QUERY: Final = "_person_query"  # the last typed search that found someone
+QUERY_MAX: Final = 60
+NOTE: Final = "note"
 
 
-async def ask_person(update: Update, context: BotContext, form: str, *, edit: bool = True) -> bool:
-    """Show recent people; False when the member follows nobody yet."""
+def shown(query: str) -> str:
+    """A typed search as it may be echoed in the chat: printable, one line, short."""
+    return " ".join("".join(c for c in query if c.isprintable()).split())[:40]
+
+
+def answers_for(person: Person) -> Answers:
+    """What choosing `person` answers: their id, label and consent to notes."""
+    return {
+        PERSON: str(person.id),
+        PERSON_ID: person.id,
+        LABEL: person_label(person),
+        CONSENT: bool(person.contact_consent),
+    }
+
+
+def given(person: Person, *, open_only: bool) -> Answers:
+    """The answers of a form started from a button naming `person` (the step is skipped)."""
+    if open_only:
+        orientations.require_open_mediation(person)
+    return answers_for(person) | {GIVEN: True}
+
+
+async def one_followed(context: BotContext, person_id: int) -> Person:
+    """A person the member may act on (NotFound otherwise, which says so)."""
     async with context.services.reads() as session:
-        recent = await orientations.recent_people(session=session, viewer=context.member)
+        return await people.get_person(session=session, viewer=context.member, person_id=person_id)
+
+
+async def anyone_followed(context: BotContext) -> Answers:
+    """A form started by its command: refused when the member follows nobody yet."""
+    async with context.services.reads() as session:
+        recent = await orientations.recent_people(session=session, viewer=context.member, limit=1)
     if not recent:
-        await show(update, texts.PICK_PERSON_EMPTY, edit=edit)
-        return False
-    await show(update, texts.PICK_PERSON, person_buttons(form, recent), edit=edit)
-    return True
+        raise DomainError("nobody_followed")
+    return {}
 
 
-async def search(update: Update, context: BotContext, form: str, query: str) -> None:
-    """Answer a typed code or name with matching people as buttons."""
-    async with context.services.reads() as session:
-        found = await people.find_people(session=session, viewer=context.member, text=query[:60])
-    shown = " ".join("".join(c for c in query if c.isprintable()).split())[:40]
+async def _options(asked: Asked) -> list[Option]:
+    """The people matching the last search, else the most recent ones."""
+    viewer = asked.context.member
+    async with asked.context.services.reads() as session:
+        query = asked.answers.get(QUERY)
+        if query:
+            found: Any = await people.find_people(session=session, viewer=viewer, text=query)
+        else:
+            found = await orientations.recent_people(session=session, viewer=viewer)
+    return [(str(p.id), person_label(p)) for p in found]
+
+
+def _prompt(asked: Asked) -> str:
+    query = asked.answers.get(QUERY)
+    return texts.PICK_PERSON_FOUND.format(query=shown(query)) if query else texts.PICK_PERSON
+
+
+async def _search(text: str, asked: Asked) -> Narrowed:
+    """A typed code or name: the people it matches become the buttons."""
+    query = text[:QUERY_MAX]
+    async with asked.context.services.reads() as session:
+        found = await people.find_people(session=session, viewer=asked.context.member, text=query)
     if not found:
-        await show(update, texts.PICK_PERSON_NONE.format(query=shown), edit=False)
-        return
-    await show(
-        update,
-        texts.PICK_PERSON_FOUND.format(query=shown),
-        person_buttons(form, found),
-        edit=False,
+        raise DomainError("person_none", query=shown(query))
+    return Narrowed({QUERY: query})
+
+
+def person_step(*, title: str = "", open_only: bool) -> Search:
+    """The person step: with `open_only`, a person whose mediation is closed is refused with
+    the reason (orienting, closing); otherwise anyone the member follows (a contact)."""
+
+    async def accept(value: Any, asked: Asked) -> Answers:
+        if not str(value).isdigit():
+            raise NotFound()
+        person = await one_followed(asked.context, int(value))
+        if open_only:
+            orientations.require_open_mediation(person)
+        return answers_for(person)
+
+    return Search(
+        name=PERSON,
+        title=title,
+        prompt=_prompt,
+        options=_options,
+        columns=1,
+        read=_search,
+        accept=accept,
+        applies=lambda answers: not answers.get(GIVEN),
     )
 
 
-async def chosen(context: BotContext, value: str) -> Person:
-    """The person a button names, checked again: only people the member follows."""
-    if not value.isdigit():
-        raise NotFound()
-    async with context.services.reads() as session:
-        return await people.get_person(
-            session=session, viewer=context.member, person_id=int(value)
-        )
+# --- The note about the chosen person (only with their consent) -----------------------------
+def consented(answers: Answers) -> bool:
+    """Whether the chosen person agreed to notes: the note is offered only then."""
+    return bool(answers.get(CONSENT))
+
+
+def read_note(text: str, asked: Asked) -> str:
+    return clean_note(text)
+
+
+def note_step(*, prompt: str, title: str = "") -> Text:
+    """The optional short note about the chosen person, offered when they agreed to notes;
+    the member's message leaves the chat."""
+    return Text(
+        name=NOTE,
+        title=title,
+        prompt=prompt,
+        read=read_note,
+        optional=True,
+        sensitive=True,
+        applies=consented,
+    )
+
+
+def note_of(answers: Answers) -> str | None:
+    """The note to save: none when the person (changed meanwhile) did not agree to notes."""
+    return answers.get(NOTE) if consented(answers) else None

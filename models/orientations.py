@@ -225,9 +225,25 @@ def first_check_at(
     return created_at + dt.timedelta(days=policy.delay_days)
 
 
-def _require_open_mediation(person: Person) -> None:
+def require_open_mediation(person: Person) -> None:
+    """A closed mediation (sortie) cannot be oriented nor closed again: the coordination
+    re-opens it first."""
     if person.status == Status.EXITED:
         raise DomainError("person_exited")
+
+
+def appointment_day_allowed(on: dt.date, *, today: dt.date) -> bool:
+    """Whether an appointment may be recorded on `on`: a few days back, some months ahead."""
+    return (
+        today - dt.timedelta(days=APPOINTMENT_MAX_PAST_DAYS)
+        <= on
+        <= today + dt.timedelta(days=APPOINTMENT_MAX_FUTURE_DAYS)
+    )
+
+
+def exit_day_allowed(on: dt.date, *, today: dt.date) -> bool:
+    """Whether a mediation may be closed as of `on`: not in the future, not long ago."""
+    return today - dt.timedelta(days=APPOINTMENT_MAX_PAST_DAYS * 3) <= on <= today
 
 
 async def _open_count(session: AsyncSession, person_id: int, excluding: int | None) -> int:
@@ -266,15 +282,11 @@ async def orient(
 ) -> Orientation:
     """Orient a person the actor follows; the first check is computed, never asked."""
     person = await get_person(session=session, viewer=actor, person_id=person_id)
-    _require_open_mediation(person)
+    require_open_mediation(person)
     partner = await session.get(Partner, partner_id)
     if partner is None or not partner.active:
         raise NotFound()
-    if appointment_on is not None and not (
-        today - dt.timedelta(days=APPOINTMENT_MAX_PAST_DAYS)
-        <= appointment_on
-        <= today + dt.timedelta(days=APPOINTMENT_MAX_FUTURE_DAYS)
-    ):
+    if appointment_on is not None and not appointment_day_allowed(appointment_on, today=today):
         raise DomainError("date_out_of_range")
     if note and not person.contact_consent:
         raise DomainError("consent_required")
@@ -569,8 +581,8 @@ async def exit_person(
 ) -> Person:
     """Close a mediation (sortie): open orientations close, reminders stop."""
     person = await get_person(session=session, viewer=actor, person_id=person_id)
-    _require_open_mediation(person)
-    if on > today or on < today - dt.timedelta(days=APPOINTMENT_MAX_PAST_DAYS * 3):
+    require_open_mediation(person)
+    if not exit_day_allowed(on, today=today):
         raise DomainError("date_out_of_range")
     open_ones = await session.exec(
         select(Orientation).where(

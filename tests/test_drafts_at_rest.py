@@ -75,7 +75,7 @@ async def test_an_unfinished_orienter_leaves_no_label_or_note_in_clear(
     member = await member_of(sessions, mediator)
     await engage_person(sessions, clock, member, "Yasmina", consent=True)
     await mediator.send("/orienter")
-    for label in ("P-0001", "Mission Locale / PRIJ", "PRIJ", "Formation", "Information"):
+    for label in ("P-0001", "Mission Locale / PRIJ", "PRIJ", "Formation", "Rendez-vous pris"):
         await mediator.tap(label)
     assert "note" in await mediator.send("lundi")
     summary = await mediator.send(NOTE)

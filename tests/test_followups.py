@@ -75,8 +75,8 @@ async def test_orient_then_remind_then_answer(
     person_id = await engage_person(sessions, clock, member)
     assert "Quelle personne" in await mediator.send("/orienter")
     assert "vers quel type de partenaire" in await mediator.tap("P-0001 Amina")
-    assert "Quel partenaire" in await mediator.tap("France Travail")
-    assert "Pour quoi" in await mediator.tap("France Travail")
+    # One partner in the category: chosen without asking, and named.
+    assert "Vers France Travail : pour quoi" in await mediator.tap("France Travail")
     assert "Comment" in await mediator.tap("Accompagnement")
     assert "Date du rendez-vous" in await mediator.tap("Rendez-vous pris")
     summary = await mediator.tap("Demain")  # no consent: no note asked
@@ -126,7 +126,7 @@ async def test_typed_appointment_dates(mediator: User, sessions: Sessions, clock
     member = await member_of(sessions, mediator)
     await engage_person(sessions, clock, member, consent=True)
     await mediator.send("/orienter")
-    for label in ("P-0001", "Mission Locale / PRIJ", "PRIJ", "Formation", "Information"):
+    for label in ("P-0001", "Mission Locale / PRIJ", "PRIJ", "Formation", "Rendez-vous pris"):
         await mediator.tap(label)
     for bad in ("31/02", "01/01/2025", "bientôt"):
         before = len(mediator.api.chat(mediator.id))
@@ -150,7 +150,7 @@ async def test_other_partner_is_added_to_the_directory(
     await mediator.tap("Associations")
     assert "Nom du partenaire" in await mediator.tap("➕ Autre partenaire")
     await mediator.send("Emmaüs Connect")
-    for label in ("Droits et accès aux services", "Information", "Pas de rendez-vous"):
+    for label in ("Droits et accès aux services", "Information"):  # no appointment to ask
         await mediator.tap(label)
     assert "vers Emmaüs Connect" in await mediator.tap("✅ Enregistrer")
     async with sessions() as session:
@@ -233,7 +233,6 @@ async def test_reorient_from_the_reminder(
         "Projets-19",
         "Emploi",
         "Information",
-        "Pas de rendez-vous",
     ):
         await mediator.tap(label)
     await mediator.tap("✅ Enregistrer")

@@ -19,6 +19,7 @@ from bot.context import BotContext
 from bot.db import Sessions
 from bot.settings import Settings
 from handlers.forms import (
+    MORE,
     Answers,
     Asked,
     Choice,
@@ -26,6 +27,8 @@ from handlers.forms import (
     Form,
     FormEngine,
     MultiChoice,
+    Narrowed,
+    Search,
     Summary,
     Text,
     match_option,
@@ -285,7 +288,7 @@ async def check_text(asked: Asked) -> str:
 EXTRA = Form(
     key="extra",
     command="extra",
-    also_on=r"^nv:extra:again$",
+    also_on=(r"^nv:extra:again$",),
     steps=(
         Choice(name="kind", prompt="Genre ?", options=SEX, effect=note_kind),
         Text(
@@ -303,6 +306,61 @@ EXTRA = Form(
 )
 
 
+# --- A form started from a button with answers given; a search step; accept; more -----------
+FRUITS = [("apple", "Pomme"), ("lemon", "Citron"), ("pear", "Poire")]
+SIZES = [("s", "Petit"), ("l", "Grand")]
+
+
+async def tasting_begin(update: Update, context: BotContext) -> Answers:
+    """The button « go » already says the fruit; the command says nothing."""
+    if update.callback_query is not None and update.callback_query.data == "tg:go":
+        return {"fruit": "pear", "label": "Poire", "_given": True}
+    return {}
+
+
+async def fruits(asked: Asked) -> list[tuple[str, str]]:
+    query = plain(asked.answers.get("query", ""))
+    return [(code, label) for code, label in FRUITS if query in plain(label)]
+
+
+async def search_fruit(text: str, asked: Asked) -> Narrowed:
+    if not any(plain(text) in plain(label) for _, label in FRUITS):
+        raise DomainError("choice_invalid")
+    return Narrowed({"query": text})
+
+
+async def ripe(value: object, asked: Asked) -> Answers:
+    if value == "lemon":
+        raise DomainError("date_out_of_range")
+    return {"label": dict(FRUITS)[str(value)]}
+
+
+TASTING = Form(
+    key="tg",
+    command="gouter",
+    begin=tasting_begin,
+    also_on=(r"^tg:go$",),
+    steps=(
+        Search(
+            name="fruit",
+            prompt="Quel fruit ?",
+            options=fruits,
+            read=search_fruit,
+            accept=ripe,
+            applies=lambda answers: not answers.get("_given"),
+        ),
+        Choice(name="size", prompt="Taille ?", options=SIZES, more=("other", "Autre taille")),
+        Text(
+            name="custom",
+            prompt="Quelle taille ?",
+            read=read_code,
+            applies=lambda answers: answers.get(MORE) == "size",
+        ),
+    ),
+    finish=finish,
+)
+
+
 @pytest.fixture
 async def extra(
     settings: Settings, sessions: Sessions, clock: Clock, api: FakeBotAPI
@@ -311,6 +369,21 @@ async def extra(
     SAVED.clear()
     app = build_application(settings, sessions, request=RecordingRequest(api), clock=clock)
     app.add_handlers(FormEngine(EXTRA).handlers(), group=FEATURES_GROUP)
+    features = app.handlers[FEATURES_GROUP]
+    features.insert(0, features.pop())
+    _, user_id = await add_member(sessions, clock)
+    async with app:
+        yield User(app, api, user_id)
+
+
+@pytest.fixture
+async def taster(
+    settings: Settings, sessions: Sessions, clock: Clock, api: FakeBotAPI
+) -> AsyncIterator[User]:
+    """A mediator talking to a bot that also has the tasting form."""
+    SAVED.clear()
+    app = build_application(settings, sessions, request=RecordingRequest(api), clock=clock)
+    app.add_handlers(FormEngine(TASTING).handlers(), group=FEATURES_GROUP)
     features = app.handlers[FEATURES_GROUP]
     features.insert(0, features.pop())
     _, user_id = await add_member(sessions, clock)
@@ -340,3 +413,38 @@ async def test_offered_steps_cost_no_tap_effects_post_and_a_button_starts_again(
     assert "➕ Détail" not in mediator.labels()  # offered only when it applies
     await mediator.tap(texts.NEW_SAVE)
     assert SAVED[-1] == {"kind": "male", "noted": True}
+
+
+async def test_search_narrows_refuses_with_the_reason_and_accept_checks_the_answer(
+    taster: User,
+) -> None:
+    assert await taster.send("/gouter") == "Quel fruit ?"
+    assert taster.labels()[:3] == ["Pomme", "Citron", "Poire"]
+    # A typed answer is a search, never a button's name, even when it names one.
+    assert await taster.send("zzz") == f"{texts.domain_error('choice_invalid')}\n\nQuel fruit ?"
+    await taster.send("citron")
+    assert taster.labels()[0] == "Citron"  # one option left, still asked: the member says which
+    assert texts.BACK not in taster.labels()
+    refused = await taster.tap("Citron")  # `accept` refuses: the reason, the same question
+    assert refused == f"{texts.domain_error('date_out_of_range')}\n\nQuel fruit ?"
+    await taster.send("po")
+    assert taster.labels()[:2] == ["Pomme", "Poire"]
+    assert await taster.tap("Pomme") == "Taille ?"
+    # « more » on a plain choice: not an answer, it opens the step that adds one.
+    assert await taster.tap("Autre taille") == "Quelle taille ?"
+    assert await taster.tap(texts.BACK) == "Taille ?"
+    await taster.tap("Grand")  # an option after all: the added step no longer applies
+    assert taster.last.text == "Fini."
+    assert SAVED == [{"query": "po", "fruit": "apple", "label": "Pomme", "size": "l"}]
+
+
+async def test_a_button_starts_the_form_with_the_answers_it_gives(taster: User) -> None:
+    await taster.press("tg:go", message_id=1)
+    assert taster.last.text == "Taille ?"  # the fruit is given: not asked
+    assert texts.BACK not in taster.labels()
+    await taster.tap("Autre taille")
+    await taster.send("xl")
+    assert SAVED == [
+        {"fruit": "pear", "label": "Poire", "_given": True, "size": None, MORE: "size",
+         "custom": "XL"}
+    ]  # fmt: skip

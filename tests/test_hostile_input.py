@@ -209,7 +209,7 @@ async def test_hostile_orientation_search_date_and_note(
     assert all(c.isprintable() or c.isspace() for c in answer)
     await mediator.send("/annuler")
     await mediator.send("/orienter")
-    for label in ("P-0001", "Mission Locale / PRIJ", "PRIJ", "Formation", "Information"):
+    for label in ("P-0001", "Mission Locale / PRIJ", "PRIJ", "Formation", "Rendez-vous pris"):
         await mediator.tap(label)
     await mediator.process(typed(mediator, answer_text(day)))
     answer = mediator.last.text

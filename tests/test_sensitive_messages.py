@@ -113,8 +113,7 @@ async def test_a_shared_contact_at_the_phone_step_goes_at_once(
 async def to_orientation_note(user: User) -> None:
     assert "Quelle personne" in await user.send("/orienter")
     await user.tap("P-0001 Amina")
-    await user.tap("France Travail")
-    await user.tap("France Travail")
+    await user.tap("France Travail")  # its one partner, chosen without asking
     await user.tap("Accompagnement")
     await user.tap("Rendez-vous pris")
     assert "note" in await user.tap("Demain")
