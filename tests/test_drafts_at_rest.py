@@ -55,7 +55,7 @@ async def test_an_unfinished_nouveau_leaves_no_name_phone_or_note_in_clear(
     await mediator.send("Yasmina")
     for label in ("Femme", "Moins de 26 ans", "QPV", "Bouche-à-oreille", "Valider (0)"):
         await mediator.tap(label)
-    for label in ("Oui", "Non", "Ne sait pas", "Déjà informé·e", "Oui, elle ou il accepte"):
+    for label in ("Oui", "Non", "Ne sait pas", "Déjà informé·e", "Oui, la personne accepte"):
         await mediator.tap(label)
     assert "note" in await mediator.send(PHONE_TYPED)
     summary = await mediator.send(NOTE)

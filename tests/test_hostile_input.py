@@ -170,7 +170,7 @@ async def test_hostile_phone_and_note(
     for label in ("Homme", "26-44 ans", "Autre", "Événement", "Valider (0)", "Non", "Oui"):
         await mediator.tap(label)
     await mediator.tap("Déjà informé·e")
-    await mediator.tap("Oui, elle ou il accepte")
+    await mediator.tap("Oui, la personne accepte")
     await mediator.process(typed(mediator, answer_text(phone)))
     answer = mediator.last.text
     if "note" not in answer.lower():  # refused: a reason, then the same question

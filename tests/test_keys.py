@@ -67,7 +67,7 @@ async def walk_to_phone(user: User, name: str) -> None:
     await user.tap("Non")
     await user.tap("Non")
     await user.tap("Déjà informé·e")
-    assert "téléphone" in await user.tap("Oui, elle ou il accepte")
+    assert "téléphone" in await user.tap("Oui, la personne accepte")
 
 
 async def record_with_contact(user: User, name: str, phone: str, note: str) -> str:

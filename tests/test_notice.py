@@ -171,7 +171,7 @@ async def test_notice_shown_in_arabic_is_recorded_with_its_language_and_version(
     assert "coordonnées" in question
     assert "À lire à voix haute" in question
     assert "هل توافق على أن نحتفظ برقم هاتفك" in question
-    assert "téléphone" in await mediator.tap("Oui, elle ou il accepte")
+    assert "téléphone" in await mediator.tap("Oui, la personne accepte")
     await mediator.tap("Passer")
     summary = await mediator.tap("Passer")
     assert "Information : montrée" in summary
@@ -200,7 +200,7 @@ async def test_already_informed_skips_the_notice_in_one_tap(
     question = await mediator.tap("Déjà informé·e")
     assert "coordonnées" in question
     assert "À lire à voix haute" in question
-    await mediator.tap("Oui, elle ou il accepte")
+    await mediator.tap("Oui, la personne accepte")
     await mediator.tap("Passer")
     await mediator.tap("Passer")
     await mediator.tap("✅ Enregistrer")
@@ -298,7 +298,7 @@ async def test_donnees_shows_the_record(
     await walk_to_notice(mediator)
     await mediator.tap("📄 Montrer l'information")
     await mediator.tap("arabe")
-    await mediator.tap("Oui, elle ou il accepte")
+    await mediator.tap("Oui, la personne accepte")
     await mediator.tap("Passer")
     await mediator.tap("Passer")
     await mediator.tap("✅ Enregistrer")

@@ -27,7 +27,7 @@ async def walk_to_summary(user: User, *, name: str = "Amina", consent: bool = Tr
     assert "coordonnées" in await user.tap("Ne sait pas")
     assert "coordonnées" in await user.tap("Déjà informé·e")
     if consent:
-        assert "téléphone" in await user.tap("Oui, elle ou il accepte")
+        assert "téléphone" in await user.tap("Oui, la personne accepte")
         assert "note" in await user.send("06 12 34 56 78")
         assert "Vérifiez" in await user.send("Cherche un emploi en restauration.")
     else:
@@ -89,7 +89,7 @@ async def test_invalid_phone_is_asked_again(mediator: User) -> None:
     assert "RSA" in mediator.last.text
     await mediator.tap("Oui")
     await mediator.tap("Déjà informé·e")
-    await mediator.tap("Oui, elle ou il accepte")
+    await mediator.tap("Oui, la personne accepte")
     answer = await mediator.send("12")
     assert "n'est pas reconnu" in answer
     assert "téléphone" in answer
@@ -127,7 +127,7 @@ async def test_modify_from_summary(mediator: User, sessions: Sessions) -> None:
     # Changing consent to yes asks the contact details it now allows, then the summary.
     await mediator.tap("✏️ Modifier")
     await mediator.tap("Accord coordonnées")
-    assert "téléphone" in await mediator.tap("Oui, elle ou il accepte")
+    assert "téléphone" in await mediator.tap("Oui, la personne accepte")
     await mediator.tap("Passer")
     assert "Vérifiez" in await mediator.tap("Passer")
     await mediator.tap("✅ Enregistrer")

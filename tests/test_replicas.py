@@ -54,7 +54,7 @@ async def test_one_conversation_alternating_between_two_replicas(
         ("tap", "Non", "RSA"),
         ("tap", "Non", "coordonnées"),
         ("tap", "Déjà informé·e", "À lire à voix haute"),
-        ("tap", "Oui, elle ou il accepte", "téléphone"),
+        ("tap", "Oui, la personne accepte", "téléphone"),
         ("send", "06 12 34 56 78", "note"),
         ("send", "Cherche un emploi en restauration.", "Vérifiez"),
         ("tap", "✅ Enregistrer", "Enregistré : P-0001 (Amina)"),

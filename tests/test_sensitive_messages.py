@@ -43,7 +43,7 @@ async def to_phone_step(user: User) -> None:
     await user.tap("Non")
     await user.tap("Non")
     await user.tap("Déjà informé·e")
-    assert "téléphone" in await user.tap("Oui, elle ou il accepte")
+    assert "téléphone" in await user.tap("Oui, la personne accepte")
 
 
 async def expire(app: BotApplication, clock: Clock) -> None:

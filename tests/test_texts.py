@@ -97,7 +97,9 @@ def _reference_labels() -> list[tuple[str, str]]:
     ]
 
 
-SCREEN = [s for name, value in vars(texts).items() if name.isupper() for s in _strings(name, value)]
+SCREEN = [
+    s for name, value in vars(texts).items() if name.isupper() for s in _strings(name, value)
+]
 SCREEN += _reference_labels()
 
 # The middle dot is the one convention (« inscrit·e », « médiateur·rice »): no doublet written
