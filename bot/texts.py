@@ -10,14 +10,14 @@ from typing import Final
 # --- Access -------------------------------------------------------------------------------
 REFUSAL: Final = (
     "Bonjour. Cet assistant est réservé à l'équipe AVEQ. Pour y accéder, demandez une "
-    "invitation à votre coordinatrice ou coordinateur, puis ouvrez le lien reçu."
+    "invitation à votre coordinateur·rice, puis ouvrez le lien reçu."
 )
 COMMAND_NOT_FOR_ROLE: Final = "Cette commande n'est pas disponible pour votre rôle. /aide"
 WELCOME: Final = "Bienvenue {name} ! Vous avez rejoint l'équipe AVEQ comme {role}.\n\n{help}"
 WELCOME_BACK: Final = "Bonjour {name}. Que voulez-vous faire ?\n\n{help}"
 INVITATION_INVALID: Final = (
     "Ce code d'invitation n'est pas valable : il a peut-être déjà servi ou expiré. "
-    "Demandez-en un nouveau à votre coordinatrice ou coordinateur."
+    "Demandez-en un nouveau à votre coordinateur·rice."
 )
 ALREADY_MEMBER: Final = "Vous faites déjà partie de l'équipe. /aide"
 
@@ -335,7 +335,7 @@ INVITE_READY: Final = (
 )
 INVITE_READY_NO_LINK: Final = (
     "Invitation créée pour {name} ({role}), valable jusqu'au {expires}, une seule fois.\n\n"
-    "Elle ou il doit envoyer au bot ce message :\n/start {code}"
+    "{name} doit envoyer au bot ce message :\n/start {code}"
 )
 TEAM_HEADER: Final = "L'équipe ({count}) :"
 TEAM_LINE: Final = "• {name} : {role}{neighbourhood}"
@@ -371,12 +371,11 @@ CLI_KEY_PROBLEM: Final = (
 )
 CLI_RETENTION_LINE: Final = "{code} · dernier contact le {last_contact}"
 CLI_RETENTION_DRY: Final = (
-    "{count} personne(s) seraient anonymisées (aucun contact depuis {months} mois). "
-    "Rien n'a été modifié."
+    "Personnes à anonymiser (aucun contact depuis {months} mois) : {count}. Rien n'a été modifié."
 )
 CLI_RETENTION_DONE: Final = (
-    "{anonymised} personne(s) anonymisée(s), {drafts_purged} brouillon(s) de membres partis et "
-    "{audit_purged} entrée(s) anciennes du journal supprimées."
+    "Personnes anonymisées : {anonymised} ; brouillons de membres partis supprimés : "
+    "{drafts_purged} ; entrées anciennes du journal supprimées : {audit_purged}."
 )
 CLI_BACKUP_DONE: Final = (
     "Sauvegarde écrite : {path}\nGardez-la avec la clé de chiffrement (data/encryption.key)."
@@ -543,21 +542,21 @@ REPORT_BY_NEIGHBOURHOOD: Final = "• quartier : {parts}"
 REPORT_BY_MEDIATOR: Final = "• médiateur·rice : {parts}"
 REPORT_BARRIERS: Final = "Freins : {parts}"
 REPORT_DECOUPLING: Final = (
-    "Inscrites à France Travail : {registered} · en contact avec un·e référent·e : {accompanied}"
+    "Inscrit·es à France Travail : {registered} · en contact avec un·e référent·e : {accompanied}"
     " · public prioritaire O2R : {priority}"
 )
 REPORT_ORIENTATIONS: Final = "Orientations : {count}"
 REPORT_BY_CATEGORY: Final = "• vers : {parts}"
 REPORT_BY_PURPOSE: Final = "• pour : {parts}"
 REPORT_OUTCOMES: Final = (
-    "• issues connues ({known}) : venues {came}, accompagnement démarré {started}, "
-    "absentes {no_show}"
+    "• issues connues ({known}) : venu·es {came}, accompagnement démarré {started}, "
+    "absent·es {no_show}"
 )
 REPORT_EXITS: Final = "Sorties : {count} ({parts})"
 REPORT_NO_EXIT: Final = "Sorties : 0"
 REPORT_EVENTS: Final = (
     "Événements : {count} ({kinds}) · {attendees} participant·es, dont {registered} inscrit·es "
-    "venu·es et {unregistered} sans inscription · {changed} changement(s) de situation ({parts})"
+    "venu·es et {unregistered} sans inscription · changements de situation : {changed} ({parts})"
 )
 REPORT_TARGET: Final = (
     "Objectif de l'année : {done} / {target} ({share}) · rythme nécessaire : {pace} par semaine"
@@ -851,7 +850,7 @@ HEALTH_STALE: Final = (
 
 # --- Erasure and backups (issue 13, items 4 and 5) ---
 CLI_BACKUP_KEPT: Final = (
-    "Sauvegardes gardées : les {keep} plus récentes ({removed} plus ancienne(s) supprimée(s))."
+    "Sauvegardes gardées : les {keep} plus récentes (anciennes supprimées : {removed})."
 )
 CLI_BACKUP_EXISTS: Final = (
     "Une sauvegarde de cette seconde existe déjà dans ce dossier : relancez dans une seconde."
@@ -1124,7 +1123,8 @@ DIGEST_WEEK_LINE: Final = (
     "{oriented} orientations, {exits} sorties."
 )
 DIGEST_WEEK_EVENTS: Final = (
-    "🎪 {count} événement(s), {attendees} participant·es, {changed} changement(s) de situation."
+    "🎪 Événements : {count} · participant·es : {attendees} · changements de situation : "
+    "{changed}."
 )
 DIGEST_YEAR_LINE: Final = (
     "🎯 {year} : {done} / {target} accrochées ({share}) · rythme nécessaire : "
@@ -1136,7 +1136,7 @@ DIGEST_ALL_CLEAR: Final = "\nRien d'urgent : aucun suivi en retard, aucun évén
 DIGEST_LATE: Final = "• Suivis en retard : {parts} (/suivis)"
 DIGEST_EVENTS_HEADER: Final = "• Événements cette semaine ({count}) :"
 DIGEST_EVENT: Final = "  – {when} · {title} · {neighbourhood}"
-DIGEST_EVENTS_MORE: Final = "  – et {count} autre(s) : bouton « Événements »"
+DIGEST_EVENTS_MORE: Final = "  – et {count} de plus : bouton « Événements »"
 DIGEST_FOOTER: Final = "\nLe détail : boutons ci-dessous."
 DIGEST_BUTTONS: Final = {
     "nbh": "Par quartier",
@@ -1152,7 +1152,7 @@ DIGEST_MED_TITLE: Final = (
 )
 DIGEST_MED_LINE: Final = "• {name} : {week} cette semaine, {year} dans l'année"
 DIGEST_SHARE_PART: Final = " · sa part {target} ({share}), rythme nécessaire {pace}/semaine"
-DIGEST_MED_LATE: Final = " · {late} suivi(s) en retard"
+DIGEST_MED_LATE: Final = " · en retard : {late}"
 DIGEST_LATE_TITLE: Final = "⏰ Suivis en retard le {at} (date passée, sans réponse) :"
 DIGEST_LATE_LINE: Final = (
     "• {name} : {late} en retard sur {pending} en attente, "
@@ -1246,7 +1246,9 @@ SUMMARY_REFERENT: Final = (
 )
 SUMMARY_RSA: Final = "Bénéficiaires du RSA"
 SUMMARY_PRIORITY: Final = "Public prioritaire O2R"
-SUMMARY_O2R_PRIORITY: Final = "Non inscrites, ou inscrites sans contact référent·e depuis 5 mois"
+SUMMARY_O2R_PRIORITY: Final = (
+    "Personnes non inscrites, ou inscrites sans contact référent·e depuis 5 mois"
+)
 SUMMARY_ORIENTATIONS: Final = "Orientations"
 SUMMARY_ORIENTATIONS_TOTAL: Final = "Orientations faites"
 SUMMARY_TO: Final = "vers : {label}"
@@ -1328,8 +1330,8 @@ EXPORT_INDICATOR_HEADERS: Final = (
     "dont moins de 26 ans",
     "dont femmes",
     "Part de femmes",
-    "Inscrites à France Travail",
-    "Part inscrite à France Travail",
+    "Inscrit·es à France Travail",
+    "Part d'inscrit·es à France Travail",
     "En contact avec un·e référent·e depuis moins de 5 mois",
     "Public prioritaire O2R",
     "Orientations",

@@ -254,7 +254,7 @@ async def test_backup_command_rotates(sqlite_file: str, tmp_path: Path) -> None:
     new, older = backups.backups_in(folder)
     assert older.name == "aveq-20200103-120000.sqlite3"
     assert str(new) in out
-    assert "les 2 plus récentes (2 plus ancienne(s) supprimée(s))" in out
+    assert "les 2 plus récentes (anciennes supprimées : 2)" in out
     assert oct(new.stat().st_mode & 0o777) == "0o600"
     assert await people_in(new) == [("Amina", "+33611223344")]
 

@@ -179,7 +179,7 @@ async def test_the_cafe_de_l_emploi_of_29_march_end_to_end(
     figures = await claire.send("01/03/2026-31/03/2026")
     line = (
         "Événements : 1 (Café de l'emploi 1) · 14 participant·es, dont 8 inscrit·es venu·es et "
-        "6 sans inscription · 6 changement(s) de situation (Entretien obtenu 3, Embauche 1, "
+        "6 sans inscription · changements de situation : 6 (Entretien obtenu 3, Embauche 1, "
         "Entrée en formation 1, Inscription au RPE 1)"
     )
     assert line in figures

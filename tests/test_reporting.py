@@ -391,7 +391,7 @@ async def test_the_digest_fits_one_screen_and_its_buttons_answer_with_the_detail
     assert "Samia 1" in late_line
     assert "Médiatrice 6 Longuenom 1" in late_line
     assert "Événements cette semaine (6)" in text
-    assert "et 3 autre(s)" in text
+    assert "et 3 de plus" in text
     assert [b["text"] for b in digest.buttons()] == [
         "Par quartier", "Par médiateur·rice", "Suivis en retard", "Événements",
     ]  # fmt: skip

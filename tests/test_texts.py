@@ -5,6 +5,7 @@ member can meet has its own sentence."""
 from __future__ import annotations
 
 import re
+import tomllib
 from enum import StrEnum
 from pathlib import Path
 
@@ -70,3 +71,96 @@ def test_every_domain_error_has_its_own_sentence() -> None:
     assert raised - set(texts.DOMAIN_ERRORS) == set()
     passed_on = set(re.findall(r'\bkey="([a-z_]+)"', CODE))  # e.g. clean_text(..., key=...)
     assert set(texts.DOMAIN_ERRORS) - raised - passed_on == set()
+
+
+# --- French on screen: one convention for inclusive writing, no « (s) » plurals -------------
+def _strings(name: str, value: object) -> list[tuple[str, str]]:
+    """Every string inside a catalogue entry (dicts, tuples and lists opened), with its path."""
+    if isinstance(value, str):
+        return [(name, value)]
+    if isinstance(value, dict):
+        return [s for key, item in value.items() for s in _strings(f"{name}[{key!r}]", item)]
+    if isinstance(value, tuple | list):
+        return [s for i, item in enumerate(value) for s in _strings(f"{name}[{i}]", item)]
+    return []
+
+
+def _reference_labels() -> list[tuple[str, str]]:
+    """The labels and names of the reference data, as members see them on buttons."""
+    data = tomllib.loads((ROOT / "models" / "reference_data.toml").read_text(encoding="utf-8"))
+    return [
+        (f"{table}[{entry.get('code')}].{field}", entry[field])
+        for table, entries in data.items()
+        for entry in entries
+        for field in ("label", "name")
+        if field in entry
+    ]
+
+
+SCREEN = [
+    s for name, value in vars(texts).items() if name.isupper() for s in _strings(name, value)
+]
+SCREEN += _reference_labels()
+
+# The middle dot is the one convention (« inscrit·e », « médiateur·rice »): no doublet written
+# out beside it, no parenthesised feminine or plural ending.
+DOUBLETS = re.compile(
+    r"\b(?:elle ou il|il ou elle|elles ou ils|ils ou elles|celle ou celui|celui ou celle)\b"
+    r"|\b(?:il|elle|ils|elles)\s*/\s*(?:il|elle|ils|elles)\b"
+    r"|\w+rices? ou \w+eurs?\b|\w+eurs? ou \w+rices?\b"  # « coordinatrice ou coordinateur »
+    r"|\w\((?:e|s|es|x|le|ne|ve|rice|trice)\)",  # « inscrit(e) », « changement(s) »
+    re.IGNORECASE,
+)
+
+
+def test_the_catalogue_and_the_reference_labels_are_read() -> None:
+    names = {name.split("[")[0] for name, _ in SCREEN}
+    assert {"REFUSAL", "ROLE_LABELS", "channel", "neighbourhoods"} <= names
+    assert len(SCREEN) > 500
+
+
+@pytest.mark.parametrize(
+    "slip",
+    [
+        "Comment a-t-elle ou il été repéré·e ?",
+        "Il ou elle doit envoyer ce message.",
+        "il/elle",
+        "Demandez à votre coordinatrice ou coordinateur.",
+        "3 changement(s)",
+        "personne(s) anonymisée(s)",
+        "inscrit(e)",
+    ],
+)
+def test_the_doublet_check_catches_every_kind_of_doublet(slip: str) -> None:
+    assert DOUBLETS.search(slip)
+
+
+@pytest.mark.parametrize("fine", ["inscrit·e", "(Ré)inscription", "PMSMP (immersion)", "(19e)"])
+def test_the_doublet_check_lets_the_middle_dot_and_plain_brackets_through(fine: str) -> None:
+    assert not DOUBLETS.search(fine)
+
+
+def test_no_doublet_and_no_bracketed_plural_on_screen() -> None:
+    slips = [(name, text) for name, text in SCREEN if DOUBLETS.search(text)]
+    assert slips == []
+
+
+def test_the_typography_is_one_convention() -> None:
+    """A space before « : ; ? ! » (never glued to the word), guillemets with their spaces, the
+    ellipsis character, the straight apostrophe: what a test or a member types finds it."""
+    rules = {
+        "glued punctuation": re.compile(r"[^\s\d/{(\[][;?!](?=\s|$)|[^\s\d/{(\[]:(?=\s|$)"),
+        "guillemets": re.compile(r"«(?! )|(?<! )»"),
+        "three dots": re.compile(r"\.\.\."),
+        "curly apostrophe": re.compile(r"’"),
+        "space before comma": re.compile(r" ,"),
+    }
+    slips = [(rule, name) for name, text in SCREEN for rule, r in rules.items() if r.search(text)]
+    assert slips == []
+
+
+def test_labels_for_people_do_not_assume_their_gender() -> None:
+    """A label that counts or names people of any sex takes the middle dot, or agrees with
+    « personnes »: « Inscrit·es à France Travail », never « Inscrites »."""
+    assumed = re.compile(r"^(?:Inscrites|Non inscrites|Venues|Absentes|Accrochées)\b")
+    assert [name for name, text in SCREEN if assumed.search(text)] == []
