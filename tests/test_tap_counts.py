@@ -62,17 +62,17 @@ COMMON_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
         ("P-0001", "Déménagement", "Aujourd'hui", "Oui, clore"),
         "Médiation close pour P-0001 Awa",
     ),
-    # An appointment booked at France Travail for a (re)registration, tomorrow; no note.
+    # Support at France Travail (its category's one partner: not asked), an appointment booked
+    # tomorrow, saved; the person did not agree to notes (one more tap to pass it otherwise).
     "/orienter": (
-        ("P-0001", "France Travail", "France Travail", "(Ré)inscription", "Rendez-vous pris",
-         "Demain", texts.SKIP, "✅ Enregistrer"),
+        ("P-0001", "France Travail", "Accompagnement", "Rendez-vous pris", "Demain",
+         "✅ Enregistrer"),
         "Orientation enregistrée",
     ),
-    # First name typed, the usual answers, consent given, no phone, no note, saved.
+    # First name typed, the usual answers (no barrier), informed and agreeing, saved.
     "/nouveau": (
-        (Typed("Yasmina"), "Femme", "26-44", "QPV", "Bouche-à-oreille", "Pas de qualification",
-         "Valider (1)", "Oui", "Non", "Non", "Déjà informé·e", "Oui, elle ou il", texts.SKIP,
-         texts.SKIP, "✅ Enregistrer"),
+        (Typed("Yasmina"), "F · 26-44 ans", "QPV", "Bouche-à-oreille", "Valider (0)",
+         "Oui · contact ces 5 derniers mois", "Non", "✅ Informée · d'accord", "✅ Enregistrer"),
         "Enregistré : P-0002 (Yasmina)",
     ),
     # A Café de l'emploi: no title, date and place typed, no theme, one partner present.
@@ -93,8 +93,9 @@ async def test_common_path_taps_are_the_readmes(
     role = ROLES.get(command, Role.MEDIATOR)
     area = "la-chapelle-nord" if role is Role.MEDIATOR else None
     member, user_id = await add_member(sessions, clock, role=role, neighbourhood=area)
-    if role is Role.MEDIATOR:  # Awa, who agreed to be contacted
-        await engage_person(sessions, clock, member, "Awa", consent=True)
+    if role is Role.MEDIATOR:
+        # Awa agreed to be contacted, except on /orienter's path (it would offer a note).
+        await engage_person(sessions, clock, member, "Awa", consent=command != "/orienter")
     user = Counting(app, api, user_id)
     await user.send(command)
     path, saved = COMMON_PATHS[command]
