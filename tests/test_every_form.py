@@ -35,7 +35,7 @@ from telegram.ext import ConversationHandler
 
 from bot import texts
 from bot.app import BotApplication, build_application
-from bot.callbacks import EventRef, Nav, PartnerRef, Pick
+from bot.callbacks import EventRef, Nav, PartnerRef, PeopleView, Pick
 from bot.context import BotContext, services_of
 from bot.db import Sessions, make_sessions
 from bot.settings import Settings
@@ -249,7 +249,17 @@ async def start_event_input(world: World, form: Form, data: st.DataObject) -> No
     await user.press(EventRef(what, pk(event), 0).pack())
 
 
+async def start_people_search(world: World, form: Form, data: st.DataObject) -> None:
+    """/personnes, then « 🔎 Chercher » (a mediator who follows Awa)."""
+    user = await world.as_member(Role.MEDIATOR)
+    assert world.member is not None
+    await engage_person(world.sessions, world.clock, world.member, "Awa")
+    await user.send("/personnes")
+    await user.press(PeopleView("find").pack())
+
+
 STARTERS: dict[str, Callable[[World, Form, st.DataObject], Awaitable[None]]] = {
+    "pq": start_people_search,
     "par": start_partner_edit,
     "evi": start_event_input,
 }
