@@ -691,8 +691,9 @@ EVENT_FIELD_NAMES: Final = {
 }
 EVENT_SAVED: Final = "✅ Événement enregistré.\n\n{card}"
 EVENT_NO_PARTNER: Final = "aucun pour l'instant"
+EVENT_CARD_HEADING: Final = "{title} ({kind})"
 EVENT_CARD: Final = (
-    "📅 {title} ({kind})\n{when}\n📍 {place}, {neighbourhood}{theme}\nPartenaires : {partners}"
+    "📅 {heading}\n{when}\n📍 {place}, {neighbourhood}{theme}\nPartenaires : {partners}"
 )
 EVENT_CARD_THEME: Final = "\nThème : {theme}"
 EVENT_CARD_FIGURES: Final = (

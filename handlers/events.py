@@ -18,7 +18,7 @@ from bot.formatting import day, long_day, plural
 from bot.messages import person_label
 from bot.reports import outcome_parts
 from handlers.common import notice, show
-from handlers.forms import Answers, Asked, Finished, Form, FormEngine, Number, Text
+from handlers.forms import Answers, Asked, Finished, Form, FormEngine, Number, Text, plain
 from models import events, reference
 from models.base import pk
 from models.errors import DomainError
@@ -45,9 +45,10 @@ def describe(
     """An event's description, the same before and after saving."""
     tz = context.services.settings.tz
     local = starts_at.astimezone(tz)
+    kind_label = texts.EVENT_KIND_LABELS.get(kind, kind)
+    same = plain(title) == plain(kind_label)  # no « Café de l'emploi (Café de l'emploi) »
     return texts.EVENT_CARD.format(
-        title=title,
-        kind=texts.EVENT_KIND_LABELS.get(kind, kind),
+        heading=title if same else texts.EVENT_CARD_HEADING.format(title=title, kind=kind_label),
         when=texts.EVENT_WHEN.format(day=long_day(local, tz), time=local.strftime("%H:%M")),
         place=place,
         neighbourhood=neighbourhood,

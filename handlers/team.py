@@ -35,6 +35,7 @@ from handlers.common import (
 from models import audit, botstate, handover, team
 from models.base import pk
 from models.errors import DomainError, NotAllowed
+from models.reference import Neighbourhood
 from models.team import Member, Role
 
 FORM: Final = "inv"
@@ -83,10 +84,17 @@ async def ask_neighbourhood(
     draft["step"] = NEIGHBOURHOOD
     await checkpoint(update, context, conversation=CONVERSATION, state=NEIGHBOURHOOD)
     found = await context.services.reference.neighbourhoods()
-    options = [(str(n.id), f"{n.name} ({n.arrondissement})") for n in found]
+    options = [(str(n.id), neighbourhood_label(n)) for n in found]
     markup = keyboards.choices(FORM, NEIGHBOURHOOD, options, columns=1)
     await show(update, texts.INVITE_NEIGHBOURHOOD, markup, edit=edit)
     return NEIGHBOURHOOD
+
+
+def neighbourhood_label(area: Neighbourhood) -> str:
+    """« La Chapelle Nord (18e) », but « 19e Sud (Danube…) » as is: its name says it already."""
+    if area.arrondissement and area.arrondissement not in area.name:
+        return f"{area.name} ({area.arrondissement})"
+    return area.name
 
 
 @with_draft(FORM, COMMAND)

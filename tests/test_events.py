@@ -110,7 +110,7 @@ async def test_the_cafe_de_l_emploi_of_29_march_end_to_end(
     nadia, samia, karim, claire = (team[k] for k in ("nadia", "samia", "karim", "claire"))
     saved = await create_cafe(nadia)
     assert saved.startswith("✅ Événement enregistré.")
-    assert "Café de l'emploi (Café de l'emploi)" in saved
+    assert "📅 Café de l'emploi\n" in saved  # its title is its kind: said once
     assert "dimanche 29 mars 2026 à 14:00" in saved
     assert "Fougères-Le Vau" in saved
     assert "Thème : Hôtellerie-restauration" in saved

@@ -30,6 +30,9 @@ async def test_coordinator_invites_a_mediator_who_joins(
     assert "rôle" in await coordinator.send("/inviter")
     assert "Nom" in await coordinator.tap("médiateur·rice emploi")
     assert "quartier" in await coordinator.send("Samir Haddad")
+    areas = coordinator.labels()
+    assert "19e Sud (Danube, Chaufourniers, Algérie)" in areas  # its arrondissement said once
+    assert any(label.endswith("(18e)") for label in areas)  # added where the name lacks it
     ready = await coordinator.tap("Fougères-Le Vau")
     assert "https://t.me/aveq_test_bot?start=" in ready
     code = code_in(ready)
