@@ -404,10 +404,11 @@ class Walk:
     async def declared_changes(self, name: str) -> None:
         """A step that declares it changes the answers once answered (`after`, `effect`,
         `accept`, or a « more » button: a partner typed in replaces the « other » button
-        chosen): what it changed is taken as chosen."""
+        chosen; `resets`: a category changed in « Modifier » to one with a single partner has
+        that partner answered by the engine): what it changed is taken as chosen."""
         step = self.form.step(name)
-        hooks = ("after", "effect", "accept", "more")
-        if all(getattr(step, hook, None) is None for hook in hooks):
+        hooks = ("after", "effect", "accept", "more", "resets")  # resets: a dependent step
+        if not any(getattr(step, hook, None) for hook in hooks):  # may be answered alone again
             return
         draft = await self.world.draft(self.form)
         if draft is not None:
