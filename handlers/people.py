@@ -24,7 +24,7 @@ from bot import texts
 from bot.callbacks import Nav, PersonRef
 from bot.context import BotContext
 from bot.formatting import day
-from handlers import directory
+from handlers import directory, picking
 from handlers.common import show, warn
 from handlers.forms import (
     Answers,
@@ -157,11 +157,6 @@ def read_first_name(text: str, asked: Asked) -> str:
 def read_phone(text: str, asked: Asked) -> str:
     """A phone number, validated with phonenumbers (models.phones)."""
     return people.normalize_phone(text)
-
-
-def read_note(text: str, asked: Asked) -> str:
-    """A short factual note (models.people)."""
-    return people.clean_note(text)
 
 
 # --- The options of each choice -------------------------------------------------------------
@@ -585,7 +580,7 @@ NOUVEAU: Final = Form(
         Text(
             name="note",
             prompt=texts.NEW_PROMPTS["note"],
-            read=read_note,
+            read=picking.read_note,
             optional=True,
             sensitive=True,
             offered=True,
