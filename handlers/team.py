@@ -45,6 +45,12 @@ ROLE, NAME, NEIGHBOURHOOD = "role", "name", "nbh"
 INVITABLE: Final = (Role.MEDIATOR, Role.PROJECT_OFFICER, Role.COORDINATOR)
 
 
+def confirm_keyboard(yes: str, data: str) -> InlineKeyboardMarkup:
+    """« Oui, … » (its callback `data`) beside « Annuler », for /equipe's irreversible actions."""
+    cancel = InlineKeyboardButton(texts.CANCEL, callback_data=Nav("tm", "cancel").pack())
+    return InlineKeyboardMarkup([[InlineKeyboardButton(yes, callback_data=data), cancel]])
+
+
 def invitation_link(username: str | None, code: str) -> str | None:
     """The deep link that opens the bot with the code, when the bot's username is known."""
     return f"https://t.me/{username}?start={code}" if username else None
@@ -293,16 +299,8 @@ async def on_invitation_action(update: Update, context: BotContext) -> None:
         if invitation is None:
             await notice(update, texts.domain_error("invitation_not_pending"))
             return
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        texts.PENDING_CONFIRM_YES,
-                        callback_data=InvitationRef("rvok", ref.invitation_id).pack(),
-                    ),
-                    InlineKeyboardButton(texts.CANCEL, callback_data=Nav("tm", "cancel").pack()),
-                ]
-            ]
+        markup = confirm_keyboard(
+            texts.PENDING_CONFIRM_YES, InvitationRef("rvok", ref.invitation_id).pack()
         )
         await show(update, texts.PENDING_CONFIRM.format(name=invitation.display_name), markup)
         return
@@ -370,17 +368,7 @@ async def on_member_action(update: Update, context: BotContext) -> None:
         if target is None or not target.active:
             await notice(update, texts.STALE_BUTTON)
             return
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        texts.TEAM_CONFIRM_YES,
-                        callback_data=MemberRef("offok", ref.member_id).pack(),
-                    ),
-                    InlineKeyboardButton(texts.CANCEL, callback_data=Nav("tm", "cancel").pack()),
-                ]
-            ]
-        )
+        markup = confirm_keyboard(texts.TEAM_CONFIRM_YES, MemberRef("offok", ref.member_id).pack())
         await show(update, texts.TEAM_CONFIRM.format(name=target.display_name), markup)
         return
     try:
@@ -468,9 +456,7 @@ async def on_handover(update: Update, context: BotContext) -> None:
         return
     if ref.action == "to":
         confirm = HandoverRef("ok", pk(source), ref.to_id).pack()
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(texts.TEAM_HANDOVER_YES, callback_data=confirm), *cancel_row]]
-        )
+        markup = confirm_keyboard(texts.TEAM_HANDOVER_YES, confirm)
         text = texts.TEAM_HANDOVER_CONFIRM.format(name=source.display_name, to=names[ref.to_id])
         await show(update, text, markup)
         return
