@@ -40,33 +40,32 @@ def summary(figures: PartnerFigures) -> str:
     )
 
 
-def rows(name: str, figures: PartnerFigures) -> list[list[Any]]:
-    """One row per outcome given (the partner's figures repeated), or one row without."""
-    head = [name, figures.sent, figures.answered, figures.median_days]
-    outcomes = sorted(set(figures.by_partner) | set(figures.by_team))
-    if not outcomes:
-        return [[*head, "", 0, 0]]
+def row(name: str, figures: PartnerFigures) -> list[Any]:
+    """One partner's line: its requests and answers, then the outcomes by who gave them (the
+    detail of each outcome is in the « Orientations » sheet, column « Issue donnée par »)."""
+    by_partner, by_team = sum(figures.by_partner.values()), sum(figures.by_team.values())
+    given = by_partner + by_team
     return [
-        [
-            *head,
-            texts.OUTCOME_LABELS.get(code, code),
-            figures.by_partner.get(code, 0),
-            figures.by_team.get(code, 0),
-        ]
-        for code in outcomes
+        name,
+        figures.sent,
+        figures.answered,
+        figures.answered / figures.sent if figures.sent else None,
+        figures.median_days,
+        by_partner,
+        by_team,
+        by_partner / given if given else None,
     ]
 
 
 def table(figures: list[tuple[str, PartnerFigures]]) -> Table:
-    """The « Confirmations » sheet."""
-    from bot.exports import INTEGER, Table  # the export imports this module
+    """The « Confirmations » sheet: one line per partner."""
+    from bot.exports import INTEGER, PERCENT, Table  # the export imports this module
 
-    found = [row for name, figure in figures for row in rows(name, figure)]
     return Table(
         texts.COMMITTEE_SHEET_CONFIRMATIONS,
         list(texts.COMMITTEE_CONFIRMATION_HEADERS),
-        found,
-        [None, INTEGER, INTEGER, "0.0", None, INTEGER, INTEGER],
+        [row(name, figure) for name, figure in figures],
+        [None, INTEGER, INTEGER, PERCENT, "0.0", INTEGER, INTEGER, PERCENT],
     )
 
 

@@ -264,7 +264,7 @@ def summary_table(data: ExportData) -> Table:
 
     section(texts.SUMMARY_REACH)
     line(texts.SUMMARY_INFORMED, ind.informed)
-    line(texts.SUMMARY_ENGAGED, engaged, engaged, of_engaged)
+    line(texts.SUMMARY_ENGAGED, engaged)  # the base of the shares below: no « 100 % »
     by = ind.engaged_by
     breakdown(texts.SUMMARY_SEX, by.get("sex", {}), "sex", list(texts.SEX_LABELS))
     breakdown(texts.SUMMARY_AGE, by.get("age_bracket", {}), "age_bracket",
@@ -410,6 +410,16 @@ def people_table(data: ExportData) -> Table:
     return Table(texts.EXPORT_SHEET_PEOPLE, list(texts.EXPORT_PEOPLE_HEADERS), rows, formats)
 
 
+def _given_by(values: dict[str, Any]) -> str:
+    """Who gave an orientation's outcome: the partner (through its confirmation link) or the
+    team; nothing while it is pending."""
+    if values["outcome"] is None:
+        return ""
+    if values["confirmed_by_partner_at"] is not None:
+        return texts.EXPORT_OUTCOME_GIVEN_BY_PARTNER
+    return texts.EXPORT_OUTCOME_GIVEN_BY_TEAM
+
+
 def orientations_table(data: ExportData) -> Table:
     """One line per orientation made in the period, with its outcome and delays."""
     labels, tz = data.labels, data.tz
@@ -434,9 +444,10 @@ def orientations_table(data: ExportData) -> Table:
                 _label(labels, "outcome", values["outcome"]) or texts.EXPORT_PENDING,
                 outcome_on,
                 (outcome_on - created).days if outcome_on and created else None,
+                _given_by(values),
             ]
         )
-    formats: list[str | None] = [None] * 12
+    formats: list[str | None] = [None] * 13
     formats[6] = formats[7] = formats[10] = DATE
     return Table(texts.EXPORT_SHEET_ORIENTATIONS, list(texts.EXPORT_ORIENTATION_HEADERS), rows,
                  formats)  # fmt: skip

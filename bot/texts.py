@@ -1103,8 +1103,10 @@ COMMITTEE_CONFIRMATIONS_NO_MEDIAN: Final = "–"
 COMMITTEE_CONFIRMATIONS_DAYS: Final = "{days} j"
 COMMITTEE_SHEET_CONFIRMATIONS: Final = "Confirmations"
 COMMITTEE_CONFIRMATION_HEADERS: Final = (
-    "Partenaire", "Demandes envoyées", "Réponses du partenaire", "Délai médian (jours)",
-    "Issue", "Donnée par le partenaire", "Donnée par l'équipe",
+    "Partenaire", "Demandes de confirmation envoyées", "Réponses du partenaire",
+    "Part des demandes ayant reçu une réponse", "Délai médian de réponse (jours)",
+    "Issues données par le partenaire", "Issues données par l'équipe",
+    "Part des issues données par le partenaire",
 )  # fmt: skip
 # --- Coordinators' outputs (issue 15): follow-ups, digest, targets, periods, exports ------
 # « En retard » has one meaning everywhere: a follow-up whose date has passed without an
@@ -1372,7 +1374,10 @@ EXPORT_ORIENTATION_HEADERS: Final = (
     "Issue",
     "Date de l'issue",
     "Délai avant issue (jours)",
+    "Issue donnée par",
 )
+EXPORT_OUTCOME_GIVEN_BY_PARTNER: Final = "le partenaire"
+EXPORT_OUTCOME_GIVEN_BY_TEAM: Final = "l'équipe"
 EXPORT_EXIT_HEADERS: Final = ("Personne", "Quartier", "Date de sortie", "Motif")
 EXPORT_INFORMED_HEADERS: Final = ("Date", "Quartier", "Action", "Personnes informées")
 

@@ -33,7 +33,7 @@ PEOPLE_COLUMNS = (
 )  # fmt: skip
 ORIENTATION_COLUMNS = (
     "id", "person_id", "partner", "category", "purpose", "mode", "created_at", "appointment_on",
-    "outcome", "outcome_at",
+    "outcome", "outcome_at", "confirmed_by_partner_at",
 )  # fmt: skip
 EXIT_COLUMNS = ("person_id", "neighbourhood", "exited_on", "reason")
 INFORMED_COLUMNS = ("day", "neighbourhood", "kind", "informed")
@@ -92,6 +92,7 @@ async def orientation_rows(
         select(Partner.category).where(partner).scalar_subquery(),
         Orientation.purpose, Orientation.mode, Orientation.created_at,
         Orientation.appointment_on, Orientation.outcome, Orientation.outcome_at,
+        Orientation.confirmed_by_partner_at,
     ).where(col(Orientation.created_at) >= start, col(Orientation.created_at) < end)  # fmt: skip
     return await _paged(session, query, col(Orientation.id))
 

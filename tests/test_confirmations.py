@@ -319,7 +319,7 @@ async def test_a_project_officer_cannot_ask_for_someone_elses_orientation(
 async def test_the_committee_report_and_the_export_show_the_partners_confirmations(
     sessions: Sessions, clock: Clock
 ) -> None:
-    from bot import committee_report, confirmation_figures
+    from bot import committee_report, confirmation_figures, exports
     from models import committee
     from models.stats import Period
 
@@ -351,11 +351,16 @@ async def test_the_committee_report_and_the_export_show_the_partners_confirmatio
     assert "Issues données par l'équipe : venu·e, accompagnement démarré : 1." in text
     sheet = committee_report.tables(report, labels, tz=PARIS)[-1]
     assert sheet.name == "Confirmations"
-    assert sheet.rows == [
-        ["PLIE de Paris", 2, 1, 3.0, "venu·e, accompagnement démarré", 0, 1],
-        ["PLIE de Paris", 2, 1, 3.0, "injoignable", 1, 0],
-    ]
+    # one line per partner: 2 requests, 1 answered (50 %) after 3 days; of the 2 outcomes
+    # given, 1 by the partner and 1 by the team
+    assert sheet.rows == [["PLIE de Paris", 2, 1, 0.5, 3.0, 1, 1, 0.5]]
     assert exported.rows == sheet.rows
+    async with sessions() as session:
+        data = await exports.gather(
+            session=session, period=period, tz=PARIS, today=clock().date(), now=clock()
+        )
+    given_by = {row[0]: row[-1] for row in exports.orientations_table(data).rows}
+    assert given_by == {by_partner: "le partenaire", waiting: "", by_team: "l'équipe"}
 
 
 async def test_correcting_a_partners_started_undoes_only_the_support_it_gave(

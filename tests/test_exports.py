@@ -120,7 +120,7 @@ async def test_the_workbook_is_one_a_funder_accepts_as_is(
         sex = await reference.labels(session=session, kind=reference.Kind.RESIDENCE)
     engaged = engine.engaged
     assert engaged > 20
-    assert lines["Nouvelles personnes accrochées"][:2] == (engaged, 1.0)
+    assert lines["Nouvelles personnes accrochées"][:3] == (engaged, None, None)  # the base
     assert lines["Personnes informées"][0] == engine.informed
     women = engine.engaged_by["sex"].get("female", 0)
     assert lines["Femme"][:3] == (
