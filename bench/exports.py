@@ -170,8 +170,9 @@ def chart(report: Report, size: str) -> None:
     )  # fmt: skip
     words = charts.ChartTexts(
         title=texts.CHART_TITLE.format(year=2026), cumulative=texts.CHART_CUMULATIVE,
-        target_pace=texts.CHART_TARGET.format(target=800), x_axis=texts.CHART_X_AXIS,
-        y_axis=texts.CHART_Y_AXIS, areas_title=texts.CHART_AREAS_TITLE.format(year=2026),
+        target_pace=texts.CHART_TARGET.format(target=800),
+        x_axis=texts.CHART_X_AXIS.format(year=2026), y_axis=texts.CHART_Y_AXIS,
+        areas_title=texts.CHART_AREAS_TITLE.format(year=2026),
         areas_axis=texts.CHART_AREAS_AXIS, area_target=texts.CHART_AREA_TARGET,
         status=texts.CHART_STATUS,
     )  # fmt: skip

@@ -179,6 +179,13 @@ def _month_ticks(days: list[dt.date]) -> list[dt.date]:
 
 def render_png(data: ChartData, words: ChartTexts) -> bytes:
     """The chart as PNG bytes (585 px wide: shown 390 px wide, 1.5 pixels for each)."""
+    import matplotlib
+
+    # FreeType's auto-hinter (matplotlib's default) runs for every glyph of every text, and
+    # text is most of the drawing: unhinted glyphs draw the chart in 30 % less time (CPU time,
+    # median of 12 interleaved renders: 230 ms against 324 ms on a loaded machine), and at
+    # 1.5 pixels per screen pixel they read the same. This process draws nothing else.
+    matplotlib.rcParams["text.hinting"] = "none"
     figure = build_figure(data, words)
     buffer = io.BytesIO()
     # zlib's fastest level: the file is 1.3 times larger, the drawing 40 % faster.
