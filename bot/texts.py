@@ -1385,7 +1385,7 @@ EXPORT_INFORMED_HEADERS: Final = ("Date", "Quartier", "Action", "Personnes infor
 # pending ones listed under /equipe and revocable.
 INVITE_SHARE: Final = "📤 Partager"
 INVITE_SHARE_TEXT: Final = "Votre invitation à rejoindre l'assistant AVEQ"
-INVITE_SENT_BELOW: Final = "✓ C'est noté : le message à transmettre suit."
+FORWARD_BELOW: Final = "✓ C'est noté : le message à transmettre suit."
 INVITE_JOINED: Final = "✅ {name} a rejoint l'équipe ({role}) avec votre invitation."
 PENDING_HEADER: Final = "Invitations en attente ({count}) :"
 PENDING_LINE: Final = "• {name} : {role}, valable jusqu'au {expires}"

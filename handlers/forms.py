@@ -39,7 +39,7 @@ import unicodedata
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -53,22 +53,22 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import drafts, keyboards, texts
+from bot import drafts, keyboards, sensitive, texts
 from bot.callbacks import Nav, Pick
 from bot.context import BotContext
+from bot.persistence import DatabasePersistence
 from handlers.common import (
-    END,
-    begin_draft,
-    checkpoint,
     delete_sensitive,
     notice,
     refuse_sensitive,
     remember_sensitive,
+    send_forwardable,
     show,
     warn,
 )
 from models.errors import DomainError
 
+END: Final = ConversationHandler.END
 Answers = dict[str, Any]
 Option = tuple[str, str]  # (code, label)
 ASKING: Final = "asking"  # the one ConversationHandler state: the step lives in the draft
@@ -217,10 +217,12 @@ class Picked:
 
 @dataclass(frozen=True)
 class Finished:
-    """What the form shows once saved, and the buttons offered next (none: the end)."""
+    """What the form shows once saved, and the buttons offered next (none: the end);
+    `forwardable`: a message of its own that may be forwarded and copied (an invitation)."""
 
     text: str
     markup: InlineKeyboardMarkup | None = None
+    forwardable: bool = False
 
 
 Begin = Callable[[Update, BotContext], Awaitable[Answers]]
@@ -271,6 +273,52 @@ class Form:
     def offered(self, answers: Answers) -> list[Step]:
         """The steps the summary offers as buttons, given the answers so far."""
         return [s for s in self.steps if s.offered and s.applies(answers)]
+
+
+# --- The draft and the write-ahead checkpoint ------------------------------------------------
+def begin_draft(update: Update, context: BotContext, form: str) -> dict[str, Any]:
+    """A fresh draft for `form`, replacing any earlier one (whose messages holding a phone or
+    a note are still to delete), bound to this chat."""
+    chat = update.effective_chat
+    chat_id = chat.id if chat is not None else context.member.telegram_user_id
+    previous = drafts.get(context.member_data, form)
+    draft = drafts.start(context.member_data, form, now=context.services.clock(), chat_id=chat_id)
+    sensitive.carry_over(previous, draft)
+    return draft
+
+
+async def checkpoint(
+    update: Update,
+    context: BotContext,
+    *,
+    conversation: str,
+    state: object,
+    session: AsyncSession | None = None,
+    without: str | None = None,
+) -> None:
+    """Commit the drafts, the conversation's next state and the update as handled *before*
+    answering.
+
+    PTB writes persistence after the callback returns; a process killed between our answer
+    and that write would forget an answer the user saw accepted. Writing ahead closes that
+    window (PTB's own pass afterwards finds nothing new to write). With `session`, the writes
+    join the caller's transaction (the one that saves the record): the record, the end of the
+    conversation and the update's mark commit together, so a redelivered update saves nothing
+    twice.
+    """
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    data = context.member_data  # serialised and encrypted at once: no copy needed
+    if without is not None:  # the same minus one draft (its own dict is left alone)
+        data = {**data, drafts.DRAFTS_KEY: dict(data.get(drafts.DRAFTS_KEY, {}))}
+        drafts.drop(data, without)
+    persistence = cast(DatabasePersistence, context.application.persistence)
+    await persistence.write_ahead(
+        user_id=user.id, data=data, conversation=conversation, key=(chat.id, user.id),
+        state=None if state == END else state, update_id=update.update_id, session=session,
+    )  # fmt: skip
+    context.processed_recorded = True
 
 
 # --- Matching what people type to the buttons they were shown ------------------------------
@@ -690,5 +738,8 @@ class FormEngine:
             return await self.ask(update, context, draft, self.form.step(draft[STEP]))
         drafts.drop(context.member_data, self.form.key)
         await delete_sensitive(update, context, draft)
-        await show(update, done.text, done.markup, edit=update.callback_query is not None)
+        if done.forwardable:
+            await send_forwardable(update, done.text, done.markup)
+        else:
+            await show(update, done.text, done.markup, edit=update.callback_query is not None)
         return END

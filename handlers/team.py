@@ -6,42 +6,24 @@ import contextlib
 from typing import Any, Final
 from urllib.parse import urlencode
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import drafts, keyboards, texts
-from bot.callbacks import HandoverRef, InvitationRef, MemberRef, Nav, Pick
+from bot import keyboards, texts
+from bot.callbacks import HandoverRef, InvitationRef, MemberRef, Nav
 from bot.context import BotContext
 from bot.formatting import day
-from handlers.common import (
-    END,
-    begin_draft,
-    cancel_for,
-    checkpoint,
-    current_pick,
-    notice,
-    show,
-    warn,
-    with_draft,
-)
+from handlers.common import notice, show
+from handlers.forms import Answers, Asked, Choice, Finished, Form, FormEngine, Option, Text
 from models import audit, botstate, handover, team
 from models.base import pk
 from models.errors import DomainError, NotAllowed
 from models.reference import Neighbourhood
 from models.team import Member, Role
 
-FORM: Final = "inv"
-COMMAND: Final = "inviter"
-CONVERSATION: Final = "inviter"
-ROLE, NAME, NEIGHBOURHOOD = "role", "name", "nbh"
+ROLE, NAME, NEIGHBOURHOOD = "role", "name", "neighbourhood"
 INVITABLE: Final = (Role.MEDIATOR, Role.PROJECT_OFFICER, Role.COORDINATOR)
 
 
@@ -56,46 +38,7 @@ def invitation_link(username: str | None, code: str) -> str | None:
     return f"https://t.me/{username}?start={code}" if username else None
 
 
-async def start(update: Update, context: BotContext) -> object:
-    """/inviter: choose the role of the person to invite."""
-    draft = begin_draft(update, context, FORM)
-    return await ask_role(update, context, draft)
-
-
-async def ask_role(update: Update, context: BotContext, draft: dict[str, Any]) -> str:
-    """Role buttons."""
-    draft["step"] = ROLE
-    await checkpoint(update, context, conversation=CONVERSATION, state=ROLE)
-    options = [(r.value, texts.ROLE_LABELS[r.value]) for r in INVITABLE]
-    await show(
-        update, texts.INVITE_ROLE, keyboards.choices(FORM, ROLE, options, columns=1, back=False)
-    )
-    return ROLE
-
-
-async def ask_name(
-    update: Update, context: BotContext, draft: dict[str, Any], edit: bool = True
-) -> str:
-    """Name prompt."""
-    draft["step"] = NAME
-    await checkpoint(update, context, conversation=CONVERSATION, state=NAME)
-    await show(update, texts.INVITE_NAME, keyboards.nav_only(FORM), edit=edit)
-    return NAME
-
-
-async def ask_neighbourhood(
-    update: Update, context: BotContext, draft: dict[str, Any], edit: bool = True
-) -> str:
-    """Neighbourhood buttons (mediators only)."""
-    draft["step"] = NEIGHBOURHOOD
-    await checkpoint(update, context, conversation=CONVERSATION, state=NEIGHBOURHOOD)
-    found = await context.services.reference.neighbourhoods()
-    options = [(str(n.id), neighbourhood_label(n)) for n in found]
-    markup = keyboards.choices(FORM, NEIGHBOURHOOD, options, columns=1)
-    await show(update, texts.INVITE_NEIGHBOURHOOD, markup, edit=edit)
-    return NEIGHBOURHOOD
-
-
+# --- /inviter: a form -------------------------------------------------------------------------
 def neighbourhood_label(area: Neighbourhood) -> str:
     """« La Chapelle Nord (18e) », but « 19e Sud (Danube…) » as is: its name says it already."""
     if area.arrondissement and area.arrondissement not in area.name:
@@ -103,80 +46,45 @@ def neighbourhood_label(area: Neighbourhood) -> str:
     return area.name
 
 
-@with_draft(FORM, COMMAND)
-async def on_pick(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Role or neighbourhood chosen."""
-    pick = await current_pick(update, draft)
-    if pick is None:
-        return None
-    if pick.step == ROLE and pick.value in {r.value for r in INVITABLE}:
-        draft["role"] = pick.value
-        return await ask_name(update, context, draft)
-    if pick.step == NEIGHBOURHOOD and pick.value.isdigit():
-        draft["neighbourhood_id"] = int(pick.value)
-        return await issue(update, context, draft)
-    await notice(update, texts.STALE_BUTTON)
-    return None
+async def neighbourhoods(asked: Asked) -> list[Option]:
+    return [
+        (str(n.id), neighbourhood_label(n))
+        for n in await asked.context.services.reference.neighbourhoods()
+    ]
 
 
-@with_draft(FORM, COMMAND)
-async def on_text(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """The invitee's name."""
-    text = update.effective_message.text if update.effective_message else None
-    if draft["step"] != NAME:
-        await show(update, texts.USE_BUTTONS, edit=False)
-        return draft["step"]
-    try:
-        draft["name"] = team.clean_name(text or "")
-    except DomainError as error:
-        warn(texts.domain_error(error.key, error.params))
-        return await ask_name(update, context, draft, edit=False)
-    if draft["role"] == Role.MEDIATOR:
-        return await ask_neighbourhood(update, context, draft, edit=False)
-    return await issue(update, context, draft)
+def read_name(text: str, asked: Asked) -> str:
+    return team.clean_name(text)
 
 
-@with_draft(FORM, COMMAND)
-async def on_nav(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Retour and Annuler."""
-    nav = Nav.unpack(update.callback_query.data if update.callback_query else None)
-    if nav is not None and nav.action == "cancel":
-        return await cancel(update, context)
-    if nav is not None and nav.action == "back":
-        if draft["step"] == NEIGHBOURHOOD:
-            return await ask_name(update, context, draft)
-        return await ask_role(update, context, draft)
-    await notice(update, texts.STALE_BUTTON)
-    return None
+def for_a_mediator(answers: Answers) -> bool:
+    """A neighbourhood is asked only of a mediator's invitation."""
+    return answers.get(ROLE) == Role.MEDIATOR
 
 
-async def issue(update: Update, context: BotContext, draft: dict[str, Any]) -> object:
-    """Create the invitation and show the code and link."""
+async def issue(context: BotContext, answers: Answers, session: AsyncSession) -> Finished:
+    """Create the invitation (audited); its code and link, as a message that travels."""
     services = context.services
     now = services.clock()
-    async with services.sessions.begin() as session:
-        issued = await team.create_invitation(
-            session=session,
-            role=Role(draft["role"]),
-            display_name=draft["name"],
-            neighbourhood_id=draft.get("neighbourhood_id"),
-            created_by=context.member,
-            now=now,
-            ttl=services.settings.invitation_ttl,
-        )
-        username = await botstate.get_setting(session=session, key="bot_username")
-        await audit.record(
-            session=session,
-            at=now,
-            member_id=context.member.id,
-            action="invite",
-            subject=issued.invitation.display_name,
-            detail=issued.invitation.role,
-        )
-        await checkpoint(
-            update, context, conversation=CONVERSATION, state=END, session=session, without=FORM
-        )
-    drafts.drop(context.member_data, FORM)
+    neighbourhood = answers.get(NEIGHBOURHOOD)  # a role changed since forgets it (`resets`)
+    issued = await team.create_invitation(
+        session=session,
+        role=Role(answers[ROLE]),
+        display_name=answers[NAME],
+        neighbourhood_id=int(neighbourhood) if neighbourhood else None,
+        created_by=context.member,
+        now=now,
+        ttl=services.settings.invitation_ttl,
+    )
+    username = await botstate.get_setting(session=session, key="bot_username")
+    await audit.record(
+        session=session,
+        at=now,
+        member_id=context.member.id,
+        action="invite",
+        subject=issued.invitation.display_name,
+        detail=issued.invitation.role,
+    )
     values = {
         "name": issued.invitation.display_name,
         "role": texts.ROLE_LABELS[issued.invitation.role],
@@ -184,8 +92,14 @@ async def issue(update: Update, context: BotContext, draft: dict[str, Any]) -> o
         "code": issued.code,
     }
     link = invitation_link(username or context.bot.username, issued.code)
-    await send_invitation(update, link, values)
-    return END
+    if link is None:
+        return Finished(texts.INVITE_READY_NO_LINK.format(**values), forwardable=True)
+    share = InlineKeyboardButton(texts.INVITE_SHARE, url=share_url(link))
+    return Finished(
+        texts.INVITE_READY.format(link=link, **values),
+        InlineKeyboardMarkup([[share]]),
+        forwardable=True,
+    )
 
 
 def share_url(link: str) -> str:
@@ -193,29 +107,28 @@ def share_url(link: str) -> str:
     return "https://t.me/share/url?" + urlencode({"url": link, "text": texts.INVITE_SHARE_TEXT})
 
 
-async def send_invitation(update: Update, link: str | None, values: dict[str, str]) -> None:
-    """The invitation as a message of its own that can be forwarded and copied: every other
-    message is sent with `protect_content` (bot.app's Defaults), this one must travel. With a
-    link, a « Partager » button opens Telegram's share dialog on it."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-        with contextlib.suppress(TelegramError):  # the step's buttons are spent
-            await update.callback_query.edit_message_text(texts.INVITE_SENT_BELOW)
-    chat = update.effective_chat
-    if chat is None:
-        return
-    if link is None:
-        await chat.send_message(texts.INVITE_READY_NO_LINK.format(**values), protect_content=False)
-        return
-    share = InlineKeyboardButton(texts.INVITE_SHARE, url=share_url(link))
-    await chat.send_message(
-        texts.INVITE_READY.format(link=link, **values),
-        reply_markup=InlineKeyboardMarkup([[share]]),
-        protect_content=False,
-    )
-
-
-cancel = cancel_for(FORM, CONVERSATION)
+INVITER: Final = Form(
+    key="inv",
+    command="inviter",
+    steps=(
+        Choice(
+            name=ROLE,
+            prompt=texts.INVITE_ROLE,
+            options=[(r.value, texts.ROLE_LABELS[r.value]) for r in INVITABLE],
+            columns=1,
+            resets=(NEIGHBOURHOOD,),
+        ),
+        Text(name=NAME, prompt=texts.INVITE_NAME, read=read_name),
+        Choice(
+            name=NEIGHBOURHOOD,
+            prompt=texts.INVITE_NEIGHBOURHOOD,
+            options=neighbourhoods,
+            columns=1,
+            applies=for_a_mediator,
+        ),
+    ),
+    finish=issue,
+)
 
 
 async def list_team(update: Update, context: BotContext) -> None:
@@ -490,23 +403,8 @@ async def on_team_cancel(update: Update, context: BotContext) -> None:
 
 def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     """/inviter, /equipe and member actions."""
-    pick = CallbackQueryHandler(on_pick, pattern=Pick.pattern(FORM))
     return [
-        ConversationHandler(
-            entry_points=[CommandHandler(COMMAND, start)],
-            states={
-                ROLE: [pick],
-                NAME: [MessageHandler(~filters.COMMAND, on_text)],
-                NEIGHBOURHOOD: [pick],
-            },
-            fallbacks=[
-                CommandHandler("annuler", cancel),
-                CallbackQueryHandler(on_nav, pattern=Nav.pattern(FORM)),
-            ],
-            name=CONVERSATION,
-            persistent=True,
-            allow_reentry=True,
-        ),
+        *FormEngine(INVITER).handlers(),
         CommandHandler("equipe", list_team),
         CallbackQueryHandler(on_member_action, pattern=MemberRef.pattern()),
         CallbackQueryHandler(on_handover, pattern=HandoverRef.pattern()),

@@ -64,7 +64,7 @@ from models.orientations import Orientation
 from models.outreach import OutreachAction
 from models.people import Person, PersonBarrier, clean_first_name, person_code
 from models.reference import Neighbourhood, Partner
-from models.team import Member, Role
+from models.team import Invitation, Member, Role
 from tests.conftest import TOKEN, Clock, User, add_member, engage_person
 from tests.fakes import FakeBotAPI, RecordingRequest
 
@@ -625,6 +625,15 @@ async def orienter_stored(world: World, saved: Answers) -> None:
         assert partner.name == saved["new_partner"]
 
 
+async def inviter_stored(world: World, saved: Answers) -> None:
+    """/inviter: one invitation, for the role, name and (a mediator's) neighbourhood chosen."""
+    async with world.sessions() as session:
+        (invitation,) = (await session.exec(select(Invitation))).all()
+    mediator = saved["role"] == Role.MEDIATOR
+    assert (invitation.role, invitation.display_name) == (saved["role"], saved["name"])
+    assert invitation.neighbourhood_id == (int(saved["neighbourhood"]) if mediator else None)
+
+
 # Keyed by the form's key; /nouveau's and /orienter's as ported on their branches (issue #14).
 ORACLES: dict[str, Callable[[World, Answers], Awaitable[None]]] = {
     "inf": informes_stored,
@@ -633,6 +642,7 @@ ORACLES: dict[str, Callable[[World, Answers], Awaitable[None]]] = {
     "evi": event_input_stored,
     "nv": nouveau_stored,
     "or": orienter_stored,
+    "inv": inviter_stored,
 }
 
 
