@@ -627,8 +627,13 @@ async def orienter_stored(world: World, saved: Answers) -> None:
 
 async def inviter_stored(world: World, saved: Answers) -> None:
     """/inviter: one invitation, for the role, name and (a mediator's) neighbourhood chosen."""
+    assert world.member is not None
     async with world.sessions() as session:
-        (invitation,) = (await session.exec(select(Invitation))).all()
+        (invitation,) = (
+            await session.exec(
+                select(Invitation).where(Invitation.created_by_id == pk(world.member))
+            )
+        ).all()
     mediator = saved["role"] == Role.MEDIATOR
     assert (invitation.role, invitation.display_name) == (saved["role"], saved["name"])
     assert invitation.neighbourhood_id == (int(saved["neighbourhood"]) if mediator else None)
