@@ -4,7 +4,7 @@ officer records attendance, outcomes and the summary (`/evenement` is handlers/e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +27,9 @@ from models.people import parse_person_code
 from models.reference import Neighbourhood
 from models.team import Role
 
+Shown = Callable[
+    [AsyncSession, BotContext, Event, int], Awaitable[tuple[str, InlineKeyboardMarkup]]
+]
 PEOPLE_SHOWN: Final = 12
 AGENDA_PAGE: Final = 10  # events a page of /agenda
 
@@ -186,7 +189,8 @@ async def _show_agenda(update: Update, context: BotContext, *, past: bool, page:
 
 
 async def on_event_button(update: Update, context: BotContext) -> None:
-    """Every button of the agenda and of an event card (stateless: the button says it all)."""
+    """Every button of the agenda and of an event card (stateless: the button says it all,
+    and `BUTTONS` what it shows)."""
     ref = EventRef.unpack(update.callback_query.data if update.callback_query else None)
     if ref is None:
         await notice(update, texts.STALE_BUTTON)
@@ -194,43 +198,15 @@ async def on_event_button(update: Update, context: BotContext) -> None:
     if ref.action in ("agenda", "past"):
         await _show_agenda(update, context, past=ref.action == "past", page=ref.target)
         return
-    services = context.services
-    member, now = context.member, services.clock()
+    shown = BUTTONS.get(ref.action)
+    if shown is None and events.may_organise(context.member):
+        shown = ORGANISER_BUTTONS.get(ref.action)
     try:
-        async with services.sessions.begin() as session:
+        async with context.services.sessions.begin() as session:
             event = await events.get_event(session=session, event_id=ref.event_id)
-            if ref.action == "open":
-                text, markup = await event_card(session, context, event)
-            elif ref.action == "people":
-                text, markup = await _people_list(session, context, event)
-            elif ref.action == "reg":
-                text, markup = await _toggle_registration(session, context, event, ref.target)
-            elif ref.action == "attendance" and events.may_organise(member):
-                text, markup = await _attendance(session, context, event)
-            elif ref.action == "att" and events.may_organise(member):
-                registration = await session.get(events.Registration, ref.target)
-                attended = registration is not None and not registration.attended
-                await events.set_attended(
-                    session=session, event=event, registration_id=ref.target,
-                    attended=attended, member=member, now=now,
-                )  # fmt: skip
-                text, markup = await _attendance(session, context, event)
-            elif ref.action == "outcomes" and events.may_organise(member):
-                text, markup = await _outcomes(session, context, event)
-            elif ref.action == "outcome_of" and events.may_organise(member):
-                text, markup = await _outcome_choices(session, context, event, ref.target)
-            elif ref.action.startswith("o_") and events.may_organise(member):
-                code = ref.action[2:]
-                outcome = EventOutcome(code) if code in set(EventOutcome) else None
-                if outcome is None and code != "none":
-                    raise DomainError("choice_invalid")
-                await events.set_outcome(
-                    session=session, event=event, registration_id=ref.target,
-                    outcome=outcome, member=member, now=now,
-                )  # fmt: skip
-                text, markup = await _outcomes(session, context, event)
-            else:
+            if shown is None:
                 raise DomainError("not_allowed")
+            text, markup = await shown(session, context, event, ref.target)
     except DomainError as error:
         await notice(update, texts.domain_error(error.key, error.params))
         return
@@ -337,6 +313,58 @@ async def _outcome_choices(
     rows.append([_button(texts.EVENT_BUTTON_NO_OUTCOME, "o_none", eid, registration_id)])
     rows.append([_button(texts.EVENT_BUTTON_OUTCOMES, "outcomes", eid)])
     return texts.EVENT_OUTCOME_FOR.format(person=person_label(person)), InlineKeyboardMarkup(rows)
+
+
+async def _mark_attended(
+    session: AsyncSession, context: BotContext, event: Event, registration_id: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A tap on a registered person: came, or not after all."""
+    registration = await session.get(events.Registration, registration_id)
+    await events.set_attended(
+        session=session, event=event, registration_id=registration_id,
+        attended=registration is not None and not registration.attended,
+        member=context.member, now=context.services.clock(),
+    )  # fmt: skip
+    return await _attendance(session, context, event)
+
+
+def _set_outcome(outcome: EventOutcome | None) -> Shown:
+    """An outcome chosen for an attendee (None: « no outcome »), then the outcomes again."""
+
+    async def shown(
+        session: AsyncSession, context: BotContext, event: Event, registration_id: int
+    ) -> tuple[str, InlineKeyboardMarkup]:
+        await events.set_outcome(
+            session=session, event=event, registration_id=registration_id,
+            outcome=outcome, member=context.member, now=context.services.clock(),
+        )  # fmt: skip
+        return await _outcomes(session, context, event)
+
+    return shown
+
+
+def _on_event(
+    show_list: Callable[[AsyncSession, BotContext, Event], Awaitable[Any]],
+) -> Shown:
+    """What shows the event as a whole (its card, a list), whatever the button's target."""
+    return lambda session, context, event, _: show_list(session, context, event)
+
+
+# What each button of an event shows (after doing what it says), given the session, the member,
+# the event and the button's target; the organisers' buttons apart (checked on every press).
+BUTTONS: Final[dict[str, Shown]] = {
+    "open": _on_event(event_card),
+    "people": _on_event(_people_list),
+    "reg": _toggle_registration,
+}
+ORGANISER_BUTTONS: Final[dict[str, Shown]] = {
+    "attendance": _on_event(_attendance),
+    "att": _mark_attended,
+    "outcomes": _on_event(_outcomes),
+    "outcome_of": _outcome_choices,
+    **{f"o_{outcome.value}": _set_outcome(outcome) for outcome in EventOutcome},
+    "o_none": _set_outcome(None),
+}
 
 
 # --- Typed values on an event: a code to register, the headcount, the summary: a form -----
