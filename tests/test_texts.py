@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from models.confirmations import NotForUsReason, PartnerAnswer
+from models.confirmations import NotForUsReason, PartnerAnswer, State
 from models.events import EventKind, EventOutcome
 from models.orientations import ContactKind, ExitReason, Mode, Outcome, Purpose
 from models.people import Answer, Sex, Status
-from models.team import Role
+from models.team import Role, Unreachable
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = "\n".join(
@@ -44,13 +44,21 @@ CATALOGUE = (ROOT / "bot" / "texts.py").read_text(encoding="utf-8")
         (EventOutcome, texts.EVENT_OUTCOME_LABELS),
         (PartnerAnswer, texts.CONFIRM_ANSWER_LABELS),
         (NotForUsReason, texts.CONFIRM_REASON_LABELS),
+        (Unreachable, texts.UNREACHABLE_REASONS),
     ],
+    ids=lambda table: table.__name__ if isinstance(table, type) else "",
 )
 def test_every_code_has_its_label_and_every_label_its_code(
     codes: type[StrEnum], labels: dict[str, str]
 ) -> None:
     assert set(labels) == {code.value for code in codes}
     assert all(label.strip() for label in labels.values())
+
+
+def test_every_refused_confirmation_link_has_its_sentence_and_every_sentence_its_state() -> None:
+    """A correspondant's link is refused for every state but « pending », each in its words."""
+    assert set(texts.CONFIRM_REFUSED) == {state.value for state in State} - {State.PENDING}
+    assert all(sentence.strip() for sentence in texts.CONFIRM_REFUSED.values())
 
 
 def test_every_sentence_of_the_catalogue_is_said_somewhere() -> None:
