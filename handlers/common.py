@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import contextlib
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot import sensitive, texts
+from bot.callbacks import CallbackData
 from bot.context import BotContext
+
+Data = TypeVar("Data", bound=CallbackData)
 
 _warning: ContextVar[str | None] = ContextVar("aveq_warning", default=None)
 
@@ -52,6 +55,15 @@ async def notice(update: Update, text: str) -> None:
         await update.callback_query.answer(text, show_alert=True)
     elif update.effective_chat is not None:
         await update.effective_chat.send_message(text)
+
+
+async def pressed(update: Update, kind: type[Data]) -> Data | None:
+    """The button pressed, read as `kind`; for anything else (forged, truncated, of an older
+    version) « Ce bouton n'est plus actif » is said and None given."""
+    data = kind.unpack(update.callback_query.data if update.callback_query else None)
+    if data is None:
+        await notice(update, texts.STALE_BUTTON)
+    return data
 
 
 async def send_forwardable(

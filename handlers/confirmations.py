@@ -20,7 +20,7 @@ from bot.callbacks import ConfirmRef, PartnerReply, PersonRef
 from bot.context import BotContext
 from bot.formatting import day, short_day
 from bot.messages import person_label
-from handlers.common import notice, show
+from handlers.common import notice, pressed, show
 from models import confirmations, orientations
 from models.confirmations import NotForUsReason, PartnerAnswer, State, TryLimiter
 from models.errors import DomainError
@@ -40,9 +40,7 @@ START_WITH_CODE: Final = r"^/start(@\w+)?\s+[A-Za-z0-9_-]{24}\s*$"
 # --- The mediator's side ------------------------------------------------------------------
 async def ask(update: Update, context: BotContext) -> None:
     """« Demander au partenaire » for one orientation (after saving it, on a reminder)."""
-    ref = ConfirmRef.unpack(update.callback_query.data if update.callback_query else None)
-    if ref is None:
-        await notice(update, texts.STALE_BUTTON)
+    if (ref := await pressed(update, ConfirmRef)) is None:
         return
     await issue(update, context, ref.target)
 
@@ -126,9 +124,7 @@ async def issue(update: Update, context: BotContext, orientation_id: int) -> Non
 
 async def ask_from_card(update: Update, context: BotContext) -> None:
     """« Demander au partenaire » on a person's card: their open orientation, or a choice."""
-    ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
-    if ref is None:
-        await notice(update, texts.STALE_BUTTON)
+    if (ref := await pressed(update, PersonRef)) is None:
         return
     async with context.services.reads() as session:
         person = await get_person(session=session, viewer=context.member, person_id=ref.person_id)
@@ -154,9 +150,7 @@ async def ask_from_card(update: Update, context: BotContext) -> None:
 
 async def revoke(update: Update, context: BotContext) -> None:
     """« Annuler la demande »: the link stops working."""
-    ref = ConfirmRef.unpack(update.callback_query.data if update.callback_query else None)
-    if ref is None:
-        await notice(update, texts.STALE_BUTTON)
+    if (ref := await pressed(update, ConfirmRef)) is None:
         return
     services = context.services
     async with services.sessions.begin() as session:

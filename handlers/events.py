@@ -17,7 +17,7 @@ from bot.context import BotContext
 from bot.formatting import day, long_day, plural
 from bot.messages import person_label
 from bot.reports import outcome_parts
-from handlers.common import notice, show
+from handlers.common import notice, pressed, show
 from handlers.forms import Answers, Asked, Finished, Form, FormEngine, Number, Text, plain
 from models import events, reference
 from models.base import pk
@@ -191,9 +191,7 @@ async def _show_agenda(update: Update, context: BotContext, *, past: bool, page:
 async def on_event_button(update: Update, context: BotContext) -> None:
     """Every button of the agenda and of an event card (stateless: the button says it all,
     and `BUTTONS` what it shows)."""
-    ref = EventRef.unpack(update.callback_query.data if update.callback_query else None)
-    if ref is None:
-        await notice(update, texts.STALE_BUTTON)
+    if (ref := await pressed(update, EventRef)) is None:
         return
     if ref.action in ("agenda", "past"):
         await _show_agenda(update, context, past=ref.action == "past", page=ref.target)

@@ -15,11 +15,11 @@ from bot import keyboards, texts
 from bot.callbacks import HandoverRef, InvitationRef, MemberRef, Nav
 from bot.context import BotContext
 from bot.formatting import day
-from handlers.common import notice, show
+from handlers.common import Data, notice, pressed, show
 from handlers.forms import Answers, Asked, Choice, Finished, Form, FormEngine, Option, Text
 from models import audit, botstate, handover, team
 from models.base import pk
-from models.errors import DomainError, NotAllowed
+from models.errors import DomainError
 from models.reference import Neighbourhood
 from models.team import Member, Role
 
@@ -165,6 +165,17 @@ async def list_team(update: Update, context: BotContext) -> None:
         await list_pending(update, context)
 
 
+async def coordinators_button(
+    update: Update, context: BotContext, kind: type[Data]
+) -> Data | None:
+    """An /equipe button, read as `kind`, when a coordinator pressed it (checked again on each
+    press, and in the domain); otherwise the refusal is said and None given."""
+    if not context.member.is_coordinator:
+        await notice(update, texts.domain_error("not_allowed"))
+        return None
+    return await pressed(update, kind)
+
+
 # --- Pending invitations (issue 15), kept apart from the member actions above -------------
 async def list_pending(update: Update, context: BotContext) -> None:
     """Under /equipe, for coordinators: the invitations not used yet, each revocable."""
@@ -198,10 +209,10 @@ async def list_pending(update: Update, context: BotContext) -> None:
 async def on_invitation_action(update: Update, context: BotContext) -> None:
     """Revoke a pending invitation: ask to confirm, then do it (coordinators only, checked
     again on each press and in the domain)."""
-    ref = InvitationRef.unpack(update.callback_query.data if update.callback_query else None)
-    if not context.member.is_coordinator:
-        raise NotAllowed()
-    if ref is None or ref.action not in ("rv", "rvok"):
+    ref = await coordinators_button(update, context, InvitationRef)
+    if ref is None:
+        return
+    if ref.action not in ("rv", "rvok"):
         await notice(update, texts.STALE_BUTTON)
         return
     services = context.services
@@ -270,9 +281,7 @@ def _handover_button(member: Member) -> InlineKeyboardButton:
 
 async def on_member_action(update: Update, context: BotContext) -> None:
     """Deactivate a member: ask to confirm, then do it (the role is checked in the domain)."""
-    ref = MemberRef.unpack(update.callback_query.data if update.callback_query else None)
-    if ref is None or not context.member.is_coordinator:
-        await notice(update, texts.domain_error("not_allowed"))
+    if (ref := await coordinators_button(update, context, MemberRef)) is None:
         return
     services = context.services
     if ref.action == "off":
@@ -335,9 +344,7 @@ async def on_member_action(update: Update, context: BotContext) -> None:
 
 async def on_handover(update: Update, context: BotContext) -> None:
     """Hand a deactivated mediator's people over: choose who takes them, confirm, move."""
-    ref = HandoverRef.unpack(update.callback_query.data if update.callback_query else None)
-    if ref is None or not context.member.is_coordinator:
-        await notice(update, texts.domain_error("not_allowed"))
+    if (ref := await coordinators_button(update, context, HandoverRef)) is None:
         return
     services = context.services
     async with services.reads() as session:
