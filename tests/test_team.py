@@ -7,7 +7,7 @@ import re
 from urllib.parse import quote
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.access import COMMANDS_BY_ROLE
 from bot.db import Sessions
@@ -63,6 +63,33 @@ async def test_project_officer_invitation_skips_neighbourhood(coordinator: User)
     await coordinator.tap("chargé·e de projet emploi")
     ready = await coordinator.send("Léa Dubois")
     assert "Invitation créée pour Léa Dubois (chargé·e de projet emploi)" in ready
+
+
+async def test_inviter_takes_a_typed_role_goes_back_and_cancels(
+    coordinator: User, sessions: Sessions
+) -> None:
+    """/inviter is a form: a role may be typed, « Retour » goes back a step, a changed role
+    drops the neighbourhood question, and « Annuler » leaves no invitation."""
+    await coordinator.send("/inviter")
+    assert "Nom" in await coordinator.send("Médiateur")  # the button « médiateur·rice emploi »
+    assert "quartier" in await coordinator.send("Samir Haddad")
+    assert "Nom" in await coordinator.tap("◀ Retour")
+    assert "rôle" in await coordinator.tap("◀ Retour")
+    await coordinator.tap("coordinateur·rice")
+    ready = await coordinator.send("Samir Haddad")
+    assert "Invitation créée pour Samir Haddad (coordinateur·rice)" in ready
+    await coordinator.send("/inviter")
+    await coordinator.tap("chargé·e de projet emploi")
+    assert "Rien n'a été enregistré" in await coordinator.tap("✖ Annuler")
+    async with sessions() as session:
+        created_by_claire = (
+            await session.exec(
+                select(Invitation).where(col(Invitation.created_by_id).is_not(None))
+            )
+        ).all()
+    assert [(i.role, i.display_name, i.neighbourhood_id) for i in created_by_claire] == [
+        ("coordinator", "Samir Haddad", None)
+    ]
 
 
 async def test_expired_invitation_is_refused(app, api, sessions: Sessions, clock: Clock) -> None:
