@@ -153,8 +153,10 @@ def register_handlers(application: BotApplication) -> None:
         warnings.filterwarnings("ignore", message=".*per_message", category=PTBUserWarning)
         features = (start, people, orientations, followups, outreach, event_creation, events)
         # Partners' confirmation links first: their /start <code> is not an invitation. The
-        # people search last: its typed query never takes another conversation's answer.
-        for module in (confirmations, *features, partners, team, stats, privacy, directory):
+        # people search late: its typed query never takes another conversation's answer. /stats
+        # last: its figures stay open for another period, which must not take what is typed
+        # for another conversation.
+        for module in (confirmations, *features, partners, team, privacy, directory, stats):
             application.add_handlers(module.handlers(), group=FEATURES_GROUP)
     application.add_handlers(start.last_resort(), group=FEATURES_GROUP)
     application.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)

@@ -131,17 +131,6 @@ class FollowUp(CallbackData):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class StatsRef(CallbackData):
-    """A /stats or /export button: what to do, for which scope, over which period."""
-
-    prefix: ClassVar[str] = "st"
-    action: str
-    kind: str
-    scope_id: int
-    period: str
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class EventRef(CallbackData):
     """An event button: what to do, on which event, on what (a person, a registration, a page
     or an outcome's index; 0 when nothing)."""
@@ -154,8 +143,8 @@ class EventRef(CallbackData):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PartnerRef(CallbackData):
-    """A directory or committee button: what to do, on which category or partner, and one
-    more value (a contact field, a period; "-" when nothing)."""
+    """A directory button: what to do, on which category or partner, and one more value (a
+    contact field, a page; "-" when nothing)."""
 
     prefix: ClassVar[str] = "pa"
     action: str

@@ -783,13 +783,7 @@ PARTNER_CONTACT_BUTTON: Final = "📇 Contacter le correspondant"
 PARTNER_COMMITTEE: Final = "📊 Rapport pour le comité"
 COMMITTEE_TITLE: Final = "Rapport pour un comité de suivi : quelle catégorie de partenaire ?"
 COMMITTEE_PERIOD: Final = "Comité avec {partner} : sur quelle période ?"
-COMMITTEE_PERIODS: Final = {
-    "3m": "3 derniers mois",
-    "6m": "6 derniers mois",
-    "12m": "12 derniers mois",
-    "year": "Année en cours",
-    "last": "Année dernière",
-}
+COMMITTEE_PARTNER: Final = "{category} : quel partenaire ?"
 COMMITTEE_REPORT: Final = (
     "📊 Comité de suivi — {partner}\nDu {start} au {end}\n\n"
     "Orientations : {total} (issue connue : {known}, en attente : {pending})\n"
@@ -1179,7 +1173,7 @@ CHART_CAPTION: Final = "Cumul de l'année face au rythme de l'objectif, et chaqu
 # Targets: the team's, a neighbourhood's own (or none), a mediator's share.
 REPORT_NO_TARGET: Final = "Dans l'année : {done} accroché·es (pas d'objectif propre)"
 
-# The period picker of /stats and /export.
+# The period step of /stats, /export and /comite.
 PERIOD_PRESETS: Final = {
     "week": "Cette semaine",
     "month": "Ce mois",
@@ -1199,6 +1193,7 @@ PERIOD_ERRORS: Final = {
 PERIOD_EXAMPLES: Final = (
     "\nExemples : 01/01/2026-31/03/2026, T1 2026, mars 2026, 2025. Ou touchez un bouton."
 )
+DOMAIN_ERRORS["period_invalid"] = "{reason}"  # one of PERIOD_ERRORS, with PERIOD_EXAMPLES
 
 # The funders' export: workbook « Synthèse » (cover and O2R figures), « Définitions », tables.
 EXPORT_PREPARING: Final = (

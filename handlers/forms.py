@@ -13,6 +13,9 @@ else, for every form at once:
 - a step `offered` by the summary is not asked in turn: the summary shows it as a button (an
   optional answer the common path does without costs no tap), which asks it and comes back;
 - a step's `effect` runs once it is answered (e.g. a document sent to the chat);
+- `finish` may keep the form open at one step under what it shows (`Finished.again`: /stats'
+  figures, then another period), and have something done once it is shown (`Finished.then`:
+  the files that follow a message);
 - a step's `accept` checks an answer against `models/` (the reason re-asks) and adds the answers
   later steps read (a person's label, whether they consented to notes);
 - a form starts from its command and from the buttons that open it elsewhere (`also_on`), with
@@ -218,11 +221,16 @@ class Picked:
 @dataclass(frozen=True)
 class Finished:
     """What the form shows once saved, and the buttons offered next (none: the end);
-    `forwardable`: a message of its own that may be forwarded and copied (an invitation)."""
+    `forwardable`: a message of its own that may be forwarded and copied (an invitation). With
+    `again`, the form is not over: that step is asked again under `text`, every answer kept
+    (/stats: the figures, then another period, or « Retour » to another scope). `then` runs
+    once `text` is shown (the files that follow it, an export built in the background)."""
 
     text: str
     markup: InlineKeyboardMarkup | None = None
     forwardable: bool = False
+    again: str | None = None
+    then: Callable[[Update], Awaitable[None]] | None = None
 
 
 Begin = Callable[[Update, BotContext], Awaitable[Answers]]
@@ -727,19 +735,40 @@ class FormEngine:
         try:
             async with context.services.sessions.begin() as session:
                 done = await self.form.finish(context, draft[VALUES], session)
-                await checkpoint(
-                    update, context, conversation=self.form.conversation, state=END,
-                    session=session, without=self.form.key,
-                )  # fmt: skip
+                if done.again is None:
+                    await checkpoint(
+                        update, context, conversation=self.form.conversation, state=END,
+                        session=session, without=self.form.key,
+                    )  # fmt: skip
         except DomainError as error:
             warn(texts.domain_error(error.key, error.params))
             if draft[STEP] in draft[VALUES] or draft[STEP] == EDIT_LIST:  # last step answered
                 draft[STEP] = draft[HISTORY].pop() if draft[HISTORY] else self.form.steps[0].name
             return await self.ask(update, context, draft, self.form.step(draft[STEP]))
-        drafts.drop(context.member_data, self.form.key)
-        await delete_sensitive(update, context, draft)
-        if done.forwardable:
-            await send_forwardable(update, done.text, done.markup)
-        else:
-            await show(update, done.text, done.markup, edit=update.callback_query is not None)
-        return END
+        state = END if done.again is None else await self.again_under(update, context, draft, done)
+        if done.again is None:
+            drafts.drop(context.member_data, self.form.key)
+            await delete_sensitive(update, context, draft)
+            if done.forwardable:
+                await send_forwardable(update, done.text, done.markup)
+            else:
+                await show(update, done.text, done.markup, edit=update.callback_query is not None)
+        if done.then is not None:
+            await done.then(update)
+        return state
+
+    async def again_under(
+        self, update: Update, context: BotContext, draft: dict[str, Any], done: Finished
+    ) -> object:
+        """`finish`'s text, with the step it names asked again under it; « Retour » goes where
+        it went before that step."""
+        step = self.form.step(done.again or "")
+        if step.name in draft[HISTORY]:
+            del draft[HISTORY][draft[HISTORY].index(step.name) :]
+        draft[STEP] = step.name
+        await checkpoint(update, context, conversation=self.form.conversation, state=ASKING)
+        markup = await self.keyboard(
+            step, Asked(context, draft[VALUES]), back=bool(draft[HISTORY])
+        )
+        await show(update, done.text, markup, edit=update.callback_query is not None)
+        return ASKING

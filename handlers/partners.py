@@ -1,11 +1,10 @@
 """`/partenaires`: the partner directory with each partner's correspondant ressource, the
 « Contacter le correspondant » button of reminders and orientations, and `/comite`: the
-follow-up committee report for one partner (message + XLSX, pseudonymised)."""
+follow-up committee report for one partner and a period (message + XLSX, pseudonymised), a
+form started by the command or from a partner's card."""
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import math
 from typing import Any, Final
 
@@ -16,13 +15,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot import committee_report, keyboards, texts
 from bot.callbacks import PartnerRef
 from bot.context import BotContext
+from handlers import periods as picker
 from handlers.common import notice, show
-from handlers.forms import Answers, Asked, Finished, Form, FormEngine, Text
-from models import audit, committee, reference
+from handlers.forms import Answers, Asked, Choice, Finished, Form, FormEngine, Option, Text
+from models import audit, committee, reference, stats
 from models.base import pk
-from models.errors import DomainError, NotFound
+from models.errors import DomainError, NotAllowed, NotFound
 from models.reference import Kind, Partner
-from models.stats import Period
 
 NONE: Final = "-"
 PARTNERS_PAGE: Final = 10  # partners a page of a category
@@ -59,20 +58,13 @@ def contact_text(partner: Partner, category: str) -> str:
 
 async def directory(update: Update, context: BotContext) -> None:
     """/partenaires: the categories."""
-    await _categories(update, context, committee_mode=False)
+    await _categories(update, context)
 
 
-async def committee_start(update: Update, context: BotContext) -> None:
-    """/comite: the categories, then a partner, then a period."""
-    await _categories(update, context, committee_mode=True)
-
-
-async def _categories(update: Update, context: BotContext, *, committee_mode: bool) -> None:
+async def _categories(update: Update, context: BotContext) -> None:
     categories = await context.services.reference.choices(Kind.PARTNER_CATEGORY)
-    action = "ccat" if committee_mode else "cat"
-    buttons = [_button(c.label, action, c.code) for c in categories]
-    title = texts.COMMITTEE_TITLE if committee_mode else texts.DIRECTORY_TITLE
-    await show(update, title, InlineKeyboardMarkup(keyboards.rows(buttons, 2)))
+    buttons = [_button(c.label, "cat", c.code) for c in categories]
+    await show(update, texts.DIRECTORY_TITLE, InlineKeyboardMarkup(keyboards.rows(buttons, 2)))
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -83,13 +75,11 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     member = context.member
     try:
-        if ref.action in ("cats", "ccats"):
-            await _categories(update, context, committee_mode=ref.action == "ccats")
-        elif ref.action in ("cat", "ccat"):
+        if ref.action == "cats":
+            await _categories(update, context)
+        elif ref.action == "cat":
             page = int(ref.extra) if ref.extra.isdigit() else 1
-            await _partners_of(
-                update, context, ref.key, committee_mode=ref.action == "ccat", page=page
-            )
+            await _partners_of(update, context, ref.key, page=page)
         elif ref.action == "show" and ref.key.isdigit():
             page = int(ref.extra) if ref.extra.isdigit() else 1
             await _partner_card(update, context, int(ref.key), page=page)
@@ -97,10 +87,6 @@ async def on_button(update: Update, context: BotContext) -> None:
             await _send_contact(update, context, int(ref.key))
         elif ref.action == "edit" and ref.key.isdigit() and member.is_coordinator:
             await _edit_menu(update, int(ref.key))
-        elif ref.action == "period" and ref.key.isdigit() and member.is_coordinator:
-            await _period_menu(update, context, int(ref.key))
-        elif ref.action == "report" and ref.key.isdigit() and member.is_coordinator:
-            await send_report(update, context, int(ref.key), ref.extra)
         else:
             raise DomainError("not_allowed")
     except DomainError as error:
@@ -112,7 +98,7 @@ async def _category_label(context: BotContext, code: str) -> str:
 
 
 async def _partners_of(
-    update: Update, context: BotContext, category: str, *, committee_mode: bool, page: int = 1
+    update: Update, context: BotContext, category: str, *, page: int = 1
 ) -> None:
     """The partners of a category, a page at a time."""
     codes = {c.code for c in await context.services.reference.choices(Kind.PARTNER_CATEGORY)}
@@ -120,19 +106,17 @@ async def _partners_of(
         raise DomainError("choice_invalid")
     async with context.services.reads() as session:
         listed = await reference.partners(session=session, category=category)
-    action = "period" if committee_mode else "show"
     pages = max(1, math.ceil(len(listed) / PARTNERS_PAGE))
     page = min(max(page, 1), pages)
     shown = listed[(page - 1) * PARTNERS_PAGE : page * PARTNERS_PAGE]
-    rows = [[_button(p.name, action, p.id, str(page))] for p in shown]
-    listing = "ccat" if committee_mode else "cat"
+    rows = [[_button(p.name, "show", p.id, str(page))] for p in shown]
     if pager := keyboards.pager(
-        listing, page, pages, data=lambda n: PartnerRef(listing, category, str(n)).pack()
+        "cat", page, pages, data=lambda n: PartnerRef("cat", category, str(n)).pack()
     ):
         rows.append(pager)
-    if context.member.is_coordinator and not committee_mode:
+    if context.member.is_coordinator:
         rows.append([_button(texts.DIRECTORY_ADD, "add", category)])
-    rows.append([_button(texts.DIRECTORY_BACK, "ccats" if committee_mode else "cats", NONE)])
+    rows.append([_button(texts.DIRECTORY_BACK, "cats", NONE)])
     label = await _category_label(context, category)
     text = texts.DIRECTORY_CATEGORY.format(category=label)
     await show(
@@ -186,60 +170,117 @@ async def _edit_menu(update: Update, partner_id: int) -> None:
     await show(update, texts.PARTNER_EDIT_WHICH, InlineKeyboardMarkup(rows))
 
 
-# --- Committee ----------------------------------------------------------------------------
-def period_for(code: str, today: dt.date) -> Period:
-    """The committee periods: the last 3, 6 or 12 months, this year, last year."""
-    if code == "year":
-        return Period(dt.date(today.year, 1, 1), today)
-    if code == "last":
-        return Period(dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31))
-    months = {"3m": 3, "6m": 6, "12m": 12}.get(code)
-    if months is None:
-        raise DomainError("choice_invalid")
-    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
-    same_day = dt.date(year, month + 1, min(today.day, calendar.monthrange(year, month + 1)[1]))
-    return Period(same_day + dt.timedelta(days=1), today)
+# --- Committee: a form ----------------------------------------------------------------------
+CATEGORY, PARTNER, GIVEN, LABEL = "category", "partner", "given", "label"
 
 
-async def _period_menu(update: Update, context: BotContext, partner_id: int) -> None:
-    partner = await _load(context, partner_id)
-    buttons = [
-        _button(label, "report", partner_id, code)
-        for code, label in texts.COMMITTEE_PERIODS.items()
-    ]
-    rows = keyboards.rows(buttons, 2)
-    rows.append([_button(texts.DIRECTORY_BACK, "ccat", partner.category)])
-    await show(
-        update, texts.COMMITTEE_PERIOD.format(partner=partner.name), InlineKeyboardMarkup(rows)
-    )
+async def committee_begin(update: Update, context: BotContext) -> Answers:
+    """/comite (coordinators), or a partner card's « Rapport pour le comité » (its partner)."""
+    if not stats.may_export(context.member):
+        raise NotAllowed()
+    ref = PartnerRef.unpack(update.callback_query.data if update.callback_query else None)
+    if ref is None:
+        return {}
+    if not ref.key.isdigit():
+        raise NotFound()
+    partner = await _load(context, int(ref.key))
+    return {
+        GIVEN: True,
+        CATEGORY: partner.category,
+        PARTNER: str(pk(partner)),
+        LABEL: partner.name,
+    }
 
 
-async def send_report(update: Update, context: BotContext, partner_id: int, code: str) -> None:
-    """The committee report as a message, and as a workbook; the export is audited."""
+def choosing(answers: Answers) -> bool:
+    """The category and partner are asked unless the form started from a partner's card."""
+    return not answers.get(GIVEN)
+
+
+async def committee_partners(context: BotContext) -> list[Partner]:
+    async with context.services.reads() as session:
+        return list(await reference.partners(session=session))
+
+
+async def committee_categories(asked: Asked) -> list[Option]:
+    """The categories that have partners."""
+    used = {p.category for p in await committee_partners(asked.context)}
+    choices = await asked.context.services.reference.choices(Kind.PARTNER_CATEGORY)
+    return [(c.code, c.label) for c in choices if c.code in used]
+
+
+async def category_partners(asked: Asked) -> list[Option]:
+    category = asked.answers.get(CATEGORY)
+    listed = await committee_partners(asked.context)
+    return [(str(pk(p)), p.name) for p in listed if p.category == category]
+
+
+async def category_chosen(value: Any, asked: Asked) -> Answers:
+    return {LABEL: await _category_label(asked.context, str(value))}
+
+
+async def partner_chosen(value: Any, asked: Asked) -> Answers:
+    return {LABEL: dict(await category_partners(asked)).get(str(value), "?")}
+
+
+async def send_report(context: BotContext, answers: Answers, session: AsyncSession) -> Finished:
+    """The committee report as a message (its first part; the rest and the workbook follow);
+    the export is audited in the same transaction."""
+    if not stats.may_export(context.member):
+        raise NotAllowed()
     services = context.services
     tz = services.settings.tz
-    period = period_for(code, services.today())
-    async with services.sessions.begin() as session:
-        built = await committee.report(
-            session=session, partner_id=partner_id, period=period, tz=tz
-        )
-        labels = await committee_report.load_labels(session=session)
-        await audit.record(
-            session=session, at=services.clock(), member_id=context.member.id,
-            action="committee", subject=built.partner.code,
-            detail=f"{period.start.isoformat()}..{period.end.isoformat()}",
-        )  # fmt: skip
-    chunks = committee_report.render(built, labels, tz=tz)
-    await show(update, chunks[0])
-    chat = update.effective_chat
-    if chat is None:
-        return
-    for chunk in chunks[1:]:
-        await chat.send_message(chunk)
-    stem = f"aveq-comite-{built.partner.code}-{period.start.isoformat()}-{period.end.isoformat()}"
-    await chat.send_document(
-        InputFile(committee_report.to_xlsx_bytes(built, labels, tz=tz), filename=f"{stem}.xlsx")
+    period = picker.chosen(answers, services.today())
+    built = await committee.report(
+        session=session, partner_id=int(answers[PARTNER]), period=period, tz=tz
     )
+    labels = await committee_report.load_labels(session=session)
+    await audit.record(
+        session=session, at=services.clock(), member_id=context.member.id,
+        action="committee", subject=built.partner.code,
+        detail=f"{period.start.isoformat()}..{period.end.isoformat()}",
+    )  # fmt: skip
+    first, *rest = committee_report.render(built, labels, tz=tz)
+    workbook = committee_report.to_xlsx_bytes(built, labels, tz=tz)
+    stem = f"aveq-comite-{built.partner.code}-{period.start.isoformat()}-{period.end.isoformat()}"
+
+    async def then(update: Update) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        for chunk in rest:
+            await chat.send_message(chunk)
+        await chat.send_document(InputFile(workbook, filename=f"{stem}.xlsx"))
+
+    return Finished(first, then=then)
+
+
+COMMITTEE: Final = Form(
+    key="cm",
+    command="comite",
+    begin=committee_begin,
+    also_on=(PartnerRef.pattern("period"),),
+    steps=(
+        Choice(
+            name=CATEGORY,
+            prompt=texts.COMMITTEE_TITLE,
+            options=committee_categories,
+            applies=choosing,
+            resets=(PARTNER,),
+            accept=category_chosen,
+        ),
+        Choice(
+            name=PARTNER,
+            prompt=lambda asked: texts.COMMITTEE_PARTNER.format(category=asked.answers[LABEL]),
+            options=category_partners,
+            columns=1,
+            applies=choosing,
+            accept=partner_chosen,
+        ),
+        picker.step(lambda asked: texts.COMMITTEE_PERIOD.format(partner=asked.answers[LABEL])),
+    ),
+    finish=send_report,
+)
 
 
 # --- Editing a correspondant, adding a partner (coordinators): a form ------------------------
@@ -316,7 +357,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     """/partenaires, /comite, their buttons, and the typed values of coordinators."""
     return [
         *FormEngine(PARTNER_EDIT).handlers(),
+        *FormEngine(COMMITTEE).handlers(),
         CommandHandler("partenaires", directory),
-        CommandHandler("comite", committee_start),
         CallbackQueryHandler(on_button, pattern=PartnerRef.pattern()),
     ]

@@ -1,74 +1,25 @@
-"""The period picker shared by /stats and /export: seven buttons (this week, this month, last
-month, last quarter, this year, last year, since the start), « Retour », or a typed period
-(`01/01/2026-31/03/2026`, `T1 2026`, `2025`).
+"""The period step shared by the forms of /stats, /export and /comite: seven buttons (this
+week, this month, last month, last quarter, this year, last year, since the start) or a typed
+period (`01/01/2026-31/03/2026`, `T1 2026`, `2025`), refused with the reason in French.
 
-The picker remembers, in the member's data, what it was shown for (the action and the scope):
-a period typed next applies to exactly that, whichever button was pressed before. When the
-form engine lands, this becomes one of its step types.
+The answer is kept as the preset's code, or the typed period's dates
+(`models.periods.as_answer`); `chosen` gives the period back when the form finishes.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+import datetime as dt
+from collections.abc import Callable
+from typing import Final
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-
-from bot import keyboards, texts
-from bot.callbacks import StatsRef
-from bot.context import BotContext
-from handlers.common import show
+from bot import texts
+from handlers.forms import Answers, Asked, Choice
 from models import periods
-from models.stats import Period, Scope, ScopeKind
+from models.errors import DomainError
+from models.stats import Period
 
-PENDING: Final = "period_picker"
-
-
-def keyboard(action: str, scope: Scope, *, back: StatsRef | None) -> InlineKeyboardMarkup:
-    """One button per preset, two per row, then « Retour » when there is somewhere to go."""
-    buttons = [
-        InlineKeyboardButton(
-            texts.PERIOD_PRESETS[code],
-            callback_data=StatsRef(action, scope.kind.value, scope.id or 0, code).pack(),
-        )
-        for code in periods.PRESETS
-    ]
-    rows = keyboards.rows(buttons, 2)
-    if back is not None:
-        rows.append([InlineKeyboardButton(texts.BACK, callback_data=back.pack())])
-    return InlineKeyboardMarkup(rows)
-
-
-def remember(context: BotContext, action: str, scope: Scope) -> None:
-    """What a typed period will apply to."""
-    context.member_data[PENDING] = [action, scope.kind.value, scope.id or 0]
-
-
-def pending(context: BotContext) -> tuple[str, Scope] | None:
-    """The action and scope the picker was last shown for, if any."""
-    stored: Any = context.member_data.get(PENDING)
-    if not isinstance(stored, list) or len(stored) != 3:
-        return None
-    action, kind, scope_id = stored
-    if kind not in {k.value for k in ScopeKind}:
-        return None
-    return str(action), Scope(ScopeKind(kind), int(scope_id) or None)
-
-
-async def ask(
-    update: Update,
-    context: BotContext,
-    *,
-    action: str,
-    scope: Scope,
-    prompt: str,
-    back: StatsRef | None,
-    edit: bool = True,
-) -> None:
-    """Show the picker under `prompt` and remember what it is for."""
-    remember(context, action, scope)
-    await show(
-        update, f"{prompt}\n{texts.PERIOD_HINT}", keyboard(action, scope, back=back), edit=edit
-    )
+PERIOD: Final = "period"
+OPTIONS: Final = tuple((code, texts.PERIOD_PRESETS[code]) for code in periods.PRESETS)
 
 
 def typed(text: str) -> Period | str:
@@ -77,3 +28,34 @@ def typed(text: str) -> Period | str:
         return periods.parse(text)
     except periods.PeriodInvalid as error:
         return texts.PERIOD_ERRORS[error.key].format(**error.params) + texts.PERIOD_EXAMPLES
+
+
+def read(text: str, asked: Asked) -> str:
+    """A typed period, as the form keeps it; refused with the reason and examples."""
+    period = typed(text)
+    if isinstance(period, str):
+        raise DomainError("period_invalid", reason=period)
+    return periods.as_answer(period)
+
+
+def step(question: str | Callable[[Asked], str]) -> Choice:
+    """The period step, under `question` (which names what the period is for)."""
+
+    def prompt(asked: Asked) -> str:
+        asking = question if isinstance(question, str) else question(asked)
+        return f"{asking}\n{texts.PERIOD_HINT}"
+
+    return Choice(
+        name=PERIOD,
+        prompt=prompt,
+        options=OPTIONS,
+        read=read,
+    )
+
+
+def chosen(answers: Answers, today: dt.date) -> Period:
+    """The period answered, as of `today` (« this month » is the month it is used in)."""
+    period = periods.answered(str(answers.get(PERIOD, "")), today)
+    if period is None:
+        raise DomainError("choice_invalid")
+    return period

@@ -1,54 +1,37 @@
-"""`/stats` (figures for a period and a scope) and `/export` (the funders' files).
+"""`/stats` (figures for a period and a scope) and `/export` (the funders' files), as forms.
 
-Coordinators choose the scope (team, neighbourhood, mediator); everybody else sees their own
-figures, and a forged button asking for someone else's is refused.
+Coordinators choose the scope (Toute l'équipe, a neighbourhood, a mediator), then the period;
+everybody else sees their own figures and is asked only the period (`models.stats` says who
+sees what, and is asked again when the figures are shown). The figures stay above the period
+step: another period is one tap, or one typed period, away; « Retour » leads to another scope.
 """
 
 from __future__ import annotations
 
 import asyncio
 import warnings
+from collections.abc import Callable
 from typing import Any, Final
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
-from bot import digest, exports, keyboards, reports, texts
-from bot.callbacks import DigestRef, StatsRef
+from bot import digest, exports, reports, texts
+from bot.callbacks import DigestRef
 from bot.context import BotContext
 from bot.formatting import day, moment
 from handlers import periods as picker
 from handlers.common import notice, show
+from handlers.forms import Answers, Asked, Choice, Finished, Form, FormEngine, Option
 from models import audit, periods, reference, stats, team
-from models.base import pk
 from models.errors import NotAllowed
 from models.stats import Period, Scope, ScopeKind
 from models.team import Role
 
-SCOPES: Final = StatsRef("scopes", ScopeKind.TEAM.value, 0, "-")
-
-
-def own_scope(context: BotContext) -> Scope:
-    """The team for coordinators, oneself for everybody else."""
-    member = context.member
-    if member.is_coordinator:
-        return Scope()
-    return Scope(ScopeKind.MEDIATOR, pk(member))
-
-
-def allowed(context: BotContext, scope: Scope) -> bool:
-    """Coordinators see any scope; others only their own figures."""
-    return context.member.is_coordinator or scope == own_scope(context)
-
-
-def back_from_period(context: BotContext, scope: Scope) -> StatsRef | None:
-    """Where « Retour » leads from a scope's period picker: its list, or the scope menu."""
-    if not context.member.is_coordinator:
-        return None
-    if scope.kind == ScopeKind.TEAM:
-        return SCOPES
-    return StatsRef("list", scope.kind.value, 0, "-")
+SCOPE, NEIGHBOURHOOD, MEDIATOR = "scope", "neighbourhood", "mediator"
+CHOOSES, LABEL = "chooses", "label"  # in the answers: may choose a scope; the scope's name
 
 
 async def scope_label(context: BotContext, scope: Scope) -> str:
@@ -63,101 +46,108 @@ async def scope_label(context: BotContext, scope: Scope) -> str:
     return texts.SCOPE_TEAM
 
 
-async def start(update: Update, context: BotContext) -> None:
-    """/stats: coordinators choose a scope; others go straight to the period."""
-    if not context.member.is_coordinator:
-        await ask_period(update, context, own_scope(context), edit=False)
-        return
-    await scope_menu(update, context, edit=False)
+# --- /stats ----------------------------------------------------------------------------------
+async def begin(update: Update, context: BotContext) -> Answers:
+    """Coordinators choose a scope; everybody else goes straight to their own period."""
+    member = context.member
+    if stats.may_choose_scope(member):
+        return {CHOOSES: True}
+    return {LABEL: await scope_label(context, stats.own_scope(member))}
 
 
-async def scope_menu(update: Update, context: BotContext, *, edit: bool = True) -> None:
-    """Toute l'équipe / Par quartier / Par médiateur·rice."""
-    context.member_data.pop(picker.PENDING, None)  # nothing to type a period for yet
-    choices = (
-        (texts.STATS_SCOPE_TEAM, StatsRef("period", ScopeKind.TEAM.value, 0, "-")),
-        (texts.STATS_SCOPE_NEIGHBOURHOOD, StatsRef("list", ScopeKind.NEIGHBOURHOOD.value, 0, "-")),
-        (texts.STATS_SCOPE_MEDIATOR, StatsRef("list", ScopeKind.MEDIATOR.value, 0, "-")),
-    )
-    buttons = [[InlineKeyboardButton(label, callback_data=ref.pack())] for label, ref in choices]
-    await show(update, texts.STATS_SCOPE, InlineKeyboardMarkup(buttons), edit=edit)
+def choosing(kind: ScopeKind) -> Callable[[Answers], bool]:
+    """`applies` of the step that names one `kind` of scope (a coordinator's choice)."""
+    return lambda answers: bool(answers.get(CHOOSES)) and answers.get(SCOPE) == kind.value
 
 
-async def ask_period(
-    update: Update, context: BotContext, scope: Scope, *, edit: bool = True
-) -> None:
-    """The period picker for one scope's figures."""
-    label = await scope_label(context, scope)
-    await picker.ask(
-        update, context, action="show", scope=scope, back=back_from_period(context, scope),
-        prompt=texts.STATS_PERIOD.format(scope=label), edit=edit,
-    )  # fmt: skip
+SCOPES: Final = (
+    (ScopeKind.TEAM.value, texts.STATS_SCOPE_TEAM),
+    (ScopeKind.NEIGHBOURHOOD.value, texts.STATS_SCOPE_NEIGHBOURHOOD),
+    (ScopeKind.MEDIATOR.value, texts.STATS_SCOPE_MEDIATOR),
+)
 
 
-async def on_button(update: Update, context: BotContext) -> None:
-    """Every /stats and /export button; the scope is checked again on each press."""
-    ref = StatsRef.unpack(update.callback_query.data if update.callback_query else None)
-    if ref is None or ref.kind not in {k.value for k in ScopeKind}:
-        await notice(update, texts.STALE_BUTTON)
-        return
-    scope = Scope(ScopeKind(ref.kind), ref.scope_id or None)
-    if ref.action in ("list", "scopes"):
-        if not context.member.is_coordinator:
-            raise NotAllowed()
-        if ref.action == "scopes":
-            await scope_menu(update, context)
-        else:
-            await list_scopes(update, context, scope.kind)
-        return
-    if not allowed(context, scope) or (
-        ref.action == "export" and not context.member.is_coordinator
-    ):
+async def scope_chosen(value: Any, asked: Asked) -> Answers:
+    """The team is named at once; a neighbourhood or a mediator once chosen."""
+    return {LABEL: texts.SCOPE_TEAM} if value == ScopeKind.TEAM.value else {}
+
+
+async def neighbourhoods(asked: Asked) -> list[Option]:
+    return [(str(n.id), n.name) for n in await asked.context.services.reference.neighbourhoods()]
+
+
+async def mediators(asked: Asked) -> list[Option]:
+    async with asked.context.services.reads() as session:
+        members = await team.list_members(session=session)
+    return [(str(m.id), m.display_name) for m in members if m.role == Role.MEDIATOR]
+
+
+async def neighbourhood_chosen(value: Any, asked: Asked) -> Answers:
+    name = dict(await neighbourhoods(asked)).get(str(value), "?")
+    return {LABEL: texts.SCOPE_NEIGHBOURHOOD.format(name=name)}
+
+
+async def mediator_chosen(value: Any, asked: Asked) -> Answers:
+    name = dict(await mediators(asked)).get(str(value), "?")
+    return {LABEL: texts.SCOPE_MEDIATOR.format(name=name)}
+
+
+def scope_of(answers: Answers, context: BotContext) -> Scope:
+    """The scope answered (a coordinator's choice), or the member's own."""
+    kind = answers.get(SCOPE) if answers.get(CHOOSES) else None
+    if kind == ScopeKind.NEIGHBOURHOOD.value:
+        return Scope(ScopeKind.NEIGHBOURHOOD, int(answers[NEIGHBOURHOOD]))
+    if kind == ScopeKind.MEDIATOR.value:
+        return Scope(ScopeKind.MEDIATOR, int(answers[MEDIATOR]))
+    if kind == ScopeKind.TEAM.value:
+        return Scope()
+    return stats.own_scope(context.member)
+
+
+async def show_figures(context: BotContext, answers: Answers, session: AsyncSession) -> Finished:
+    """The figures of the scope and period chosen, with the period asked again under them;
+    the scope is checked again (a member who is no longer a coordinator, a forged draft)."""
+    scope = scope_of(answers, context)
+    if not stats.may_see(context.member, scope):
         raise NotAllowed()
-    if ref.action == "period":
-        await ask_period(update, context, scope)
-        return
-    period = periods.preset(ref.period, context.services.today())
-    if period is None or ref.action not in ("show", "export"):
-        await notice(update, texts.STALE_BUTTON)
-        return
-    await use_period(update, context, ref.action, scope, period)
+    period = picker.chosen(answers, context.services.today())
+    return Finished(await figures_text(context, scope, period), again=picker.PERIOD)
 
 
-async def use_period(
-    update: Update, context: BotContext, action: str, scope: Scope, period: Period
-) -> None:
-    """The figures, or the export, of the period chosen (by a button or typed)."""
-    if action == "export":
-        context.member_data.pop(picker.PENDING, None)  # a period typed later exports nothing
-        await send_export(update, context, period)
-        return
-    picker.remember(context, "show", scope)
-    markup = picker.keyboard("show", scope, back=back_from_period(context, scope))
-    await show(update, await figures_text(context, scope, period), markup)
-
-
-async def list_scopes(update: Update, context: BotContext, kind: ScopeKind) -> None:
-    """Neighbourhoods or mediators as buttons (coordinators only)."""
-    if not context.member.is_coordinator:
-        raise NotAllowed()
-    async with context.services.reads() as session:
-        if kind == ScopeKind.NEIGHBOURHOOD:
-            options = [(n.id, n.name) for n in await reference.neighbourhoods(session=session)]
-            prompt = texts.STATS_PICK_NEIGHBOURHOOD
-        else:
-            members = await team.list_members(session=session)
-            options = [(m.id, m.display_name) for m in members if m.role == Role.MEDIATOR]
-            prompt = texts.STATS_PICK_MEDIATOR
-    buttons = [
-        InlineKeyboardButton(
-            name, callback_data=StatsRef("period", kind.value, oid or 0, "-").pack()
-        )
-        for oid, name in options
-    ]
-    rows = keyboards.rows(buttons, 1)
-    rows.append([InlineKeyboardButton(texts.BACK, callback_data=SCOPES.pack())])
-    context.member_data.pop(picker.PENDING, None)
-    await show(update, prompt, InlineKeyboardMarkup(rows))
+STATS: Final = Form(
+    key="st",
+    command="stats",
+    begin=begin,
+    steps=(
+        Choice(
+            name=SCOPE,
+            prompt=texts.STATS_SCOPE,
+            options=SCOPES,
+            columns=1,
+            applies=lambda answers: bool(answers.get(CHOOSES)),
+            resets=(NEIGHBOURHOOD, MEDIATOR),
+            accept=scope_chosen,
+        ),
+        Choice(
+            name=NEIGHBOURHOOD,
+            prompt=texts.STATS_PICK_NEIGHBOURHOOD,
+            options=neighbourhoods,
+            columns=1,
+            applies=choosing(ScopeKind.NEIGHBOURHOOD),
+            accept=neighbourhood_chosen,
+        ),
+        Choice(
+            name=MEDIATOR,
+            prompt=texts.STATS_PICK_MEDIATOR,
+            options=mediators,
+            columns=1,
+            applies=choosing(ScopeKind.MEDIATOR),
+            accept=mediator_chosen,
+        ),
+        picker.step(lambda asked: texts.STATS_PERIOD.format(scope=asked.answers.get(LABEL, ""))),
+    ),
+    finish=show_figures,
+)
 
 
 async def figures_text(context: BotContext, scope: Scope, period: Period) -> str:
@@ -177,35 +167,50 @@ async def figures_text(context: BotContext, scope: Scope, period: Period) -> str
 
 
 async def typed_period(update: Update, context: BotContext) -> None:
-    """A typed period (`01/01/2026-31/03/2026`, `T1 2026`, `2025`...), for exactly what the
-    picker was last shown for (its action and scope), or one's own figures."""
+    """A period typed outside any conversation (`T1 2026`, `2025`...): one's own figures (the
+    team's for coordinators); inside /stats, the form reads it for the scope chosen."""
     text = update.effective_message.text if update.effective_message else ""
-    action, scope = picker.pending(context) or ("show", own_scope(context))
-    if not allowed(context, scope) or (action == "export" and not context.member.is_coordinator):
-        action, scope = "show", own_scope(context)
     period = picker.typed(text or "")
-    if isinstance(period, str):  # the picker stays as it was: type again or tap
+    if isinstance(period, str):
         await show(update, period)
         return
-    await use_period(update, context, action, scope, period)
+    await show(update, await figures_text(context, stats.own_scope(context.member), period))
 
 
-async def export_start(update: Update, context: BotContext) -> None:
-    """/export: which period."""
-    if not context.member.is_coordinator:
+# --- /export ---------------------------------------------------------------------------------
+async def export_begin(update: Update, context: BotContext) -> Answers:
+    """Coordinators only."""
+    if not stats.may_export(context.member):
         raise NotAllowed()
-    await picker.ask(
-        update, context, action="export", scope=Scope(), prompt=texts.EXPORT_PERIOD, back=None,
-        edit=False,
-    )  # fmt: skip
+    return {}
+
+
+async def export(context: BotContext, answers: Answers, session: AsyncSession) -> Finished:
+    """« Préparation de l'export… » at once; the files follow, built in the background."""
+    if not stats.may_export(context.member):
+        raise NotAllowed()
+    period = picker.chosen(answers, context.services.today())
+    tz = context.services.settings.tz
+    text = texts.EXPORT_PREPARING.format(start=day(period.start, tz), end=day(period.end, tz))
+
+    async def then(update: Update) -> None:
+        await send_export(update, context, period)
+
+    return Finished(text, then=then)
+
+
+EXPORT: Final = Form(
+    key="ex",
+    command="export",
+    begin=export_begin,
+    steps=(picker.step(texts.EXPORT_PERIOD),),
+    finish=export,
+)
 
 
 async def send_export(update: Update, context: BotContext, period: Period) -> None:
-    """Answer at once, then build the files in the background: the database read by pages on
-    the event loop, the workbook and the zip in a thread (CPU), so that no chat waits."""
-    tz = context.services.settings.tz
-    span = {"start": day(period.start, tz), "end": day(period.end, tz)}
-    await show(update, texts.EXPORT_PREPARING.format(**span))
+    """Once the member is told: build the files in the background, the database read by pages
+    on the event loop, the workbook and the zip in a thread (CPU), so that no chat waits."""
     chat = update.effective_chat
     if chat is None:
         return
@@ -263,11 +268,11 @@ async def on_digest_button(update: Update, context: BotContext) -> None:
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, Any]]:
-    """/stats, /export, their buttons, typed periods."""
+    """/export and /stats (the export first: a period typed for it is never taken for one
+    of /stats' figures left open), digest buttons, a period typed outside them."""
     return [
-        CommandHandler("stats", start),
-        CommandHandler("export", export_start),
-        CallbackQueryHandler(on_button, pattern=StatsRef.pattern()),
+        *FormEngine(EXPORT).handlers(),
+        *FormEngine(STATS).handlers(),
         CallbackQueryHandler(on_digest_button, pattern=DigestRef.pattern()),
         MessageHandler(filters.Regex(periods.LOOKS_LIKE) & ~filters.COMMAND, typed_period),
     ]

@@ -1,5 +1,5 @@
-"""Periods for /stats and /export: the presets behind the buttons, and the periods people type
-(`01/01/2026-31/03/2026`, `T1 2026`, `2025`, `mars 2026`).
+"""Periods for /stats, /export and /comite: the presets behind the buttons, and the periods
+people type (`01/01/2026-31/03/2026`, `T1 2026`, `2025`, `mars 2026`).
 
 `parse` never raises anything but `PeriodInvalid`, whose `key` names the French sentence that
 says what was wrong (tested with hypothesis on hostile input).
@@ -79,6 +79,25 @@ def preset(code: str, today: dt.date) -> Period | None:
     if code == "all":
         return Period(min(PROGRAMME_START, today), today)
     return None
+
+
+def as_answer(period: Period) -> str:
+    """A typed period as a form keeps it (JSON): `2026-01-01..2026-03-31`."""
+    return f"{period.start.isoformat()}..{period.end.isoformat()}"
+
+
+def answered(answer: str, today: dt.date) -> Period | None:
+    """The period a form's answer names: a preset's code (as of `today`) or a typed period
+    kept by `as_answer`; None for anything else."""
+    found = preset(answer, today)
+    if found is not None:
+        return found
+    start, separator, end = answer.partition("..")
+    try:
+        period = Period(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    except ValueError:
+        return None
+    return period if separator and period.start <= period.end else None
 
 
 def _year(text: str) -> int:

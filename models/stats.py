@@ -49,6 +49,28 @@ class Scope:
     id: int | None = None
 
 
+def own_scope(member: Member) -> Scope:
+    """The figures a member sees first: the team for coordinators, their own for others."""
+    if member.is_coordinator:
+        return Scope()
+    return Scope(ScopeKind.MEDIATOR, member.id)
+
+
+def may_choose_scope(member: Member) -> bool:
+    """Whether a member chooses whose figures to see (coordinators), or sees only their own."""
+    return member.is_coordinator
+
+
+def may_see(member: Member, scope: Scope) -> bool:
+    """Coordinators see any scope's figures; everybody else only their own."""
+    return may_choose_scope(member) or scope == own_scope(member)
+
+
+def may_export(member: Member) -> bool:
+    """The funders' files (every person of the period, pseudonymised): coordinators only."""
+    return member.is_coordinator
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     """Local dates, both included."""

@@ -118,9 +118,9 @@ async def test_committee_report_in_a_chat_and_as_a_workbook(
     )
     claire = User(app, api, claire_id)
     assert "quelle catégorie" in await claire.send("/comite")
-    await claire.tap("France Travail")
+    # France Travail is the only partner of its category: no partner step.
     assert "sur quelle période" in await claire.tap("France Travail")
-    await claire.tap("Année en cours")
+    await claire.tap("Cette année")
     (text,) = [m.text for m in api.chat(claire_id) if m.text.startswith("📊 Comité")]
     # The year so far adds the April orientation: 6, 5 known; came 4/5, started 3/5.
     assert "Du 01/01/2026 au 10/04/2026" in text

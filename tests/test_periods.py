@@ -13,9 +13,9 @@ from bot import texts
 from bot.app import BotApplication
 from bot.db import Sessions
 from handlers import periods as picker
-from models import periods
-from models.stats import Period
-from models.team import Role
+from models import periods, stats
+from models.stats import Period, Scope, ScopeKind
+from models.team import Member, Role
 from tests.conftest import Clock, User, add_member, engage_person
 from tests.fakes import FakeBotAPI
 from tests.test_hostile_input import IN_A_CHAT, typed
@@ -115,14 +115,14 @@ async def people(sessions: Sessions, clock: Clock) -> dict[str, Any]:
     clock.now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
     samia, samia_id = await add_member(sessions, clock, name="Samia")
     karim, _ = await add_member(sessions, clock, name="Karim", neighbourhood="19e-sud")
-    _, claire = await add_member(
+    claire_member, claire = await add_member(
         sessions, clock, role=Role.COORDINATOR, name="Claire", neighbourhood=None
     )
     for name in ("Amina", "Binta"):
         await engage_person(sessions, clock, samia, name)
     await engage_person(sessions, clock, karim, "Yanis")
     clock.now = dt.datetime(2026, 3, 20, 10, 0, tzinfo=dt.UTC)
-    return {"samia": samia_id, "claire": claire}
+    return {"samia": samia_id, "claire": claire, "claire_member": claire_member.id}
 
 
 async def test_a_typed_period_applies_to_the_scope_last_chosen(
@@ -136,12 +136,12 @@ async def test_a_typed_period_applies_to_the_scope_last_chosen(
     await claire.tap("19e Sud")
     assert (await claire.tap("Cette année")).startswith("📊 Quartier 19e Sud")
     assert await claire.tap("◀ Retour") == texts.STATS_PICK_NEIGHBOURHOOD
-    assert claire.labels()[-1] == texts.BACK
+    assert texts.BACK in claire.labels()
     assert (await claire.tap("◀ Retour")) == texts.STATS_SCOPE
     await claire.tap("Par médiateur·rice")
     assert "Samia : quelle période" in await claire.tap("Samia")
     assert claire.labels() == [
-        *texts.PERIOD_PRESETS.values(), texts.BACK,
+        *texts.PERIOD_PRESETS.values(), texts.BACK, texts.CANCEL,
     ]  # fmt: skip
     figures = await claire.send("01/03/2026-31/03/2026")
     assert figures.startswith("📊 Samia · du 01/03/2026 au 31/03/2026")
@@ -154,15 +154,36 @@ async def test_a_typed_period_applies_to_the_scope_last_chosen(
 
 
 async def test_a_mediator_cannot_type_their_way_to_someone_else(
-    app: BotApplication, api: FakeBotAPI, people: dict[str, Any]
+    app: BotApplication, api: FakeBotAPI, sessions: Sessions, people: dict[str, Any]
 ) -> None:
     samia = User(app, api, people["samia"])
     await samia.send("/stats")
-    assert "◀ Retour" not in samia.labels()  # her picker is the first screen
-    app.user_data[samia.id]["period_picker"] = ["show", "team", 0]  # a forged state
+    assert "◀ Retour" not in samia.labels()  # her period step is the first screen
     assert (await samia.send("2026")).startswith("📊 Samia")
-    app.user_data[samia.id]["period_picker"] = ["export", "team", 0]
-    assert (await samia.send("2026")).startswith("📊 Samia")
+    # A coordinator who becomes a mediator with the team's figures open sees them no more.
+    claire = User(app, api, people["claire"])
+    await claire.send("/stats")
+    assert (await claire.tap("Toute l'équipe")).startswith("Toute l'équipe : quelle période")
+    assert (await claire.send("2026")).startswith("📊 Toute l'équipe")
+    async with sessions.begin() as session:
+        (await session.get_one(Member, people["claire_member"])).role = Role.MEDIATOR
+    refused = await claire.tap("Le mois dernier")
+    assert refused.startswith("Vous ne pouvez pas")
+    assert "📊" not in refused
+    assert "Vous ne pouvez pas" in await claire.send("2025")
+
+
+def test_only_coordinators_choose_whose_figures() -> None:
+    samia = Member(id=7, telegram_user_id=70, display_name="Samia", role=Role.MEDIATOR)
+    claire = Member(id=8, telegram_user_id=80, display_name="Claire", role=Role.COORDINATOR)
+    karim = Scope(ScopeKind.MEDIATOR, 9)
+    assert stats.own_scope(samia) == Scope(ScopeKind.MEDIATOR, 7)
+    assert stats.may_see(samia, Scope(ScopeKind.MEDIATOR, 7))
+    assert not stats.may_see(samia, karim)
+    assert not stats.may_see(samia, Scope())
+    assert stats.own_scope(claire) == Scope()
+    assert stats.may_see(claire, karim) and stats.may_choose_scope(claire)
+    assert not stats.may_export(samia) and stats.may_export(claire)
 
 
 @settings(IN_A_CHAT, max_examples=20)

@@ -16,6 +16,7 @@ from sqlmodel import col, func, select
 
 from bot import reports
 from bot.app import BotApplication, build_application
+from bot.callbacks import Pick
 from bot.context import services_of
 from bot.db import Sessions
 from bot.settings import Settings
@@ -189,10 +190,14 @@ async def test_a_mediator_sees_only_their_own_figures(
     assert "Objectif de l'année : 2 / 400" in figures  # her share of the team's 800
     assert "800" not in figures
     assert "Yanis" not in figures
-    await samia.press("st:show:team:0:month", message_id=samia.last.message_id)
-    assert "ne pouvez pas" in api.alerts[-1][1]
+    # Old or forged buttons for the team's or a colleague's figures: refused, nothing shown.
+    shown = len(api.chat(samia.id))
+    await samia.press(Pick("st", "scope", "team").pack(), message_id=samia.last.message_id)
+    assert "plus actif" in api.alerts[-1][1]
     await samia.press(f"st:show:med:{team['samia_member'].id + 1}:month", message_id=1)
-    assert "ne pouvez pas" in api.alerts[-1][1]
+    assert "plus actif" in api.alerts[-1][1]
+    assert len(api.chat(samia.id)) == shown
+    assert samia.last.text == figures
     assert "pas disponible" in await samia.send("/export")
 
 
