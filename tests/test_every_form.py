@@ -55,7 +55,7 @@ from handlers.forms import (
     match_option,
     plain,
 )
-from models import botstate, events, reference
+from models import botstate, events, periods, reference
 from models.base import pk
 from models.botstate import DRAFTS_KEY
 from models.errors import DomainError
@@ -67,6 +67,7 @@ from models.reference import Neighbourhood, Partner
 from models.team import Invitation, Member, Role
 from tests.conftest import TOKEN, Clock, User, add_member, engage_person
 from tests.fakes import FakeBotAPI, RecordingRequest
+from tests.test_reporting import export_files
 
 
 # --- Discovery -------------------------------------------------------------------------------
@@ -258,10 +259,22 @@ async def start_people_search(world: World, form: Form, data: st.DataObject) -> 
     await user.press(PeopleView("find").pack())
 
 
+async def start_stats(world: World, form: Form, data: st.DataObject) -> None:
+    """/stats as a coordinator (scope, then a neighbourhood or one of two mediators) or as a
+    mediator (their own figures: the period only)."""
+    for name in ("Karim Haddad", "Lina Morel"):
+        await add_member(world.sessions, world.clock, name=name)
+    role = data.draw(st.sampled_from([Role.COORDINATOR, Role.MEDIATOR]), label="role")
+    user = await world.as_member(role, **NO_AREA.get(role, {}))
+    world.notes["typed"] = ("T1 2026", "01/02/2026-28/02/2026", "31/02/2026-01/03/2026")
+    await user.send("/stats")
+
+
 STARTERS: dict[str, Callable[[World, Form, st.DataObject], Awaitable[None]]] = {
     "pq": start_people_search,
     "par": start_partner_edit,
     "evi": start_event_input,
+    "st": start_stats,
 }
 
 
@@ -322,7 +335,7 @@ class Walk:
     async def run(self) -> None:
         for _ in range(120):
             draft = await self.world.draft(self.form)
-            if draft is None:
+            if draft is None or self.world.saved:  # saved: done, even if left open (/stats)
                 return
             await self.act(draft)
         pytest.fail(f"form {self.form.key}: not finished after 120 actions: {self.trace[-12:]}")
@@ -639,6 +652,46 @@ async def inviter_stored(world: World, saved: Answers) -> None:
     assert invitation.neighbourhood_id == (int(saved["neighbourhood"]) if mediator else None)
 
 
+def chosen_period(world: World, saved: Answers) -> tuple[str, str]:
+    """The period answered, as (start, end) in ISO dates."""
+    period = periods.answered(saved["period"], services_of(world.app).today())
+    assert period is not None
+    return period.start.isoformat(), period.end.isoformat()
+
+
+async def stats_shown(world: World, saved: Answers) -> None:
+    """The figures of the scope and period chosen, with the period asked again under them."""
+    assert world.user is not None
+    start, end = chosen_period(world, saved)
+    shown = world.user.last
+    span = f"du {dt.date.fromisoformat(start):%d/%m/%Y} au {dt.date.fromisoformat(end):%d/%m/%Y}"
+    assert shown.text.startswith(f"📊 {saved['label']} · {span}")
+    assert [b["text"] for b in shown.buttons()][:7] == list(texts.PERIOD_PRESETS.values())
+
+
+async def export_sent(world: World, saved: Answers) -> None:
+    """The workbook and the zip of the period chosen."""
+    assert world.user is not None
+    start, end = chosen_period(world, saved)
+    await export_files(world.api, world.user.id)
+    names = [p[0] for chat, kind, p in world.api.files if chat == world.user.id]
+    assert names == [f"aveq-export-{start}-{end}.xlsx", f"aveq-export-{start}-{end}-csv.zip"]
+
+
+async def committee_sent(world: World, saved: Answers) -> None:
+    """The report of the partner and period chosen, as a message and a workbook."""
+    assert world.user is not None
+    start, end = chosen_period(world, saved)
+    async with world.sessions() as session:
+        partner = await session.get_one(Partner, int(saved["partner"]))
+    said = [m.text for m in world.api.chat(world.user.id) if m.text.startswith("📊 Comité")]
+    span = f"Du {dt.date.fromisoformat(start):%d/%m/%Y} au {dt.date.fromisoformat(end):%d/%m/%Y}"
+    assert len(said) == 1
+    assert said[0].startswith(f"📊 Comité de suivi — {partner.name}\n{span}\n")
+    names = [p[0] for chat, kind, p in world.api.files if chat == world.user.id]
+    assert names == [f"aveq-comite-{partner.code}-{start}-{end}.xlsx"]
+
+
 # Keyed by the form's key; /nouveau's and /orienter's as ported on their branches (issue #14).
 ORACLES: dict[str, Callable[[World, Answers], Awaitable[None]]] = {
     "inf": informes_stored,
@@ -648,6 +701,9 @@ ORACLES: dict[str, Callable[[World, Answers], Awaitable[None]]] = {
     "nv": nouveau_stored,
     "or": orienter_stored,
     "inv": inviter_stored,
+    "st": stats_shown,
+    "ex": export_sent,
+    "cm": committee_sent,
 }
 
 
