@@ -15,10 +15,11 @@ from typing import Any
 
 from models.botstate import DRAFTS_KEY
 
-__all__ = ["CHAT", "DRAFTS_KEY", "TOUCHED", "drop", "expired", "get", "start", "touch"]
+__all__ = ["CHAT", "DRAFTS_KEY", "SHOWN", "TOUCHED", "drop", "expired", "get", "start", "touch"]
 
 TOUCHED = "touched"
 CHAT = "chat"
+SHOWN = "shown"  # the form has shown its result and stays open (/stats): it expires quietly
 
 
 def start(user_data: dict[str, Any], form: str, *, now: dt.datetime, chat_id: int) -> dict:

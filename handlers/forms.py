@@ -765,7 +765,7 @@ class FormEngine:
         step = self.form.step(done.again or "")
         if step.name in draft[HISTORY]:
             del draft[HISTORY][draft[HISTORY].index(step.name) :]
-        draft[STEP] = step.name
+        draft[STEP], draft[drafts.SHOWN] = step.name, True  # its expiry says nothing
         await checkpoint(update, context, conversation=self.form.conversation, state=ASKING)
         markup = await self.keyboard(
             step, Asked(context, draft[VALUES]), back=bool(draft[HISTORY])

@@ -7,7 +7,7 @@ from typing import cast
 
 from telegram.error import TelegramError
 
-from bot import sensitive, texts
+from bot import drafts, sensitive, texts
 from bot.context import BotContext
 from bot.persistence import DatabasePersistence
 
@@ -25,6 +25,8 @@ async def expire_idle_drafts(context: BotContext) -> None:
         # A phone or a note typed in the abandoned flow leaves the chat too.
         enabled = services.settings.delete_sensitive_messages
         await sensitive.delete(context.bot, chat_id, sensitive.take(draft), enabled=enabled)
+        if draft.get(drafts.SHOWN):  # its result was shown (/stats' figures): nothing lost
+            continue
         minutes = round(idle.total_seconds() / 60)
         try:
             await context.bot.send_message(chat_id, texts.EXPIRED.format(minutes=minutes))

@@ -215,6 +215,6 @@ async def test_a_typed_period_exports_that_period_once(
     await export_files(api, claire)
     names = [p[0] for chat, kind, p in api.files if kind == "document"]
     assert names[0] == "aveq-export-2025-10-01-2025-12-31.xlsx"
-    # The picker is spent: a period typed now shows figures, it does not export again.
+    # The form is over: a period typed now shows figures, it does not export again.
     assert (await coordinator.send("2025")).startswith("📊 Toute l'équipe · du 01/01/2025")
     assert len([f for f in api.files if f[1] == "document"]) == 2

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
+from bot import texts
 from bot.app import BotApplication
 from bot.context import services_of
 from bot.db import Sessions
@@ -144,6 +145,30 @@ async def test_committee_report_in_a_chat_and_as_a_workbook(
     assert "pas disponible" in await samia.send("/comite")
     await samia.press(f"pa:report:{committee_data['ft']}:year", message_id=1)
     assert "ne pouvez pas" in api.alerts[-1][1]
+
+
+async def test_committee_report_from_a_partner_card_for_a_typed_period(
+    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock,
+    committee_data: dict[str, Any],
+) -> None:  # fmt: skip
+    clock.now = paris(2026, 4, 10, 11)
+    _, claire_id = await add_member(
+        sessions, clock, role=Role.COORDINATOR, name="Claire", neighbourhood=None
+    )
+    claire = User(app, api, claire_id)
+    await claire.send("/partenaires")
+    await claire.tap("France Travail")  # the category
+    await claire.tap("France Travail")  # its partner's card
+    asked = await claire.tap(texts.PARTNER_COMMITTEE)
+    assert asked.startswith("Comité avec France Travail : sur quelle période ?")
+    assert claire.labels()[:7] == list(texts.PERIOD_PRESETS.values())
+    assert "La date 31/02/2026 n'existe pas" in await claire.send("31/02/2026-31/03/2026")
+    await claire.send("T1 2026")
+    (text,) = [m.text for m in api.chat(claire_id) if m.text.startswith("📊 Comité")]
+    assert "Du 01/01/2026 au 31/03/2026" in text
+    assert "Orientations : 5 (issue connue : 4, en attente : 1)" in text
+    ((name, *_),) = [params for _, kind, params in api.files if kind == "document"]
+    assert name == "aveq-comite-france-travail-2026-01-01-2026-03-31.xlsx"
 
 
 async def test_directory_edit_and_contact_from_a_reminder(
