@@ -735,40 +735,38 @@ class FormEngine:
         try:
             async with context.services.sessions.begin() as session:
                 done = await self.form.finish(context, draft[VALUES], session)
-                if done.again is None:
-                    await checkpoint(
-                        update, context, conversation=self.form.conversation, state=END,
-                        session=session, without=self.form.key,
-                    )  # fmt: skip
+                if done.again is not None:  # open still, at that step, in the same commit
+                    self.reopen(draft, self.form.step(done.again))
+                await checkpoint(
+                    update, context, conversation=self.form.conversation,
+                    state=END if done.again is None else ASKING, session=session,
+                    without=self.form.key if done.again is None else None,
+                )  # fmt: skip
         except DomainError as error:
             warn(texts.domain_error(error.key, error.params))
             if draft[STEP] in draft[VALUES] or draft[STEP] == EDIT_LIST:  # last step answered
                 draft[STEP] = draft[HISTORY].pop() if draft[HISTORY] else self.form.steps[0].name
             return await self.ask(update, context, draft, self.form.step(draft[STEP]))
-        state = END if done.again is None else await self.again_under(update, context, draft, done)
-        if done.again is None:
+        edit = update.callback_query is not None
+        if done.again is not None:  # the step asked again under the text
+            step, asked = self.form.step(draft[STEP]), Asked(context, draft[VALUES])
+            markup = await self.keyboard(step, asked, back=bool(draft[HISTORY]))
+            await show(update, done.text, markup, edit=edit)
+        else:
             drafts.drop(context.member_data, self.form.key)
             await delete_sensitive(update, context, draft)
             if done.forwardable:
                 await send_forwardable(update, done.text, done.markup)
             else:
-                await show(update, done.text, done.markup, edit=update.callback_query is not None)
+                await show(update, done.text, done.markup, edit=edit)
         if done.then is not None:
             await done.then(update)
-        return state
+        return END if done.again is None else ASKING
 
-    async def again_under(
-        self, update: Update, context: BotContext, draft: dict[str, Any], done: Finished
-    ) -> object:
-        """`finish`'s text, with the step it names asked again under it; « Retour » goes where
-        it went before that step."""
-        step = self.form.step(done.again or "")
+    @staticmethod
+    def reopen(draft: dict[str, Any], step: Step) -> None:
+        """The form stays open at `step` once `finish` has shown its text: « Retour » goes
+        where it went before that step, and its expiry says nothing (nothing is lost)."""
         if step.name in draft[HISTORY]:
             del draft[HISTORY][draft[HISTORY].index(step.name) :]
-        draft[STEP], draft[drafts.SHOWN] = step.name, True  # its expiry says nothing
-        await checkpoint(update, context, conversation=self.form.conversation, state=ASKING)
-        markup = await self.keyboard(
-            step, Asked(context, draft[VALUES]), back=bool(draft[HISTORY])
-        )
-        await show(update, done.text, markup, edit=update.callback_query is not None)
-        return ASKING
+        draft[STEP], draft[drafts.SHOWN] = step.name, True

@@ -10,14 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import texts
-from bot.app import BotApplication
+from bot.app import BotApplication, build_application
 from bot.db import Sessions
+from bot.settings import Settings
 from handlers import periods as picker
 from models import periods, stats
 from models.stats import Period, Scope, ScopeKind
 from models.team import Member, Role
 from tests.conftest import Clock, User, add_member, engage_person
-from tests.fakes import FakeBotAPI
+from tests.fakes import FakeBotAPI, RecordingRequest
 from tests.test_hostile_input import IN_A_CHAT, typed
 from tests.test_reliability import HOSTILE
 
@@ -187,6 +188,26 @@ async def test_figures_left_open_expire_without_a_word(
     assert len(api.chat(samia.id)) == said
     await samia.send("/stats")
     assert "Samia : quelle période" in samia.last.text
+
+
+async def test_figures_left_open_survive_a_restart(
+    settings: Settings, sessions: Sessions, clock: Clock, people: dict[str, Any]
+) -> None:
+    telegram = FakeBotAPI()
+    first = build_application(settings, sessions, request=RecordingRequest(telegram), clock=clock)
+    await first.initialize()
+    claire = User(first, telegram, people["claire"])
+    await claire.send("/stats")
+    await claire.tap("Par médiateur·rice")
+    await claire.tap("Samia")
+    assert (await claire.tap("Ce mois")).startswith("📊 Samia · du 01/03/2026 au 20/03/2026")
+    del first  # killed: no shutdown, no flush
+
+    second = build_application(settings, sessions, request=RecordingRequest(telegram), clock=clock)
+    async with second:
+        again = User(second, telegram, people["claire"])
+        assert (await again.send("T4 2025")).startswith("📊 Samia · du 01/10/2025 au 31/12/2025")
+        assert await again.tap("◀ Retour") == texts.STATS_PICK_MEDIATOR
 
 
 def test_only_coordinators_choose_whose_figures() -> None:
