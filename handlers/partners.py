@@ -5,6 +5,7 @@ form started by the command or from a partner's card."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any, Final
 
@@ -171,7 +172,8 @@ async def _edit_menu(update: Update, partner_id: int) -> None:
 
 
 # --- Committee: a form ----------------------------------------------------------------------
-CATEGORY, PARTNER, GIVEN, LABEL = "category", "partner", "given", "label"
+CATEGORY, PARTNER, GIVEN = "category", "partner", "given"
+CATEGORY_LABEL, PARTNER_LABEL = "category_label", "partner_label"  # for the questions
 
 
 async def committee_begin(update: Update, context: BotContext) -> Answers:
@@ -188,7 +190,7 @@ async def committee_begin(update: Update, context: BotContext) -> Answers:
         GIVEN: True,
         CATEGORY: partner.category,
         PARTNER: str(pk(partner)),
-        LABEL: partner.name,
+        PARTNER_LABEL: partner.name,
     }
 
 
@@ -216,16 +218,16 @@ async def category_partners(asked: Asked) -> list[Option]:
 
 
 async def category_chosen(value: Any, asked: Asked) -> Answers:
-    return {LABEL: await _category_label(asked.context, str(value))}
+    return {CATEGORY_LABEL: await _category_label(asked.context, str(value))}
 
 
 async def partner_chosen(value: Any, asked: Asked) -> Answers:
-    return {LABEL: dict(await category_partners(asked)).get(str(value), "?")}
+    return {PARTNER_LABEL: dict(await category_partners(asked)).get(str(value), "?")}
 
 
 async def send_report(context: BotContext, answers: Answers, session: AsyncSession) -> Finished:
-    """The committee report as a message (its first part; the rest and the workbook follow);
-    the export is audited in the same transaction."""
+    """The committee report as a message (its first part; the rest and the workbook, built
+    off the event loop, follow); the export is audited in the same transaction."""
     if not stats.may_export(context.member):
         raise NotAllowed()
     services = context.services
@@ -241,7 +243,6 @@ async def send_report(context: BotContext, answers: Answers, session: AsyncSessi
         detail=f"{period.start.isoformat()}..{period.end.isoformat()}",
     )  # fmt: skip
     first, *rest = committee_report.render(built, labels, tz=tz)
-    workbook = committee_report.to_xlsx_bytes(built, labels, tz=tz)
     stem = f"aveq-comite-{built.partner.code}-{period.start.isoformat()}-{period.end.isoformat()}"
 
     async def then(update: Update) -> None:
@@ -250,6 +251,7 @@ async def send_report(context: BotContext, answers: Answers, session: AsyncSessi
             return
         for chunk in rest:
             await chat.send_message(chunk)
+        workbook = await asyncio.to_thread(committee_report.to_xlsx_bytes, built, labels, tz=tz)
         await chat.send_document(InputFile(workbook, filename=f"{stem}.xlsx"))
 
     return Finished(first, then=then)
@@ -271,13 +273,17 @@ COMMITTEE: Final = Form(
         ),
         Choice(
             name=PARTNER,
-            prompt=lambda asked: texts.COMMITTEE_PARTNER.format(category=asked.answers[LABEL]),
+            prompt=lambda asked: texts.COMMITTEE_PARTNER.format(
+                category=asked.answers[CATEGORY_LABEL]
+            ),
             options=category_partners,
             columns=1,
             applies=choosing,
             accept=partner_chosen,
         ),
-        picker.step(lambda asked: texts.COMMITTEE_PERIOD.format(partner=asked.answers[LABEL])),
+        picker.step(
+            lambda asked: texts.COMMITTEE_PERIOD.format(partner=asked.answers[PARTNER_LABEL])
+        ),
     ),
     finish=send_report,
 )

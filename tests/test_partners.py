@@ -147,6 +147,20 @@ async def test_committee_report_in_a_chat_and_as_a_workbook(
     assert "ne pouvez pas" in api.alerts[-1][1]
 
 
+async def test_committee_steps_go_back_to_the_partners_of_the_category(
+    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock
+) -> None:
+    _, claire_id = await add_member(
+        sessions, clock, role=Role.COORDINATOR, name="Claire", neighbourhood=None
+    )
+    claire = User(app, api, claire_id)
+    await claire.send("/comite")
+    assert await claire.tap("Employeurs") == "Employeurs : quel partenaire ?"
+    assert (await claire.tap("Groupe Accor")).startswith("Comité avec Groupe Accor : sur quelle")
+    assert await claire.tap(texts.BACK) == "Employeurs : quel partenaire ?"
+    assert (await claire.tap(texts.BACK)).startswith(texts.COMMITTEE_TITLE)
+
+
 async def test_committee_report_from_a_partner_card_for_a_typed_period(
     app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock,
     committee_data: dict[str, Any],
