@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -55,11 +55,6 @@ async def begin(update: Update, context: BotContext) -> Answers:
     return {LABEL: await scope_label(context, stats.own_scope(member))}
 
 
-def choosing(kind: ScopeKind) -> Callable[[Answers], bool]:
-    """`applies` of the step that names one `kind` of scope (a coordinator's choice)."""
-    return lambda answers: bool(answers.get(CHOOSES)) and answers.get(SCOPE) == kind.value
-
-
 SCOPES: Final = (
     (ScopeKind.TEAM.value, texts.STATS_SCOPE_TEAM),
     (ScopeKind.NEIGHBOURHOOD.value, texts.STATS_SCOPE_NEIGHBOURHOOD),
@@ -82,14 +77,26 @@ async def mediators(asked: Asked) -> list[Option]:
     return [(str(m.id), m.display_name) for m in members if m.role == Role.MEDIATOR]
 
 
-async def neighbourhood_chosen(value: Any, asked: Asked) -> Answers:
-    name = dict(await neighbourhoods(asked)).get(str(value), "?")
-    return {LABEL: texts.SCOPE_NEIGHBOURHOOD.format(name=name)}
+def one_of(
+    kind: ScopeKind,
+    prompt: str,
+    options: Callable[[Asked], Awaitable[list[Option]]],
+    label: str,
+) -> Choice:
+    """The step naming one neighbourhood or one mediator (`kind`), for a coordinator who chose
+    that kind of scope; the name chosen is kept for the questions (`label`)."""
 
+    async def named(value: Any, asked: Asked) -> Answers:
+        return {LABEL: label.format(name=dict(await options(asked)).get(str(value), "?"))}
 
-async def mediator_chosen(value: Any, asked: Asked) -> Answers:
-    name = dict(await mediators(asked)).get(str(value), "?")
-    return {LABEL: texts.SCOPE_MEDIATOR.format(name=name)}
+    return Choice(
+        name=NEIGHBOURHOOD if kind == ScopeKind.NEIGHBOURHOOD else MEDIATOR,
+        prompt=prompt,
+        options=options,
+        columns=1,
+        applies=lambda answers: bool(answers.get(CHOOSES)) and answers.get(SCOPE) == kind.value,
+        accept=named,
+    )
 
 
 def scope_of(answers: Answers, context: BotContext) -> Scope:
@@ -128,22 +135,13 @@ STATS: Final = Form(
             resets=(NEIGHBOURHOOD, MEDIATOR),
             accept=scope_chosen,
         ),
-        Choice(
-            name=NEIGHBOURHOOD,
-            prompt=texts.STATS_PICK_NEIGHBOURHOOD,
-            options=neighbourhoods,
-            columns=1,
-            applies=choosing(ScopeKind.NEIGHBOURHOOD),
-            accept=neighbourhood_chosen,
+        one_of(
+            ScopeKind.NEIGHBOURHOOD,
+            texts.STATS_PICK_NEIGHBOURHOOD,
+            neighbourhoods,
+            texts.SCOPE_NEIGHBOURHOOD,
         ),
-        Choice(
-            name=MEDIATOR,
-            prompt=texts.STATS_PICK_MEDIATOR,
-            options=mediators,
-            columns=1,
-            applies=choosing(ScopeKind.MEDIATOR),
-            accept=mediator_chosen,
-        ),
+        one_of(ScopeKind.MEDIATOR, texts.STATS_PICK_MEDIATOR, mediators, texts.SCOPE_MEDIATOR),
         picker.step(lambda asked: texts.STATS_PERIOD.format(scope=asked.answers.get(LABEL, ""))),
     ),
     finish=show_figures,

@@ -147,13 +147,16 @@ async def test_committee_report_in_a_chat_and_as_a_workbook(
     assert "ne pouvez pas" in api.alerts[-1][1]
 
 
-async def test_committee_steps_go_back_to_the_partners_of_the_category(
-    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock
-) -> None:
+@pytest.fixture
+async def claire(app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock) -> User:
+    """A coordinator."""
     _, claire_id = await add_member(
         sessions, clock, role=Role.COORDINATOR, name="Claire", neighbourhood=None
     )
-    claire = User(app, api, claire_id)
+    return User(app, api, claire_id)
+
+
+async def test_committee_steps_go_back_to_the_partners_of_the_category(claire: User) -> None:
     await claire.send("/comite")
     assert await claire.tap("Employeurs") == "Employeurs : quel partenaire ?"
     assert (await claire.tap("Groupe Accor")).startswith("Comité avec Groupe Accor : sur quelle")
@@ -162,14 +165,9 @@ async def test_committee_steps_go_back_to_the_partners_of_the_category(
 
 
 async def test_committee_report_from_a_partner_card_for_a_typed_period(
-    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock,
-    committee_data: dict[str, Any],
-) -> None:  # fmt: skip
+    api: FakeBotAPI, clock: Clock, committee_data: dict[str, Any], claire: User
+) -> None:
     clock.now = paris(2026, 4, 10, 11)
-    _, claire_id = await add_member(
-        sessions, clock, role=Role.COORDINATOR, name="Claire", neighbourhood=None
-    )
-    claire = User(app, api, claire_id)
     await claire.send("/partenaires")
     await claire.tap("France Travail")  # the category
     await claire.tap("France Travail")  # its partner's card
@@ -178,7 +176,7 @@ async def test_committee_report_from_a_partner_card_for_a_typed_period(
     assert claire.labels()[:7] == list(texts.PERIOD_PRESETS.values())
     assert "La date 31/02/2026 n'existe pas" in await claire.send("31/02/2026-31/03/2026")
     await claire.send("T1 2026")
-    (text,) = [m.text for m in api.chat(claire_id) if m.text.startswith("📊 Comité")]
+    (text,) = [m.text for m in api.chat(claire.id) if m.text.startswith("📊 Comité")]
     assert "Du 01/01/2026 au 31/03/2026" in text
     assert "Orientations : 5 (issue connue : 4, en attente : 1)" in text
     ((name, *_),) = [params for _, kind, params in api.files if kind == "document"]
