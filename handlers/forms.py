@@ -720,11 +720,17 @@ class FormEngine:
         return await self.ask(update, context, draft, self.form.step(draft[HISTORY].pop()))
 
     async def cancel(self, update: Update, context: BotContext) -> object:
-        """Abandon the form; nothing is saved, typed personal data is deleted."""
+        """Abandon the form; nothing is saved, typed personal data is deleted. A form left open
+        under what it showed (/stats' figures) is closed: the text stays, its buttons go."""
         draft = drafts.drop(context.member_data, self.form.key)
         await checkpoint(update, context, conversation=self.form.conversation, state=END)
         if draft is not None:
             await delete_sensitive(update, context, draft)
+        query = update.callback_query
+        if draft is not None and draft.get(drafts.SHOWN) and query is not None:
+            await query.answer()
+            await query.edit_message_reply_markup(None)
+            return END
         await show(update, texts.CANCELLED)
         return END
 

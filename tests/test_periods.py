@@ -152,6 +152,10 @@ async def test_a_typed_period_applies_to_the_scope_last_chosen(
     assert (await claire.send("T1 2026")).startswith("📊 Samia · du 01/01/2026 au 31/03/2026")
     last_quarter = await claire.tap("Le trimestre dernier")
     assert last_quarter.startswith("📊 Samia · du 01/10/2025 au 31/12/2025")
+    # Closed: the figures stay, without their buttons; a period typed now is one's own.
+    assert await claire.tap(texts.CANCEL) == last_quarter
+    assert claire.labels() == []
+    assert (await claire.send("T1 2026")).startswith("📊 Toute l'équipe")
 
 
 async def test_a_mediator_cannot_type_their_way_to_someone_else(
