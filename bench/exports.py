@@ -31,8 +31,10 @@ from bench.indicators import existing_people
 from bench.updates import make_members
 from bot import charts, texts
 from bot.app import build_application
+from bot.callbacks import Pick
 from bot.db import create_engine, make_sessions
 from bot.settings import Settings
+from handlers import periods, stats
 from models import demo, team
 from models.base import utcnow
 from models.team import Role
@@ -44,6 +46,7 @@ PACE = 0.01  # seconds between two of the other chats' updates (100 a second off
 CHART_RUNS = {"tiny": 3, "full": 20}
 TZ = ZoneInfo("Europe/Paris")
 MAX_EXPORT_SECONDS = 900
+EXPORT_THIS_YEAR = Pick(stats.EXPORT.key, periods.PERIOD, "year").pack()  # « Cette année »
 
 
 async def _coordinator(sessions: Any, telegram_id: int) -> None:
@@ -119,7 +122,7 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
         await app.process_update(app.update_from(payload(api, coordinator, "text", "/export")))
         started = time.perf_counter()
         await app.process_update(
-            app.update_from(payload(api, coordinator, "tap", "st:export:team:0:year"))
+            app.update_from(payload(api, coordinator, "tap", EXPORT_THIS_YEAR))
         )
         answered = (time.perf_counter() - started) * 1000
 
