@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm import undefer
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import ConversationHandler
@@ -60,7 +61,7 @@ from models.base import pk
 from models.botstate import DRAFTS_KEY
 from models.errors import DomainError
 from models.events import Event, EventDraft, EventPartner, Registration
-from models.orientations import Orientation
+from models.orientations import Interaction, Orientation
 from models.outreach import OutreachAction
 from models.people import Person, PersonBarrier, clean_first_name, person_code
 from models.reference import Neighbourhood, Partner
@@ -639,6 +640,31 @@ async def inviter_stored(world: World, saved: Answers) -> None:
     assert invitation.neighbourhood_id == (int(saved["neighbourhood"]) if mediator else None)
 
 
+async def contact_stored(world: World, saved: Answers) -> None:
+    """/contact: one contact with the person chosen, of the kind chosen, at the walk's clock,
+    with the note typed when the person agreed to notes (none otherwise)."""
+    assert world.member is not None
+    async with world.sessions() as session:
+        notes = undefer(Interaction.note)  # type: ignore[arg-type]
+        rows = (await session.exec(select(Interaction).options(notes))).all()
+        person = await session.get_one(Person, saved["person_id"])
+        assert [(r.person_id, r.member_id, r.kind, r.at) for r in rows] == [
+            (saved["person_id"], pk(world.member), saved["kind"], world.clock())
+        ]
+        assert rows[0].note == (saved.get("note") if person.contact_consent else None)
+        assert person.last_contact_at == world.clock()
+
+
+async def sortie_stored(world: World, saved: Answers) -> None:
+    """/sortie: the person chosen is exited, for the reason and on the day chosen."""
+    async with world.sessions() as session:
+        person = await session.get_one(Person, saved["person_id"])
+        others = (await session.exec(select(Person).where(Person.id != saved["person_id"]))).all()
+    assert (person.status, person.exit_reason) == ("exited", saved["reason"])
+    assert person.exited_on == dt.date.fromisoformat(saved["date"])
+    assert all(p.exited_on is None for p in others)
+
+
 # Keyed by the form's key; /nouveau's and /orienter's as ported on their branches (issue #14).
 ORACLES: dict[str, Callable[[World, Answers], Awaitable[None]]] = {
     "inf": informes_stored,
@@ -648,6 +674,8 @@ ORACLES: dict[str, Callable[[World, Answers], Awaitable[None]]] = {
     "nv": nouveau_stored,
     "or": orienter_stored,
     "inv": inviter_stored,
+    "ct": contact_stored,
+    "ex": sortie_stored,
 }
 
 
