@@ -65,9 +65,10 @@ NO: Final = "Non"
 CANCELLED: Final = "Saisie abandonnée. Rien n'a été enregistré."
 NOTHING_TO_CANCEL: Final = "Il n'y a rien à annuler."
 EXPIRED: Final = (
-    "La saisie en cours a été abandonnée : pas de réponse depuis {minutes} min. "
+    "La saisie en cours a été abandonnée après {minutes} sans réponse. "
     "Rien n'a été enregistré. Vous pouvez recommencer quand vous voulez."
 )
+EXPIRED_MINUTES: Final = ("{count} minute", "{count} minutes")
 USE_BUTTONS: Final = "Merci de répondre avec les boutons ci-dessous."
 NUMBER_INVALID: Final = "Écrivez un nombre entier entre {minimum} et {limit}."
 EXPECT_TEXT: Final = "J'attends un message texte."
@@ -135,7 +136,7 @@ DOMAIN_ERRORS: Final = {
 # --- /nouveau -----------------------------------------------------------------------------
 NEW_PROMPTS: Final = {
     "first_name": "Nouvelle personne accrochée.\nPrénom ou initiales ?",
-    "profile": "Sexe et tranche d'âge ? (F : femme, H : homme)",
+    "profile": "Sexe et tranche d'âge ? (F : femme, H : homme ; ou écrivez « femme 26-44 »)",
     "sex": "Sexe ?",
     "age_bracket": "Tranche d'âge ?",
     "residence": "Lieu de résidence ?",
@@ -255,7 +256,7 @@ NEW_DUPLICATE: Final = (
     "Attention : vous suivez déjà une personne au prénom qui lui ressemble. Est-ce la même "
     "personne ? Ouvrez sa fiche, ou continuez."
 )
-NEW_DUPLICATE_TITLE: Final = "Déjà suivie ?"
+NEW_DUPLICATE_TITLE: Final = "Déjà suivi·e ?"
 NEW_DUPLICATE_OPEN: Final = "Ouvrir {code} · {first_name} (accroché·e le {date})"
 NEW_DUPLICATE_SAVE: Final = "Non, c'est une autre personne"
 NEW_ORIENT_NOW: Final = "➡️ Orienter maintenant"
@@ -638,7 +639,7 @@ EXPORT_PARTNER_HEADERS: Final = (
 RIGHTS_ACCESS_USAGE: Final = "Indiquez le code de la personne : /donnees P-0042"
 RIGHTS_ACCESS_READY: Final = (
     "Dossier complet de {code} (droit d'accès), notes comprises. "
-    "Transmettez-le à la personne par un moyen sûr, puis supprimez-le de ce chat."
+    "Transmettez-le à la personne par un moyen sûr, puis supprimez-le de cette conversation."
 )
 RIGHTS_ERASE_USAGE: Final = "Indiquez le code de la personne : /effacer P-0042"
 RIGHTS_ERASE_CONFIRM: Final = (
@@ -750,7 +751,7 @@ EVENT_OUTCOMES: Final = (
 EVENT_OUTCOMES_NONE: Final = "Notez d'abord les présences : personne n'est marqué·e venu·e."
 EVENT_OUTCOME_FOR: Final = "{person} : qu'est-ce qui a changé ?"
 EVENT_ASK_SUMMARY: Final = (
-    "Le bilan « à chaud » en quelques lignes (1 000 caractères au plus). "
+    "Le bilan « à chaud » en quelques lignes (1\u202f000 caractères au plus). "
     "Sans nom ni information sur la santé : ce texte est lu par l'équipe."
 )
 AGENDA_TITLE: Final = "📅 Agenda"
@@ -993,7 +994,7 @@ CLI_DEMO_NOTHING: Final = "Aucune donnée de démonstration dans la base."
 # --- Keys: start checks and rotation while the bot runs (issue 13) ---------------------------
 CLI_KEYS_REFUSED: Final = (
     "Le bot ne démarre pas : la clé de chiffrement ({source}) est absente, vide, illisible ou "
-    "ne déchiffre pas les téléphones et notes déjà enregistrés, remettez celle sauvegardée avec "
+    "ne déchiffre pas les téléphones et notes déjà enregistrés : remettez celle sauvegardée avec "
     "la base (README, « Données personnelles et sécurité »)."
 )
 CLI_ROTATED_FILE: Final = (

@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 
 from bot import sensitive, texts
 from bot.context import BotContext
+from bot.formatting import plural
 from bot.persistence import DatabasePersistence
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ async def expire_idle_drafts(context: BotContext) -> None:
         # A phone or a note typed in the abandoned flow leaves the chat too.
         enabled = services.settings.delete_sensitive_messages
         await sensitive.delete(context.bot, chat_id, sensitive.take(draft), enabled=enabled)
-        minutes = round(idle.total_seconds() / 60)
+        minutes = plural(round(idle.total_seconds() / 60), *texts.EXPIRED_MINUTES)
         try:
             await context.bot.send_message(chat_id, texts.EXPIRED.format(minutes=minutes))
         except TelegramError:
