@@ -56,6 +56,7 @@ from handlers.forms import (
     match_option,
     plain,
 )
+from handlers.people import halves
 from models import botstate, events, reference
 from models.base import pk
 from models.botstate import DRAFTS_KEY
@@ -273,7 +274,7 @@ TYPED = (
     "Café du quartier", "29/03", "28/03/2026", "demain", "hier", "08/03", "14h30", "9h",
     "18:00", "Mairie du 14e", "Boulangerie Dupont", "Emploi et formation", "Léa Durand",
     "Chargée de relations", "01 45 67 89 10", "contact@exemple.fr", "Par courriel", "12",
-    "Forum très utile, 6 situations changées", "Awa",
+    "Forum très utile, 6 situations changées", "Awa", "femme", "26-44", "H 45-54",
 )  # fmt: skip
 GARBAGE = ("zzqx ???", "🙂", "-1", "99999999", "...", "P-99999")
 NO_TEXT = object()  # a photo instead of a text
@@ -611,6 +612,7 @@ async def nouveau_stored(world: World, saved: Answers) -> None:
     assert (person.residence, person.channel) == (saved["residence"], saved["channel"])
     assert set(barriers) == set(saved.get("barriers") or ())
     assert person.rsa == saved["rsa"]
+    assert (person.sex, person.age_bracket) == halves(saved)  # typed halves, or the keyboard
 
 
 async def orienter_stored(world: World, saved: Answers) -> None:
