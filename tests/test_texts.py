@@ -163,6 +163,7 @@ def test_the_typography_is_one_convention() -> None:
         "three dots": re.compile(r"\.\.\."),
         "curly apostrophe": re.compile(r"’"),
         "space before comma": re.compile(r" ,"),
+        "thousands without a thin space": re.compile(r"\b\d{1,3} \d{3}\b"),  # « 1\u202f000 »
     }
     slips = [(rule, name) for name, text in SCREEN for rule, r in rules.items() if r.search(text)]
     assert slips == []
