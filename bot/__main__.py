@@ -26,7 +26,7 @@ from bot.app import BotApplication, build_application, settle_heap
 from bot.backups import DEFAULT_KEEP, NotSQLite, backup_sqlite
 from bot.context import Services
 from bot.db import create_engine, make_sessions, upgrade_database
-from bot.formatting import day
+from bot.formatting import day, plural
 from bot.settings import DEFAULT_DATA_DIR, Settings
 from bot.web import WEBHOOK_PATH as WEB_WEBHOOK_PATH
 from bot.web import build_web_app
@@ -242,6 +242,11 @@ async def invite(settings: Settings, role: Role, name: str, neighbourhood: str |
     return 0
 
 
+def counted(counts: dict[str, int]) -> dict[str, str]:
+    """The demo data's figures as French counts (« 1 personne », « 12 orientations »)."""
+    return {key: plural(count, *texts.CLI_COUNTS[key]) for key, count in counts.items()}
+
+
 async def demo_data(
     settings: Settings, people: int, seed: int, force: bool, remove: bool = False
 ) -> int:
@@ -257,7 +262,7 @@ async def demo_data(
         if not any(removed.values()):
             print(texts.CLI_DEMO_NOTHING)
             return 0
-        print(texts.CLI_DEMO_REMOVED.format(**removed))
+        print(texts.CLI_DEMO_REMOVED.format(**counted(removed)))
         return 0
     try:
         async with make_sessions(engine).begin() as session:
@@ -270,7 +275,7 @@ async def demo_data(
         return 2
     finally:
         await engine.dispose()
-    print(texts.CLI_DEMO_DONE.format(**counts))
+    print(texts.CLI_DEMO_DONE.format(**counted(counts)))
     return 0
 
 
@@ -301,9 +306,9 @@ async def rotate_key(settings: Settings) -> int:
             await botstate.reencrypt_drafts(session=session, rotating=rotating)
     finally:
         await engine.dispose()
-    print(texts.CLI_ROTATED.format(count=done.rewritten))
+    print(plural(done.rewritten, *texts.CLI_ROTATED))
     if done.unreadable:
-        print(texts.CLI_ROTATE_UNREADABLE.format(count=done.unreadable), file=sys.stderr)
+        print(plural(done.unreadable, *texts.CLI_ROTATE_UNREADABLE), file=sys.stderr)
     elif using_file:
         crypto.write_key_file(path, keys[:2])
         print(texts.CLI_ROTATED_FILE.format(path=path, dropped=len(keys) - len(keys[:2])))
@@ -350,7 +355,7 @@ def backup(settings: Settings, folder: Path, keep: int) -> int:
         print(texts.CLI_BACKUP_EXISTS, file=sys.stderr)
         return 2
     print(texts.CLI_BACKUP_DONE.format(path=done.path))
-    print(texts.CLI_BACKUP_KEPT.format(keep=keep, removed=len(done.removed)))
+    print(plural(keep, *texts.CLI_BACKUP_KEPT, removed=len(done.removed)))
     return 0
 
 

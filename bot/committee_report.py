@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bot import confirmation_figures, texts
 from bot.exports import Table, to_xlsx
-from bot.formatting import day
-from bot.reports import Labels, load_labels, number, percent, split
+from bot.formatting import day, plural
+from bot.reports import Labels, load_labels, percent, split
 from models.committee import CommitteeReport
 
 __all__ = ["load_labels", "render", "to_xlsx_bytes"]
@@ -33,7 +33,10 @@ def render(report: CommitteeReport, labels: Labels, *, tz: ZoneInfo) -> list[str
         total=report.total,
         known=report.known,
         pending=report.pending,
-        median=texts.COMMITTEE_MEDIAN.format(days=number(median), count=with_appointment)
+        median=texts.COMMITTEE_MEDIAN.format(
+            days=plural(round(median, 1), *texts.COMMITTEE_DAYS),
+            appointments=plural(with_appointment, *texts.COMMITTEE_APPOINTMENTS),
+        )
         if median is not None
         else texts.COMMITTEE_NO_MEDIAN,
         came=percent(report.share_came),

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import texts
-from bot.formatting import number
+from bot.formatting import number, plural
 from models.confirmations import PartnerFigures, partner_figures
 from models.reference import Partner
 from models.stats import Period
@@ -30,8 +30,8 @@ def summary(figures: PartnerFigures) -> str:
     """The lines added to the committee report's message."""
     median = figures.median_days
     return texts.COMMITTEE_CONFIRMATIONS.format(
-        sent=figures.sent,
-        answered=figures.answered,
+        sent=plural(figures.sent, *texts.COMMITTEE_CONFIRMATIONS_SENT),
+        answered=plural(figures.answered, *texts.COMMITTEE_CONFIRMATIONS_ANSWERED),
         median=texts.COMMITTEE_CONFIRMATIONS_DAYS.format(days=number(median))
         if median is not None
         else texts.COMMITTEE_CONFIRMATIONS_NO_MEDIAN,

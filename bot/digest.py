@@ -130,10 +130,10 @@ def summary(f: DigestFigures, services: Services) -> str:
     lines = [
         texts.DIGEST_TITLE.format(start=day(f.week.start, tz), end=day(f.week.end, tz)),
         texts.DIGEST_WEEK_LINE.format(
-            engaged=week.engaged,
-            informed=week.informed,
-            oriented=week.orientations.total,
-            exits=sum(week.exits_by_reason.values()),
+            engaged=plural(week.engaged, *texts.COUNT_ENGAGED),
+            informed=plural(week.informed, *texts.COUNT_INFORMED),
+            oriented=plural(week.orientations.total, *texts.COUNT_ORIENTATIONS),
+            exits=plural(sum(week.exits_by_reason.values()), *texts.COUNT_EXITS),
         ),
     ]
     if week.events.events:

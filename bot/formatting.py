@@ -41,8 +41,9 @@ def number(value: float) -> str:
     return format_decimal(value, locale=LOCALE)
 
 
-def plural(count: int, one: str, other: str) -> str:
-    """`one` or `other` by French plural rules (0 and 1 take the singular), `{count}` filled
-    in with French grouping: « 1 suivi confirmé », « 0 suivi confirmé », « 3 suivis confirmés »."""
+def plural(count: float, one: str, other: str, **fields: object) -> str:
+    """`one` or `other` by French plural rules (below 2 takes the singular), `{count}` filled
+    in with French grouping, and any other `fields`: « 1 suivi confirmé », « 0 suivi
+    confirmé », « 3 suivis confirmés », « 1,5 jour »."""
     form = Locale.parse(LOCALE).plural_form(count)
-    return (one if form == "one" else other).format(count=number(count))
+    return (one if form == "one" else other).format(count=number(count), **fields)

@@ -89,7 +89,7 @@ def pager(
 
 
 def contact_button(partner_id: int) -> InlineKeyboardButton:
-    """« Contacter le correspondant »: the partner's contact card, from a reminder or an
+    """« Contact du partenaire »: the partner's contact card, from a reminder or an
     orientation."""
     return InlineKeyboardButton(
         texts.PARTNER_CONTACT_BUTTON, callback_data=PartnerRef("contact", str(partner_id)).pack()

@@ -9,7 +9,7 @@ from babel.numbers import format_decimal, format_percent
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import texts
-from bot.formatting import LOCALE, day
+from bot.formatting import LOCALE, day, plural
 from models import reference
 from models.events import EventFigures
 from models.orientations import Outcome
@@ -57,7 +57,7 @@ def number(value: float) -> str:
 def target_line(ind: Indicators) -> str:
     """The year against the scope's own target, or that the scope has none."""
     if not ind.yearly_target:
-        return texts.REPORT_NO_TARGET.format(done=ind.year_engaged)
+        return texts.REPORT_NO_TARGET.format(done=plural(ind.year_engaged, *texts.COUNT_ENGAGED))
     return texts.REPORT_TARGET.format(
         done=ind.year_engaged,
         target=number(ind.yearly_target),
@@ -197,8 +197,8 @@ def event_line(figures: EventFigures) -> str:
     return texts.REPORT_EVENTS.format(
         count=figures.events,
         kinds=kinds,
-        attendees=figures.attendees,
-        registered=figures.attended_registered,
+        attendees=plural(figures.attendees, *texts.REPORT_ATTENDEES),
+        registered=plural(figures.attended_registered, *texts.REPORT_REGISTERED_CAME),
         unregistered=figures.unregistered,
         changed=figures.changed,
         parts=parts or texts.REPORT_NONE,

@@ -65,9 +65,10 @@ NO: Final = "Non"
 CANCELLED: Final = "Saisie abandonnée. Rien n'a été enregistré."
 NOTHING_TO_CANCEL: Final = "Il n'y a rien à annuler."
 EXPIRED: Final = (
-    "La saisie en cours a été abandonnée après {minutes} minutes sans réponse. "
+    "La saisie en cours a été abandonnée après {minutes} sans réponse. "
     "Rien n'a été enregistré. Vous pouvez recommencer quand vous voulez."
 )
+EXPIRED_MINUTES: Final = ("{count} minute", "{count} minutes")
 USE_BUTTONS: Final = "Merci de répondre avec les boutons ci-dessous."
 NUMBER_INVALID: Final = "Écrivez un nombre entier entre {minimum} et {limit}."
 EXPECT_TEXT: Final = "J'attends un message texte."
@@ -101,7 +102,7 @@ DOMAIN_ERRORS: Final = {
         "Ce numéro n'est pas reconnu. Exemples acceptés : 06 12 34 56 78, +33 6 12 34 56 78."
     ),
     "note_empty": "La note est vide.",
-    "note_too_long": "La note fait {length} caractères : {limit} au plus. Raccourcissez-la.",
+    "note_too_long": "Note trop longue ({length} / {limit} caractères) : raccourcissez-la.",
     "consent_required": "Sans accord de la personne, ni téléphone ni note ne sont gardés.",
     "choice_invalid": "Ce choix n'est plus proposé. Recommencez l'étape.",
     "stale_button": STALE_BUTTON,
@@ -135,7 +136,7 @@ DOMAIN_ERRORS: Final = {
 # --- /nouveau -----------------------------------------------------------------------------
 NEW_PROMPTS: Final = {
     "first_name": "Nouvelle personne accrochée.\nPrénom ou initiales ?",
-    "profile": "Sexe et tranche d'âge ? (F : femme, H : homme)",
+    "profile": "Sexe et tranche d'âge ? (F : femme, H : homme ; ou écrivez « femme 26-44 »)",
     "sex": "Sexe ?",
     "age_bracket": "Tranche d'âge ?",
     "residence": "Lieu de résidence ?",
@@ -255,7 +256,7 @@ NEW_DUPLICATE: Final = (
     "Attention : vous suivez déjà une personne au prénom qui lui ressemble. Est-ce la même "
     "personne ? Ouvrez sa fiche, ou continuez."
 )
-NEW_DUPLICATE_TITLE: Final = "Déjà suivie ?"
+NEW_DUPLICATE_TITLE: Final = "Déjà suivi·e ?"
 NEW_DUPLICATE_OPEN: Final = "Ouvrir {code} · {first_name} (accroché·e le {date})"
 NEW_DUPLICATE_SAVE: Final = "Non, c'est une autre personne"
 NEW_ORIENT_NOW: Final = "➡️ Orienter maintenant"
@@ -323,7 +324,7 @@ INFORMED_DAY: Final = "Quel jour ?"
 INFORMED_TODAY: Final = "Aujourd'hui"
 INFORMED_YESTERDAY: Final = "Hier"
 INFORMED_BEFORE_YESTERDAY: Final = "Avant-hier"
-INFORMED_SAVED: Final = "Enregistré : {count} informé·es ({kind}), le {date}, à {neighbourhood}."
+INFORMED_SAVED: Final = "Enregistré : {informed} ({kind}), le {date}, à {neighbourhood}."
 
 # --- Team ---------------------------------------------------------------------------------
 INVITE_ROLE: Final = "Inviter qui ? Choisissez le rôle."
@@ -361,10 +362,22 @@ CLI_DEMO_REFUSED: Final = (
     "Utilisez une base vide, ou --force si c'est bien une base de démonstration."
 )
 CLI_DEMO_DONE: Final = (
-    "Données de démonstration créées : {people} personnes, {orientations} orientations, "
-    "{interactions} contacts, {informed_actions} actions d'information."
+    "Données de démonstration créées : {people}, {orientations}, {interactions}, "
+    "{informed_actions}."
 )
-CLI_ROTATED: Final = "Clé de chiffrement renouvelée : {count} valeurs rechiffrées."
+# What the demo data commands count, by the key of their figures.
+CLI_COUNTS: Final = {
+    "members": ("{count} membre", "{count} membres"),
+    "people": ("{count} personne", "{count} personnes"),
+    "orientations": ("{count} orientation", "{count} orientations"),
+    "interactions": ("{count} contact", "{count} contacts"),
+    "informed_actions": ("{count} action d'information", "{count} actions d'information"),
+    "events": ("{count} événement", "{count} événements"),
+}
+CLI_ROTATED: Final = (
+    "Clé de chiffrement renouvelée : {count} valeur rechiffrée.",
+    "Clé de chiffrement renouvelée : {count} valeurs rechiffrées.",
+)
 CLI_KEY_PROBLEM: Final = (
     "Clé de chiffrement inutilisable ({problem}). "
     "Voir README, « Données personnelles et sécurité »."
@@ -434,7 +447,8 @@ ORIENT_SUMMARY: Final = (
     "• Rendez-vous : {appointment}\n"
     "• Note : {note}"
 )
-NOTE_WRITTEN: Final = "écrite ({length} caractères ; elle ne sera plus montrée ici)"
+NOTE_WRITTEN: Final = "écrite ({length} ; elle ne sera plus montrée ici)"
+NOTE_LENGTH: Final = ("{count} caractère", "{count} caractères")
 ORIENT_SAVED: Final = (
     "Orientation enregistrée : {person} vers {partner}. "
     "Je vous rappellerai de faire le point le {check}."
@@ -555,9 +569,11 @@ REPORT_OUTCOMES: Final = (
 REPORT_EXITS: Final = "Sorties : {count} ({parts})"
 REPORT_NO_EXIT: Final = "Sorties : 0"
 REPORT_EVENTS: Final = (
-    "Événements : {count} ({kinds}) · {attendees} participant·es, dont {registered} inscrit·es "
-    "venu·es et {unregistered} sans inscription · changements de situation : {changed} ({parts})"
+    "Événements : {count} ({kinds}) · {attendees}, dont {registered} et {unregistered} sans "
+    "inscription · changements de situation : {changed} ({parts})"
 )
+REPORT_ATTENDEES: Final = ("{count} participant·e", "{count} participant·es")
+REPORT_REGISTERED_CAME: Final = ("{count} inscrit·e venu·e", "{count} inscrit·es venu·es")
 REPORT_TARGET: Final = (
     "Objectif de l'année : {done} / {target} ({share}) · rythme nécessaire : {pace} par semaine"
 )
@@ -568,10 +584,14 @@ SCOPE_MEDIATOR: Final = "{name}"
 
 # --- Weekly digest and recap --------------------------------------------------------------
 RECAP: Final = (
-    "Votre semaine du {start} au {end} : {informed} personnes informées, {engaged} accrochées, "
-    "{oriented} orientations, {exits} sorties.\n"
+    "Votre semaine du {start} au {end} : {informed}, {engaged}, {oriented}, {exits}.\n"
     "Suivis en retard : {overdue}."
 )
+# The week's figures in the recap and the digest.
+COUNT_INFORMED: Final = ("{count} personne informée", "{count} personnes informées")
+COUNT_ENGAGED: Final = ("{count} personne accrochée", "{count} personnes accrochées")
+COUNT_ORIENTATIONS: Final = ("{count} orientation", "{count} orientations")
+COUNT_EXITS: Final = ("{count} sortie", "{count} sorties")
 
 
 # --- /stats and /export -------------------------------------------------------------------
@@ -587,7 +607,7 @@ EXPORT_SHEET_INDICATORS: Final = "Indicateurs"
 EXPORT_SHEET_PEOPLE: Final = "Personnes"
 EXPORT_SHEET_ORIENTATIONS: Final = "Orientations"
 EXPORT_SHEET_EXITS: Final = "Sorties"
-EXPORT_SHEET_INFORMED: Final = "Informés"
+EXPORT_SHEET_INFORMED: Final = "Personnes informées"
 EXPORT_SHEET_EVENTS: Final = "Événements"
 EXPORT_EVENT_HEADERS: Final = {
     "day": "Date",
@@ -619,7 +639,7 @@ EXPORT_PARTNER_HEADERS: Final = (
 RIGHTS_ACCESS_USAGE: Final = "Indiquez le code de la personne : /donnees P-0042"
 RIGHTS_ACCESS_READY: Final = (
     "Dossier complet de {code} (droit d'accès), notes comprises. "
-    "Transmettez-le à la personne par un moyen sûr, puis supprimez-le de ce chat."
+    "Transmettez-le à la personne par un moyen sûr, puis supprimez-le de cette conversation."
 )
 RIGHTS_ERASE_USAGE: Final = "Indiquez le code de la personne : /effacer P-0042"
 RIGHTS_ERASE_CONFIRM: Final = (
@@ -715,7 +735,7 @@ EVENT_BUTTON_AGENDA: Final = "◀ Agenda"
 EVENT_BUTTON_PAST: Final = "🗂 Événements passés"
 EVENT_BUTTON_NO_OUTCOME: Final = "Pas de changement connu"
 EVENT_REGISTER_LIST: Final = (
-    "Vos personnes pour « {title} » : touchez pour inscrire ou retirer (✅ = inscrite)."
+    "Vos personnes pour « {title} » : touchez pour inscrire ou retirer (✅ = inscrit·e)."
 )
 EVENT_REGISTER_NONE: Final = "Vous ne suivez encore personne. /nouveau"
 EVENT_ASK_CODE: Final = "Code de la personne à inscrire ? (ex. P-0012)"
@@ -731,7 +751,7 @@ EVENT_OUTCOMES: Final = (
 EVENT_OUTCOMES_NONE: Final = "Notez d'abord les présences : personne n'est marqué·e venu·e."
 EVENT_OUTCOME_FOR: Final = "{person} : qu'est-ce qui a changé ?"
 EVENT_ASK_SUMMARY: Final = (
-    "Le bilan « à chaud » en quelques lignes (1 000 caractères au plus). "
+    "Le bilan « à chaud » en quelques lignes (1\u202f000 caractères au plus). "
     "Sans nom ni information sur la santé : ce texte est lu par l'équipe."
 )
 AGENDA_TITLE: Final = "📅 Agenda"
@@ -774,12 +794,12 @@ PARTNER_CONTACT_FIELDS: Final = {
     "contact_email": "E-mail",
     "referral_notes": "Comment orienter",
 }
-PARTNER_EDIT: Final = "✏️ Modifier le correspondant"
+PARTNER_EDIT: Final = "✏️ Modifier le contact"
 PARTNER_EDIT_WHICH: Final = "Quel champ modifier ?"
 PARTNER_ASK_FIELD: Final = "{field} ? (tapez la nouvelle valeur, ou « Effacer »)"
 PARTNER_CLEAR: Final = "🗑 Effacer"
 PARTNER_SAVED: Final = "Enregistré."
-PARTNER_CONTACT_BUTTON: Final = "📇 Contacter le correspondant"
+PARTNER_CONTACT_BUTTON: Final = "📇 Contact du partenaire"
 PARTNER_COMMITTEE: Final = "📊 Rapport pour le comité"
 COMMITTEE_TITLE: Final = "Rapport pour un comité de suivi : quelle catégorie de partenaire ?"
 COMMITTEE_PERIOD: Final = "Comité avec {partner} : sur quelle période ?"
@@ -791,7 +811,9 @@ COMMITTEE_REPORT: Final = (
     "Personnes venues : {came} · accompagnement démarré : {started} (sur les issues connues)\n"
     "Issues : {outcomes}"
 )
-COMMITTEE_MEDIAN: Final = "{days} jours (sur {count} rendez-vous fixés)"
+COMMITTEE_MEDIAN: Final = "{days} (sur {appointments})"
+COMMITTEE_DAYS: Final = ("{count} jour", "{count} jours")
+COMMITTEE_APPOINTMENTS: Final = ("{count} rendez-vous fixé", "{count} rendez-vous fixés")
 COMMITTEE_NO_MEDIAN: Final = "aucun rendez-vous fixé"
 COMMITTEE_PENDING: Final = "en attente"
 COMMITTEE_LINES_TITLE: Final = "\n\nDétail (codes) :"
@@ -845,7 +867,8 @@ HEALTH_STALE: Final = (
 
 # --- Erasure and backups (issue 13, items 4 and 5) ---
 CLI_BACKUP_KEPT: Final = (
-    "Sauvegardes gardées : les {keep} plus récentes (anciennes supprimées : {removed})."
+    "Sauvegarde gardée : la plus récente (anciennes supprimées : {removed}).",
+    "Sauvegardes gardées : les {count} plus récentes (anciennes supprimées : {removed}).",
 )
 CLI_BACKUP_EXISTS: Final = (
     "Une sauvegarde de cette seconde existe déjà dans ce dossier : relancez dans une seconde."
@@ -956,9 +979,8 @@ DOMAIN_ERRORS["handover_target_invalid"] = (
     "Ces personnes ne peuvent être confiées qu'à un·e autre médiateur·rice actif·ve."
 )
 CLI_DEMO_REMOVED: Final = (
-    "Données de démonstration supprimées : {members} membres, {people} personnes, "
-    "{orientations} orientations, {interactions} contacts, {informed_actions} actions "
-    "d'information, {events} événements."
+    "Données de démonstration supprimées : {members}, {people}, {orientations}, "
+    "{interactions}, {informed_actions}, {events}."
 )
 CLI_DEMO_NOTHING: Final = "Aucune donnée de démonstration dans la base."
 
@@ -966,7 +988,7 @@ CLI_DEMO_NOTHING: Final = "Aucune donnée de démonstration dans la base."
 # --- Keys: start checks and rotation while the bot runs (issue 13) ---------------------------
 CLI_KEYS_REFUSED: Final = (
     "Le bot ne démarre pas : la clé de chiffrement ({source}) est absente, vide, illisible ou "
-    "ne déchiffre pas les téléphones et notes déjà enregistrés, remettez celle sauvegardée avec "
+    "ne déchiffre pas les téléphones et notes déjà enregistrés : remettez celle sauvegardée avec "
     "la base (README, « Données personnelles et sécurité »)."
 )
 CLI_ROTATED_FILE: Final = (
@@ -979,7 +1001,8 @@ CLI_ROTATED_ENV: Final = (
     "écrire avec l'ancienne."
 )
 CLI_ROTATE_UNREADABLE: Final = (
-    "{count} valeurs ne se déchiffrent avec aucune clé connue : aucune clé n'a été retirée."
+    "{count} valeur ne se déchiffre avec aucune clé connue : aucune clé n'a été retirée.",
+    "{count} valeurs ne se déchiffrent avec aucune clé connue : aucune clé n'a été retirée.",
 )
 
 
@@ -1004,7 +1027,7 @@ ASK_PARTNER_MESSAGE: Final = (
     "Lien à usage unique, valable jusqu'au {expires}."
 )
 ASK_PARTNER_NOTE: Final = (
-    "Message ci-dessus à transférer au correspondant de {partner} pour {person} (ou copiez un "
+    "Message ci-dessus à transférer à votre contact chez {partner} pour {person} (ou copiez un "
     "lien).{email_line}\n"
     "Le partenaire ne verra que le code {code}, l'initiale du prénom, l'objet, la modalité et "
     "la date de l'orientation, et votre prénom. Je vous préviendrai de sa réponse."
@@ -1031,7 +1054,7 @@ PARTNER_ANSWERED_LATE: Final = (
     "rien n'a changé)."
 )
 PARTNER_REASON_SUFFIX: Final = " ({reason})"
-# What the correspondant sees (Telegram and web, same content).
+# What the partner's correspondant·e sees (Telegram and web, same content).
 CONFIRM_TITLE: Final = "Suivi d'une orientation"
 CONFIRM_CARD: Final = (
     "{programme}\n"
@@ -1089,10 +1112,12 @@ DIGEST_PARTNER_CONFIRMED: Final = (
     "{count} suivis confirmés par les partenaires cette semaine",
 )
 COMMITTEE_CONFIRMATIONS: Final = (
-    "\n\nConfirmations par le partenaire : {sent} demandes, {answered} réponses, "
+    "\n\nConfirmations par le partenaire : {sent}, {answered}, "
     "délai médian {median}.\nIssues données par le partenaire : {by_partner}.\n"
     "Issues données par l'équipe : {by_team}."
 )
+COMMITTEE_CONFIRMATIONS_SENT: Final = ("{count} demande", "{count} demandes")
+COMMITTEE_CONFIRMATIONS_ANSWERED: Final = ("{count} réponse", "{count} réponses")
 COMMITTEE_CONFIRMATIONS_NO_MEDIAN: Final = "–"
 COMMITTEE_CONFIRMATIONS_DAYS: Final = "{days} j"
 COMMITTEE_SHEET_CONFIRMATIONS: Final = "Confirmations"
@@ -1115,10 +1140,7 @@ REPORT_UNANSWERED: Final = "dont sans réponse après deux relances : {count}"
 # The weekly digest: a first message that fits one phone screen (900 characters at most),
 # the breakdowns behind its buttons.
 DIGEST_TITLE: Final = "Bonjour ! Le point AVEQ de la semaine du {start} au {end}"
-DIGEST_WEEK_LINE: Final = (
-    "📈 Semaine : {engaged} personnes accrochées, {informed} informées, "
-    "{oriented} orientations, {exits} sorties."
-)
+DIGEST_WEEK_LINE: Final = "📈 Semaine : {engaged}, {informed}, {oriented}, {exits}."
 DIGEST_WEEK_EVENTS: Final = (
     "🎪 Événements : {count} · participant·es : {attendees} · changements de situation : "
     "{changed}."
@@ -1171,7 +1193,7 @@ CHART_AREA_TARGET: Final = "/ obj. {target}"
 CHART_STATUS: Final = "{done} au {day} · selon le rythme de l'objectif : {pace}"
 CHART_CAPTION: Final = "Cumul de l'année face au rythme de l'objectif, et chaque quartier."
 # Targets: the team's, a neighbourhood's own (or none), a mediator's share.
-REPORT_NO_TARGET: Final = "Dans l'année : {done} accroché·es (pas d'objectif propre)"
+REPORT_NO_TARGET: Final = "Dans l'année : {done} (pas d'objectif propre)"
 
 # The period step of /stats, /export and /comite.
 PERIOD_PRESETS: Final = {

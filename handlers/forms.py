@@ -42,7 +42,7 @@ import unicodedata
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from typing import Any, ClassVar, Final, cast
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -360,7 +360,14 @@ class FormEngine:
     """Walks one form for every member: one ConversationHandler, one state, the step in the
     draft."""
 
+    _keys: ClassVar[dict[str, Form]] = {}  # each form's key, once: it names its draft, buttons
+
     def __init__(self, form: Form) -> None:
+        owner = FormEngine._keys.setdefault(form.key, form)
+        if owner is not form:  # two forms sharing a draft would overwrite each other's answers
+            raise ValueError(
+                f"two forms use the key {form.key!r}: {owner.command}, {form.command}"
+            )
         self.form = form
 
     # The conversation --------------------------------------------------------------------

@@ -19,7 +19,7 @@ from bot import keyboards, texts
 from bot.callbacks import FollowUp, PersonRef
 from bot.context import BotContext
 from bot.dates import parse_day
-from bot.formatting import day
+from bot.formatting import day, plural
 from bot.messages import ask_partner_button
 from handlers import picking
 from handlers.forms import (
@@ -155,7 +155,11 @@ async def summary(asked: Asked) -> str:
         appointment=day(appointment, asked.context.services.settings.tz)
         if appointment
         else texts.NO_APPOINTMENT,
-        note=texts.NOTE_WRITTEN.format(length=len(note)) if note else texts.NOT_GIVEN,
+        note=(
+            texts.NOTE_WRITTEN.format(length=plural(len(note), *texts.NOTE_LENGTH))
+            if note
+            else texts.NOT_GIVEN
+        ),
     )
 
 

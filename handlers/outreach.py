@@ -12,7 +12,7 @@ from telegram.ext import BaseHandler
 from bot import texts
 from bot.context import BotContext
 from bot.dates import parse_day
-from bot.formatting import day
+from bot.formatting import day, plural
 from handlers.forms import Answers, Asked, Choice, Finished, Form, FormEngine, Number, Option
 from models import outreach
 from models.errors import DomainError
@@ -63,7 +63,7 @@ async def save(context: BotContext, answers: Answers, session: AsyncSession) -> 
     kind_label = (await services.reference.labels(Kind.OUTREACH))[action.kind]
     return Finished(
         texts.INFORMED_SAVED.format(
-            count=action.informed,
+            informed=plural(action.informed, *texts.COUNT_INFORMED),
             kind=kind_label.lower(),
             date=day(action.day, services.settings.tz),
             neighbourhood=neighbourhood.name,

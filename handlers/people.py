@@ -27,6 +27,7 @@ from bot.formatting import day
 from handlers import directory, picking
 from handlers.common import show, warn
 from handlers.forms import (
+    USE_BUTTONS,
     Answers,
     Asked,
     Choice,
@@ -37,8 +38,11 @@ from handlers.forms import (
     Option,
     Summary,
     Text,
+    match_option,
+    plain,
 )
 from models import audit, consent, people
+from models.errors import DomainError
 from models.people import Answer, Person, Profile, Sex
 from models.reference import Kind, Neighbourhood
 
@@ -73,20 +77,26 @@ FIELDS: Final = (
 
 
 # --- The answers behind the combined keyboards ----------------------------------------------
-def sex_of(values: Answers) -> str | None:
-    """The sex answered (on the sex and age keyboard, or on its own), or None."""
+# The sex and age keyboard's answer: « female.26_44 » from a button, or half of it typed
+# (« female. » for « femme », « .26_44 » for « 26-44 »: the other half is then asked alone),
+# or OTHER (both asked alone).
+def halves(values: Answers) -> tuple[str | None, str | None]:
+    """(sex, age bracket) as answered on the sex and age keyboard or on their own steps."""
     profile = values.get("profile")
     if profile is None:
-        return None
-    return values.get("sex") if profile == OTHER else profile.split(SPLIT)[0]
+        return None, None
+    sex, _, age = ("", "", "") if profile == OTHER else profile.partition(SPLIT)
+    return sex or values.get("sex") or None, age or values.get("age_bracket") or None
+
+
+def sex_of(values: Answers) -> str | None:
+    """The sex answered (on the sex and age keyboard, or on its own), or None."""
+    return halves(values)[0]
 
 
 def age_of(values: Answers) -> str | None:
     """The age bracket answered, or None."""
-    profile = values.get("profile")
-    if profile is None:
-        return None
-    return values.get("age_bracket") if profile == OTHER else profile.split(SPLIT)[1]
+    return halves(values)[1]
 
 
 def registration_of(values: Answers) -> tuple[str | None, str | None]:
@@ -152,6 +162,23 @@ def worded(table: dict[str, Worded], values: Answers) -> Worded:
 def read_first_name(text: str, asked: Asked) -> str:
     """A first name or initials (models.people)."""
     return people.clean_first_name(text)
+
+
+async def read_profile(text: str, asked: Asked) -> str:
+    """A typed answer naming one half of the sex and age keyboard, or both in any order
+    (« femme », « H », « 26-44 », « femme 26-44 »; accents and case ignored): the halves
+    named, the other left to ask on its own."""
+    sexes = list(texts.SEX_LABELS.items())
+    ages = await age_options(asked)
+    words = plain(text).split()
+    for cut in range(len(words) + 1):
+        head, tail = " ".join(words[:cut]), " ".join(words[cut:])
+        for said_sex, said_age in ((head, tail), (tail, head)):
+            sex = match_option(said_sex, sexes) if said_sex else ""
+            age = match_option(said_age, ages) if said_age else ""
+            if sex is not None and age is not None and (sex or age):
+                return f"{sex}{SPLIT}{age}"
+    raise DomainError(USE_BUTTONS)
 
 
 def read_phone(text: str, asked: Asked) -> str:
@@ -447,8 +474,16 @@ def after_saving(person: Person) -> InlineKeyboardMarkup:
     )
 
 
-def other_profile(values: Answers) -> bool:
-    return continuing(values) and values.get("profile") == OTHER
+def sex_asked_alone(values: Answers) -> bool:
+    """Another sex or not said, or only the age bracket typed: the sex is asked on its own."""
+    profile = values.get("profile")
+    return continuing(values) and profile is not None and halves({"profile": profile})[0] is None
+
+
+def age_asked_alone(values: Answers) -> bool:
+    """Another sex or not said, or only the sex typed: the age bracket is asked on its own."""
+    profile = values.get("profile")
+    return continuing(values) and profile is not None and halves({"profile": profile})[1] is None
 
 
 NOUVEAU: Final = Form(
@@ -475,6 +510,7 @@ NOUVEAU: Final = Form(
             name="profile",
             prompt=texts.NEW_PROMPTS["profile"],
             options=profile_options,
+            read=read_profile,
             title=texts.NEW_FIELD_NAMES["profile"],
             applies=continuing,
             resets=("sex", "age_bracket"),
@@ -484,14 +520,14 @@ NOUVEAU: Final = Form(
             prompt=texts.NEW_PROMPTS["sex"],
             options=list(texts.SEX_LABELS.items()),
             title=texts.NEW_FIELD_NAMES["sex"],
-            applies=other_profile,
+            applies=sex_asked_alone,
         ),
         Choice(
             name="age_bracket",
             prompt=prompt_of(texts.NEW_AGE_PROMPTS),
             options=age_options,
             title=texts.NEW_FIELD_NAMES["age_bracket"],
-            applies=other_profile,
+            applies=age_asked_alone,
         ),
         Choice(
             name="residence",

@@ -198,7 +198,7 @@ async def export(context: BotContext, answers: Answers, session: AsyncSession) -
 
 
 EXPORT: Final = Form(
-    key="ex",
+    key="xp",
     command="export",
     begin=export_begin,
     steps=(picker.step(texts.EXPORT_PERIOD),),

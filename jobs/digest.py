@@ -20,7 +20,7 @@ from telegram.error import TelegramError
 from bot import digest, texts
 from bot.context import BotContext, Services
 from bot.digest import Digest
-from bot.formatting import day
+from bot.formatting import day, plural
 from bot.messages import reminder_keyboard, reminder_text
 from jobs import delivery
 from models import audit, orientations, stats, team
@@ -174,10 +174,10 @@ async def _send_recaps(
         text = texts.RECAP.format(
             start=day(week.start, tz),
             end=day(week.end, tz),
-            informed=figures.informed,
-            engaged=figures.engaged,
-            oriented=figures.orientations.total,
-            exits=sum(figures.exits_by_reason.values()),
+            informed=plural(figures.informed, *texts.COUNT_INFORMED),
+            engaged=plural(figures.engaged, *texts.COUNT_ENGAGED),
+            oriented=plural(figures.orientations.total, *texts.COUNT_ORIENTATIONS),
+            exits=plural(sum(figures.exits_by_reason.values()), *texts.COUNT_EXITS),
             overdue=sum(f.late for f in figures.followups.values()),
         )
 

@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 
 from bot import drafts, sensitive, texts
 from bot.context import BotContext
+from bot.formatting import plural
 from bot.persistence import DatabasePersistence
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ async def expire_idle_drafts(context: BotContext) -> None:
         await sensitive.delete(context.bot, chat_id, sensitive.take(draft), enabled=enabled)
         if draft.get(drafts.SHOWN):  # its result was shown (/stats' figures): nothing lost
             continue
-        minutes = round(idle.total_seconds() / 60)
+        minutes = plural(round(idle.total_seconds() / 60), *texts.EXPIRED_MINUTES)
         try:
             await context.bot.send_message(chat_id, texts.EXPIRED.format(minutes=minutes))
         except TelegramError:

@@ -346,7 +346,7 @@ async def test_the_committee_report_and_the_export_show_the_partners_confirmatio
             session=session, period=period, tz=PARIS
         )
     text = "\n".join(committee_report.render(report, labels, tz=PARIS))
-    assert "Confirmations par le partenaire : 2 demandes, 1 réponses, délai médian 3 j" in text
+    assert "Confirmations par le partenaire : 2 demandes, 1 réponse, délai médian 3 j" in text
     assert "Issues données par le partenaire : injoignable : 1." in text
     assert "Issues données par l'équipe : venu·e, accompagnement démarré : 1." in text
     sheet = committee_report.tables(report, labels, tz=PARIS)[-1]

@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm import undefer
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import ConversationHandler
@@ -55,12 +56,13 @@ from handlers.forms import (
     match_option,
     plain,
 )
+from handlers.people import halves
 from models import botstate, events, periods, reference
 from models.base import pk
 from models.botstate import DRAFTS_KEY
 from models.errors import DomainError
 from models.events import Event, EventDraft, EventPartner, Registration
-from models.orientations import Orientation
+from models.orientations import Interaction, Orientation
 from models.outreach import OutreachAction
 from models.people import Person, PersonBarrier, clean_first_name, person_code
 from models.reference import Neighbourhood, Partner
@@ -98,7 +100,16 @@ FORMS = registered_forms()
 
 def test_the_forms_are_discovered_in_the_application() -> None:
     """The walk below covers at least the forms on the engine when it was written."""
-    assert {"inf", "evt", "par", "evi"} <= set(FORMS)
+    assert {"inf", "evt", "par", "evi", "ex", "xp"} <= set(FORMS)
+
+
+def test_two_forms_cannot_share_a_draft() -> None:
+    """/sortie and /export once both had the key « ex »: the walk saw one of them only, and a
+    member in the middle of one would have had the other's answers in their draft."""
+    sortie = FORMS["ex"]
+    with pytest.raises(ValueError, match="two forms use the key 'ex'"):
+        FormEngine(dataclasses.replace(sortie, command="autre"))
+    assert FormEngine(sortie).form is sortie  # the same form again (a rebuilt app) is fine
 
 
 # --- One walk's world ------------------------------------------------------------------------
@@ -285,7 +296,7 @@ TYPED = (
     "Café du quartier", "29/03", "28/03/2026", "demain", "hier", "08/03", "14h30", "9h",
     "18:00", "Mairie du 14e", "Boulangerie Dupont", "Emploi et formation", "Léa Durand",
     "Chargée de relations", "01 45 67 89 10", "contact@exemple.fr", "Par courriel", "12",
-    "Forum très utile, 6 situations changées", "Awa",
+    "Forum très utile, 6 situations changées", "Awa", "femme", "26-44", "H 45-54",
 )  # fmt: skip
 GARBAGE = ("zzqx ???", "🙂", "-1", "99999999", "...", "P-99999")
 NO_TEXT = object()  # a photo instead of a text
@@ -623,6 +634,7 @@ async def nouveau_stored(world: World, saved: Answers) -> None:
     assert (person.residence, person.channel) == (saved["residence"], saved["channel"])
     assert set(barriers) == set(saved.get("barriers") or ())
     assert person.rsa == saved["rsa"]
+    assert (person.sex, person.age_bracket) == halves(saved)  # typed halves, or the keyboard
 
 
 async def orienter_stored(world: World, saved: Answers) -> None:
@@ -692,6 +704,31 @@ async def committee_sent(world: World, saved: Answers) -> None:
     assert names == [f"aveq-comite-{partner.code}-{start}-{end}.xlsx"]
 
 
+async def contact_stored(world: World, saved: Answers) -> None:
+    """/contact: one contact with the person chosen, of the kind chosen, at the walk's clock,
+    with the note typed when the person agreed to notes (none otherwise)."""
+    assert world.member is not None
+    async with world.sessions() as session:
+        notes = undefer(Interaction.note)  # type: ignore[arg-type]
+        rows = (await session.exec(select(Interaction).options(notes))).all()
+        person = await session.get_one(Person, saved["person_id"])
+        assert [(r.person_id, r.member_id, r.kind, r.at) for r in rows] == [
+            (saved["person_id"], pk(world.member), saved["kind"], world.clock())
+        ]
+        assert rows[0].note == (saved.get("note") if person.contact_consent else None)
+        assert person.last_contact_at == world.clock()
+
+
+async def sortie_stored(world: World, saved: Answers) -> None:
+    """/sortie: the person chosen is exited, for the reason and on the day chosen."""
+    async with world.sessions() as session:
+        person = await session.get_one(Person, saved["person_id"])
+        others = (await session.exec(select(Person).where(Person.id != saved["person_id"]))).all()
+    assert (person.status, person.exit_reason) == ("exited", saved["reason"])
+    assert person.exited_on == dt.date.fromisoformat(saved["date"])
+    assert all(p.exited_on is None for p in others)
+
+
 # Keyed by the form's key; /nouveau's and /orienter's as ported on their branches (issue #14).
 ORACLES: dict[str, Callable[[World, Answers], Awaitable[None]]] = {
     "inf": informes_stored,
@@ -702,8 +739,10 @@ ORACLES: dict[str, Callable[[World, Answers], Awaitable[None]]] = {
     "or": orienter_stored,
     "inv": inviter_stored,
     "st": stats_shown,
-    "ex": export_sent,
+    "xp": export_sent,
     "cm": committee_sent,
+    "ct": contact_stored,
+    "ex": sortie_stored,
 }
 
 

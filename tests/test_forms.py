@@ -84,7 +84,7 @@ async def test_informes_takes_typed_names_of_buttons(mediator: User, sessions: S
     assert "Combien" in await mediator.send("permanence")
     assert "Quel jour" in await mediator.send("7")
     saved = await mediator.send("hier")
-    assert saved.startswith("Enregistré : 7 informé·es (permanence), le 09/03/2026")
+    assert saved.startswith("Enregistré : 7 personnes informées (permanence), le 09/03/2026")
     async with sessions() as session:
         action = (await session.exec(select(OutreachAction))).one()
     assert (action.kind, action.informed, action.day) == ("drop_in", 7, dt.date(2026, 3, 9))

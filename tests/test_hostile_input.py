@@ -156,7 +156,7 @@ async def test_hostile_informed_count_and_day(
     await mediator.process(typed(mediator, answer_text(day)))
     answer = mediator.last.text
     # Accepted (a date, or a word naming a button: « H » is « Hier ») or asked again.
-    assert answer.startswith("Enregistré : 5 informé·es") or "Quel jour" in answer
+    assert answer.startswith("Enregistré : 5 personnes informées") or "Quel jour" in answer
     await mediator.send("/annuler")
 
 
@@ -328,7 +328,7 @@ async def test_hostile_correspondant_fields(
     await coordinator.send("/partenaires")
     await coordinator.tap("France Travail")
     await coordinator.tap("France Travail")
-    await coordinator.tap("✏️ Modifier le correspondant")
+    await coordinator.tap("✏️ Modifier le contact")
     question = texts.PARTNER_ASK_FIELD.format(field=texts.PARTNER_CONTACT_FIELDS[field])
     await coordinator.tap(texts.PARTNER_CONTACT_FIELDS[field])
     text = answer_text(value)

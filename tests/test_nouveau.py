@@ -115,10 +115,74 @@ async def test_back_goes_to_the_previous_step_and_keeps_answers(mediator: User) 
 async def test_free_text_on_a_button_step_reprompts(mediator: User) -> None:
     await mediator.send("/nouveau")
     await mediator.send("Amina")
-    answer = await mediator.send("femme")
+    answer = await mediator.send("bleu")
     assert "boutons" in answer
     assert "Sexe" in answer
     assert "Où habite-t-elle" in await mediator.tap("F · 26-44 ans")
+
+
+async def saved_profile(mediator: User, sessions: Sessions) -> tuple[str, str]:
+    """From the residence question to « Enregistrer », by buttons: (sex, age bracket) stored."""
+    for label in ("QPV", "Bouche-à-oreille", "Valider (0)", "Non", "Oui"):
+        await mediator.tap(label)
+    agree = next(label for label in mediator.labels() if "d'accord" in label)
+    await mediator.tap(agree)
+    await mediator.tap("✅ Enregistrer")
+    async with sessions() as session:
+        person = (await session.exec(select(Person))).one()
+    return person.sex, person.age_bracket
+
+
+async def test_typing_the_sex_alone_asks_the_age_bracket_alone(
+    mediator: User, sessions: Sessions
+) -> None:
+    await mediator.send("/nouveau")
+    await mediator.send("Amina")
+    question = await mediator.send("FEMME")
+    assert "Quelle est sa tranche d'âge" in question
+    assert "26-44 ans" in mediator.labels()
+    assert "F · 26-44 ans" not in mediator.labels()
+    assert "Où habite-t-elle" in await mediator.send("26-44")
+    assert await saved_profile(mediator, sessions) == ("female", "26_44")
+
+
+async def test_typing_the_age_bracket_alone_asks_the_sex_alone(
+    mediator: User, sessions: Sessions
+) -> None:
+    await mediator.send("/nouveau")
+    await mediator.send("Moussa")
+    assert "Sexe ?" in await mediator.send("45-54")
+    assert {"Femme", "Homme", "Autre", "Non précisé"} <= set(mediator.labels())
+    assert "Où habite-t-il" in await mediator.send("h")
+    assert await saved_profile(mediator, sessions) == ("male", "45_54")
+
+
+async def test_typing_both_halves_answers_the_keyboard(mediator: User, sessions: Sessions) -> None:
+    await mediator.send("/nouveau")
+    await mediator.send("Amina")
+    assert "Où habite-t-elle" in await mediator.send("Femme 26-44")
+    summary_sex_age = await saved_profile(mediator, sessions)
+    assert summary_sex_age == ("female", "26_44")
+
+
+async def test_the_halves_typed_in_any_order_with_accents_and_case(
+    mediator: User, sessions: Sessions
+) -> None:
+    await mediator.send("/nouveau")
+    await mediator.send("Amina")
+    assert "Où la personne habite-t-elle" in await mediator.send("55 ans et plus NON PRECISE")
+    assert await saved_profile(mediator, sessions) == ("unspecified", "55_plus")
+
+
+async def test_retour_from_the_age_asked_alone_goes_back_to_the_keyboard(
+    mediator: User, sessions: Sessions
+) -> None:
+    await mediator.send("/nouveau")
+    await mediator.send("Amina")
+    await mediator.send("femme")
+    assert "Sexe et tranche d'âge" in await mediator.tap("◀ Retour")
+    assert "Où habite-t-il" in await mediator.send("homme moins de 26")
+    assert await saved_profile(mediator, sessions) == ("male", "under_26")
 
 
 async def test_photo_on_a_text_step_reprompts(mediator: User) -> None:

@@ -17,10 +17,25 @@ async def test_informed_count_with_buttons(mediator: User, sessions: Sessions) -
     assert "Combien" in await mediator.tap("Tour de rue")
     assert "Quel jour" in await mediator.tap("10")
     saved = await mediator.tap("Aujourd'hui")
-    assert saved == "Enregistré : 10 informé·es (tour de rue), le 10/03/2026, à La Chapelle Nord."
+    assert (
+        saved
+        == "Enregistré : 10 personnes informées (tour de rue), le 10/03/2026, à La Chapelle Nord."
+    )
     async with sessions() as session:
         action = (await session.exec(select(OutreachAction))).one()
     assert (action.kind, action.informed, action.day) == ("street_tour", 10, dt.date(2026, 3, 10))
+
+
+async def test_one_person_informed_is_said_in_the_singular(mediator: User) -> None:
+    await mediator.send("/informes")
+    await mediator.tap("Tour de rue")
+    await mediator.send("1")
+    saved = await mediator.tap("Aujourd'hui")
+    assert saved.startswith("Enregistré : 1 personne informée (tour de rue)")
+    await mediator.send("/informes")
+    await mediator.tap("Tour de rue")
+    await mediator.send("2")
+    assert (await mediator.tap("Hier")).startswith("Enregistré : 2 personnes informées")
 
 
 async def test_informed_typed_count_and_date(mediator: User, sessions: Sessions) -> None:

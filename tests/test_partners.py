@@ -203,7 +203,7 @@ async def test_directory_edit_and_contact_from_a_reminder(
         ("E-mail", "julie.moreau@exemple"),
         ("Comment orienter", "Appeler le mardi matin ; préciser « AVEQ »."),
     ):
-        await claire.tap("✏️ Modifier le correspondant")
+        await claire.tap("✏️ Modifier le contact")
         assert f"{field} ?" in await claire.tap(field)
         answer = await claire.send(value)
         if value == "julie.moreau@exemple":  # refused; the question stays open
@@ -228,8 +228,8 @@ async def test_directory_edit_and_contact_from_a_reminder(
     await orient(app, sessions, samia_member, person, ft, clock.now, None, None)
     clock.now = paris(2026, 3, 16, 10)
     await app.job_queue.get_jobs_by_name("reminder_sweep")[0].run(app)
-    assert "📇 Contacter le correspondant" in samia.labels()
-    contact = await samia.tap("📇 Contacter le correspondant")
+    assert "📇 Contact du partenaire" in samia.labels()
+    contact = await samia.tap("📇 Contact du partenaire")
     assert "Julie Moreau" in contact
     assert "+33144556677" in contact
     # The reminder itself is still there, with its answers.

@@ -104,9 +104,12 @@ async def test_digest_goes_out_once_per_week_across_restarts(
         assert "Amina" not in body
         _, photo = photos_to(api, team[coordinator])
         assert png_size(photo) == (585, 960)  # shown 390 px wide on a phone, sharp
-    for mediator, engaged in (("samia", 2), ("karim", 1)):
+    for mediator, engaged in (
+        ("samia", "2 personnes accrochées"),
+        ("karim", "1 personne accrochée"),
+    ):
         _, recap = texts_to(api, team[mediator], "Votre semaine")
-        assert f"{engaged} accrochées" in recap
+        assert f": 0 personne informée, {engaged}, 0 orientation, 0 sortie.\n" in recap
     # The next Monday: a new digest.
     clock.advance(days=7)
     await run_digest(app)
@@ -256,7 +259,7 @@ async def test_export_workbook_matches_the_engine_and_holds_no_identity(
         "Personnes",
         "Orientations",
         "Sorties",
-        "Informés",
+        "Personnes informées",
         "Événements",
         "Partenaires",
         "Confirmations",

@@ -243,7 +243,10 @@ async def test_each_scope_has_its_own_target_never_the_team_s(
     assert "Objectif de l'année : 3 / 400" in reports.target_line(samia)
     area = await figures(sessions, Scope(ScopeKind.NEIGHBOURHOOD, data["19e-sud"]))
     assert area.yearly_target is None
-    assert reports.target_line(area) == "Dans l'année : 2 accroché·es (pas d'objectif propre)"
+    assert (
+        reports.target_line(area)
+        == "Dans l'année : 2 personnes accrochées (pas d'objectif propre)"
+    )
     assert (await figures(sessions, Scope())).yearly_target == 800
     async with sessions.begin() as session:
         (await session.get_one(Neighbourhood, data["19e-sud"])).yearly_target = 120

@@ -56,7 +56,7 @@ class Typed(str):
 
 # Each flow's common path (after its command), and what its last message says.
 COMMON_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
-    "/informes": (("Tour de rue", "5", texts.INFORMED_TODAY), "Enregistré : 5 informé·es"),
+    "/informes": (("Tour de rue", "5", texts.INFORMED_TODAY), "Enregistré : 5 personnes"),
     "/contact": (("P-0001", "Appel", texts.SKIP), "Contact enregistré avec P-0001 Awa"),
     "/sortie": (
         ("P-0001", "Déménagement", "Aujourd'hui", "Oui, clore"),

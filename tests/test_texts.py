@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import texts
+from bot.formatting import plural
 from models.confirmations import NotForUsReason, PartnerAnswer, State
 from models.events import EventKind, EventOutcome
 from models.orientations import ContactKind, ExitReason, Mode, Outcome, Purpose
@@ -162,6 +163,7 @@ def test_the_typography_is_one_convention() -> None:
         "three dots": re.compile(r"\.\.\."),
         "curly apostrophe": re.compile(r"’"),
         "space before comma": re.compile(r" ,"),
+        "thousands without a thin space": re.compile(r"\b\d{1,3} \d{3}\b"),  # « 1\u202f000 »
     }
     slips = [(rule, name) for name, text in SCREEN for rule, r in rules.items() if r.search(text)]
     assert slips == []
@@ -172,3 +174,108 @@ def test_labels_for_people_do_not_assume_their_gender() -> None:
     « personnes »: « Inscrit·es à France Travail », never « Inscrites »."""
     assumed = re.compile(r"^(?:Inscrites|Non inscrites|Venues|Absentes|Accrochées)\b")
     assert [name for name, text in SCREEN if assumed.search(text)] == []
+
+
+# --- Counts: « 1 personne », « 0 personne », « 3 personnes », through bot.formatting.plural ----
+def _pairs(name: str, value: object) -> dict[str, tuple[str, str]]:
+    """The plural forms (`(one, other)` with `{count}` in the other) in an entry, by path."""
+    if isinstance(value, dict):
+        return {
+            p: f
+            for key, item in value.items()
+            for p, f in _pairs(f"{name}[{key!r}]", item).items()
+        }
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(item, str) for item in value)
+        and "{count}" in value[1]
+    ):
+        return {name: value}
+    return {}
+
+
+PAIRS = {
+    path: forms
+    for name, value in vars(texts).items()
+    if name.isupper()
+    for path, forms in _pairs(name, value).items()
+}
+# A placeholder followed by a noun or adjective in the plural: « {count} personnes », « {sent}
+# demandes », « {count} rendez-vous fixés ». Not after a slash (« {done} / {target} accrochées »
+# reads as a fraction), not `{limit}` (a fixed maximum, never below 2), not a word that does
+# not vary (« {months} mois », « {shown} plus récentes ») or that is not about the count.
+COUNTED = re.compile(r"(?<!/ )\{(?!limit\})\w+\}[ \u00a0\u202f]+(?P<word>[\w·-]+)")
+PLURAL_WORD = re.compile(r"(?:s|x|·es|·s)$")
+INVARIABLE = {"mois", "plus", "sans", "dans", "vers", "fois", "pas", "rendez-vous", "s"}
+INVARIABLE |= {"les", "des", "ses", "vous", "nous"}
+
+
+def unpluralised(text: str) -> list[str]:
+    """The counted words of `text` written in the plural whatever the count."""
+    found = [m["word"] for m in COUNTED.finditer(text)]
+    return [w for w in found if w not in INVARIABLE and PLURAL_WORD.search(w)]
+
+
+@pytest.mark.parametrize(
+    "slip",
+    [
+        "{count} personnes",
+        "Créées : {people} personnes, {orientations} orientations.",
+        "délai médian {days} jours",
+        "{count} inscrit·es venu·es",
+        "{sent} demandes, {answered} réponses",
+    ],
+)
+def test_the_count_check_catches_a_plural_written_whatever_the_count(slip: str) -> None:
+    assert unpluralised(slip)
+
+
+@pytest.mark.parametrize(
+    "fine",
+    [
+        "{count} personne",
+        "Personnes informées : {count}",
+        "{done} / {target} accrochées",
+        "{to} les personnes de {name}",
+        "({limit} caractères au plus)",
+        "aucun contact depuis {months} mois",
+        "{count} · {filters}",
+    ],
+)
+def test_the_count_check_lets_singulars_labels_and_other_words_through(fine: str) -> None:
+    assert not unpluralised(fine)
+
+
+def test_counts_on_screen_agree_with_the_count() -> None:
+    """Every count that agrees with a word goes through `plural(count, one, other)`: only the
+    plural form of a pair may write the plural."""
+    slips = [
+        (name, unpluralised(text))
+        for name, text in SCREEN
+        if not (name.endswith("[1]") and name.removesuffix("[1]") in PAIRS) and unpluralised(text)
+    ]
+    assert slips == []
+
+
+def test_every_plural_pair_is_read_with_plural() -> None:
+    """A pair is used through `plural` (never formatted by hand, which would show one form
+    whatever the count), and its two forms differ."""
+    assert {"COUNT_ENGAGED", "CLI_ROTATED", "CLI_COUNTS['people']"} <= set(PAIRS)
+    for path, (one, other) in PAIRS.items():
+        assert one != other, path
+        name = path.split("[")[0]
+        assert re.search(rf"\*texts\.{name}\b", CODE), f"{name} not read with plural(...)"
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        (0, "0 personne accrochée"),
+        (1, "1 personne accrochée"),
+        (2, "2 personnes accrochées"),
+        (1500, "1\u202f500 personnes accrochées"),
+    ],
+)
+def test_plural_follows_the_french_rule(count: int, shown: str) -> None:
+    assert plural(count, *texts.COUNT_ENGAGED) == shown
