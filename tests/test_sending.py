@@ -81,8 +81,11 @@ async def test_one_new_message_per_second_in_a_private_chat(
     sent = [(chat, t) for method, chat, t, _ in request.times if method == "sendMessage"]
     to_11 = [t for chat, t in sent if chat == 11]
     assert len(to_11) == 3
-    assert to_11[1] - to_11[0] >= 0.99
-    assert to_11[2] - to_11[1] >= 0.99
+    # about a second apart (without the limiter: microseconds); the times are taken when each
+    # request starts, a little after the limiter let it go, and a loaded machine delays one
+    # start more than the next: a few hundredths of a second were seen lost that way
+    assert to_11[1] - to_11[0] >= 0.9
+    assert to_11[2] - to_11[1] >= 0.9
     others = [t for chat, t in sent if chat != 11]
     assert all(t < to_11[1] for t in others), "other chats do not wait for chat 11"
 
