@@ -164,16 +164,19 @@ def register_handlers(application: BotApplication) -> None:
 
 
 async def persist_now(update: Update, context: BotContext) -> None:
-    """After every member's update: write drafts and conversation states (not once a minute),
-    and remember the update as handled, so a redelivery of it is ignored."""
-    if update.effective_user is None or not context.has_member:
-        return
-    context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
-    await context.application.update_persistence()
-    if context.processed_recorded:
+    """After every member's update: write what was not written ahead of the answer (drafts,
+    conversation states), and remember the update as handled, so a redelivery is ignored."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or not context.has_member:
         return
     persistence = cast(DatabasePersistence, context.application.persistence)
-    await persistence.mark_processed(update.update_id)
+    await persistence.after_update(
+        context.application,
+        user_id=user.id,
+        chat_id=chat.id,
+        update_id=update.update_id,
+        marked=context.processed_recorded,
+    )
 
 
 async def on_error(update: object, context: BotContext) -> None:
