@@ -181,9 +181,24 @@ def conversation_write(
     return _upsert(dialect, ConversationState, columns, ("name", "key")), values
 
 
-def seal(data: dict) -> str:
-    """A member's data as stored: JSON, encrypted with the newest data key."""
-    return crypto.encrypt(json.dumps(data))
+# The last token this process sealed for each member (with the keys of the moment), and its
+# JSON: a member's next update reads back the token their last one wrote, and decrypting it
+# (Fernet: HMAC, then AES) was the largest cost of that read (issue 18). Another replica's
+# token, or any token once the keys changed, is decrypted as before.
+_SEALED: dict[int, tuple[MultiFernet, str, str]] = {}
+REMEMBERED_TOKENS: Final = 10_000  # a team is tens of people
+
+
+def seal(data: dict, *, user_id: int | None = None) -> str:
+    """A member's data as stored: JSON, encrypted with the newest data key (remembered for
+    `unseal` when `user_id` is given)."""
+    plain = json.dumps(data)
+    token = crypto.encrypt(plain)
+    if user_id is not None:
+        if len(_SEALED) >= REMEMBERED_TOKENS:
+            _SEALED.clear()
+        _SEALED[user_id] = (crypto.cipher(), token, plain)
+    return token
 
 
 def unseal(stored: str, *, user_id: int) -> dict:
@@ -191,6 +206,9 @@ def unseal(stored: str, *, user_id: int) -> dict:
     configured key opens (a key retired meanwhile) is an abandoned draft: nothing."""
     if stored.startswith("{"):
         return dict(json.loads(stored))
+    sealed = _SEALED.get(user_id)
+    if sealed is not None and sealed[1] == stored and sealed[0] is crypto.cipher():
+        return dict(json.loads(sealed[2]))
     try:
         return dict(json.loads(crypto.decrypt(stored)))
     except (InvalidToken, ValueError):
@@ -219,7 +237,7 @@ def user_data_write(dialect: str, *, user_id: int, data: dict, now: dt.datetime)
     """The statement storing one member's drafts, encrypted (deleting the row when empty)."""
     if not data:
         return _DELETE_USER, {"user_id": user_id}
-    values = {"user_id": user_id, "data": seal(data), "updated_at": now}
+    values = {"user_id": user_id, "data": seal(data, user_id=user_id), "updated_at": now}
     columns = ("user_id", "data", "updated_at")
     return _upsert(dialect, UserState, columns, ("user_id",)), values
 
