@@ -161,7 +161,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         states: list[tuple[tuple[str, str], str]] = []
         for name, conversations in application._conversation_handler_conversations.items():
             state = conversations.get(key)
-            state_json = json.dumps(state)
+            state_json = NOTHING if state is None else json.dumps(state)
             if self._written_conversations.get((name, encoded), NOTHING) != state_json:
                 writes.append(
                     botstate.conversation_write(dialect, name=name, key=key, state=state, now=now)

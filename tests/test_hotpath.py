@@ -5,6 +5,7 @@ updates."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -129,3 +130,27 @@ async def test_no_hot_path_where_another_connection_cannot_see_the_database(
     assert (path is not None) is (engine.dialect.name == "sqlite")
     if path is not None:
         path.close()
+
+
+async def test_a_write_waits_with_the_loop_free_while_another_process_writes(
+    hot: tuple[AsyncEngine, db.Sessions, SqliteHotPath], tmp_path: Path
+) -> None:
+    """Writing transactions run on the loop's thread: while another process holds SQLite's
+    write lock, the loop keeps serving other chats, and the write lands once it is free."""
+    engine, sessions, _ = hot
+    other = sqlite3.connect(tmp_path / "hot.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO item (name, size) VALUES ('other', 1)")
+
+    async def write() -> None:
+        async with sessions.begin() as session:
+            connection = await session.connection()
+            await connection.execute(insert(ITEM).values(name="ours", size=2))
+
+    waiting = asyncio.create_task(write())
+    await asyncio.sleep(0.05)  # the loop runs meanwhile (this sleep ends)
+    assert not waiting.done()
+    other.execute("COMMIT")
+    other.close()
+    await waiting
+    assert await names(engine) == ["other", "ours"]
