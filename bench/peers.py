@@ -330,16 +330,21 @@ class Peer:
     order: dict[int, list[int]] = field(default_factory=dict)
 
 
-async def one_at_a_time(peer: Peer, api: FakeBotAPI, user_ids: list[int]) -> list[float]:
-    """Every user's flow step by step, users interleaved, each update alone: milliseconds."""
-    durations = []
+async def one_at_a_time(
+    peer: Peer, api: FakeBotAPI, user_ids: list[int]
+) -> tuple[list[float], float]:
+    """Every user's flow step by step, users interleaved, each update alone: the milliseconds
+    each took, and the CPU time per update of the whole process (every thread), which other
+    people's load on the machine distorts much less than the wall clock."""
+    durations, cpu = [], 0.0
     for kind, value in FLOW:
         for user_id in user_ids:
             update = payload(api, user_id, kind, value)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             await peer.submit(update)
             durations.append((time.perf_counter() - started) * 1000)
-    return durations
+            cpu += time.process_time() - cpu_started
+    return durations, cpu * 1000 / len(durations)
 
 
 async def waiting_chats(peer: Peer, api: FakeBotAPI, chat_ids: list[int]) -> tuple[float, bool]:
@@ -480,12 +485,13 @@ async def measure(report: Report, name: str, size: str) -> None:
             warm = await ids(WARM_UP_USERS[size], 40_000)
             await one_at_a_time(peer, api, warm)
             gc.collect()
-            quiet = await one_at_a_time(peer, api, await ids(users, 10_000))
+            quiet, cpu = await one_at_a_time(peer, api, await ids(users, 10_000))
             with busy_cores():
-                busy = await one_at_a_time(peer, api, await ids(users, 20_000))
+                busy, _ = await one_at_a_time(peer, api, await ids(users, 20_000))
         label = f"{users} users x {len(FLOW)}"
         report.add("peers", name, label, "p50 one at a time", percentile(quiet, 0.5), "ms")
         report.add("peers", name, label, "p99 one at a time", percentile(quiet, 0.99), "ms")
+        report.add("peers", name, label, "CPU per update, one at a time", cpu, "ms")
         rise = percentile(busy, 0.5) / percentile(quiet, 0.5)
         report.add("peers", name, label, "p50 rise, both cores busy", rise, "x")
 
@@ -495,10 +501,13 @@ async def measure(report: Report, name: str, size: str) -> None:
             chat_ids = (
                 await members(chats, 100_000) if members else list(range(100_000, 100_000 + chats))
             )
+            cpu_started = time.process_time()
             wall, ordered = await waiting_chats(peer, api, chat_ids)
+            cpu = (time.process_time() - cpu_started) * 1000 / (chats * len(FLOW))
             saved = peer.saved()
         label = f"{chats} chats waiting, 50 ms API"
         report.add("peers", name, label, "updates per second", chats * len(FLOW) / wall, "/s")
+        report.add("peers", name, label, "CPU per update, chats waiting", cpu, "ms")
         report.add("peers", name, label, "every chat in order", float(ordered), "bool")
         report.add("peers", name, label, "people saved", saved, "", f"= {chats}")
     report.add("peers", name, "whole run", "peak RSS", peak_rss_mib(), "MiB")

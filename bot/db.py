@@ -228,13 +228,12 @@ class _OneWriterAtATime(async_sessionmaker[AsyncSession]):
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]
         """A writing transaction, once the previous one of this process has ended."""
-        writing = self if self._inline is None else self(bind=self._inline)
         async with self._writer:
-            if isinstance(writing, AsyncSession):
-                async with writing, writing.begin():
-                    yield writing
-            else:
+            if self._inline is None:
                 async with super().begin() as session:
+                    yield session
+            else:
+                async with self(bind=self._inline) as session, session.begin():
                     yield session
 
 
