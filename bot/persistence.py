@@ -4,8 +4,8 @@ and are shared by every replica.
 Only `user_data` (drafts, stored encrypted) and conversation states are stored; chat data, bot
 data and callback data are not used. The drafts and the conversation's next state are
 written with the update's mark before the answer (`write_ahead`, from `checkpoint`), so a
-process killed mid-conversation loses nothing that was answered; PTB's own pass after the
-update then finds nothing new to write.
+process killed mid-conversation loses nothing that was answered; `after_update` then writes
+what a handler changed without writing it ahead (usually nothing), instead of PTB's pass.
 
 Nothing is loaded at start: each update's access check (`check`) reads, in one short read,
 the sender's membership, whether the update was handled already and, for a member, the chat's
@@ -54,7 +54,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self._read_engine = read_only(engine)
         self._reads = make_read_sessions(engine)
         self._hot = SqliteHotPath.for_engine(engine, writer_lock(sessions))
-        # What was last written, so PTB's own pass after each update does not write it again.
+        # What was last written, so neither `after_update` nor PTB's pass (once a minute)
+        # writes it again.
         self._written_users: dict[int, str] = {}
         self._written_conversations: dict[tuple[str, str], str] = {}
 
