@@ -222,7 +222,12 @@ def _update_id(update: object) -> int | None:
 
 
 async def on_startup(application: BotApplication) -> None:
-    """Learn the bot's username (for invitation links) and show each member their menu."""
+    """Learn the bot's username (for invitation links), load the reference data and show each
+    member their menu.
+
+    The reference data is loaded before the first update: after a restart Telegram hands over
+    every update that waited at once, and 200 chats arriving together each waited 1–2 s for
+    its first load (issue 18; docs/performance.md)."""
     services: Services = application.bot_data[SERVICES_KEY]
     async with services.sessions.begin() as session:
         if application.bot.username:
@@ -230,6 +235,8 @@ async def on_startup(application: BotApplication) -> None:
                 session=session, key="bot_username", value=application.bot.username
             )
         members = await team_model.list_members(session=session)
+        services.reference.observe(await botstate.reference_version(session=session))
+    await services.reference.neighbourhoods()
     await application.bot.set_my_commands(access.default_commands())
     for member in members:
         await start.set_member_commands(application.bot, member)
