@@ -137,3 +137,14 @@ async def test_postgresql_dropping_every_connection_loses_nothing(
     assert "Sexe" in await mediator.send("Amina")  # the same conversation goes on
     await app.job_queue.get_jobs_by_name("reminder_sweep")[0].run(app)
     assert services.leadership.is_leader  # the lock came back on a new connection
+
+
+async def test_an_answer_that_wrote_nothing_ahead_is_still_given_once(mediator: User) -> None:
+    """/aide changes no draft and no conversation: its update is marked handled after it,
+    so a redelivery is not answered a second time."""
+    payload = mediator.message_update("/aide")
+    await mediator.process(payload)
+    answers = len(mediator.api.chat(mediator.id))
+    await mediator.process(payload)  # a webhook retry, or a redelivery after a crash
+    assert answers > 0
+    assert len(mediator.api.chat(mediator.id)) == answers
