@@ -236,6 +236,7 @@ async def save_user_data(
 def user_data_write(dialect: str, *, user_id: int, data: dict, now: dt.datetime) -> Write:
     """The statement storing one member's drafts, encrypted (deleting the row when empty)."""
     if not data:
+        _SEALED.pop(user_id, None)  # no copy of a dropped draft lingers in memory either
         return _DELETE_USER, {"user_id": user_id}
     values = {"user_id": user_id, "data": seal(data, user_id=user_id), "updated_at": now}
     columns = ("user_id", "data", "updated_at")
@@ -244,6 +245,7 @@ def user_data_write(dialect: str, *, user_id: int, data: dict, now: dt.datetime)
 
 async def drop_user_data(*, session: AsyncSession, user_id: int) -> None:
     """Forget one member's drafts."""
+    _SEALED.pop(user_id, None)
     await _write(session, _DELETE_USER, {"user_id": user_id})
 
 
