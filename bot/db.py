@@ -5,22 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
-import time
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Generator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.dialects import registry
-from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool, StaticPool
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.util.concurrency import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,7 +24,6 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "aveq_read_only"
 BEGIN = "BEGIN IMMEDIATE"
-BUSY_WAIT: Final = 0.001  # seconds between two tries while another process writes to SQLite
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -117,124 +110,23 @@ def create_engine(url: str, *, background_checkpoints: bool = False, **kwargs: A
     pragmas = sqlite_pragmas(background_checkpoints=background_checkpoints)
     event.listen(engine.sync_engine, "connect", pragmas)
     event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
-    if not is_memory_sqlite(url):  # another connection sees it: writes on the loop's thread
-        _inline_engine(engine, background_checkpoints=background_checkpoints)
     return engine
-
-
-class InlineSQLiteDialect(SQLiteDialect_pysqlite):
-    """The standard library's `sqlite3` behind the async engine, called in the event loop's
-    own thread: SQLAlchemy's async layer runs it in a greenlet that never waits.
-
-    The writing transactions of a SQLite file run on it (`_OneWriterAtATime`): saving a
-    person through aiosqlite was about 60 hand-offs to its thread and back, each waiting for
-    a free core under load, and that one update of the /nouveau flow was the p99 (issue 18:
-    29 ms of CPU and 95 ms p50 under a load of 7 on 2 cores; after: see docs/performance.md).
-    A write transaction holds SQLite's only write lock anyway: a thread gained nothing.
-    Reads (reports, exports, indicators: long) stay on aiosqlite, beside the loop."""
-
-    is_async = True
-    supports_statement_cache = True
-
-    @classmethod
-    def get_pool_class(cls, url: URL) -> type[Pool]:  # noqa: ARG003
-        """A pool that waits with the loop free (never the case: one writer at a time)."""
-        return AsyncAdaptedQueuePool
-
-
-registry.register("sqlite.inline", __name__, "InlineSQLiteDialect")
-
-
-class _Ready(Awaitable[None]):
-    """An awaitable already done: awaiting it never gives the loop a turn."""
-
-    def __await__(self) -> Generator[Any, None, None]:
-        return (yield from ())
-
-
-_READY: Final = _Ready()
-
-
-class _InlineCursor(sqlite3.Cursor):
-    """`sqlite3`'s cursor, as SQLAlchemy's async engine expects an async driver's to be."""
-
-    def execute(self, sql: str, parameters: Any = (), /) -> Any:
-        """Run the statement; SQLAlchemy's `AsyncConnection.execute` insists on an await."""
-        await_(_READY)
-        return super().execute(sql, parameters)
-
-    def executemany(self, sql: str, seq_of_parameters: Any, /) -> Any:
-        """Run the statement for each set of parameters (one await, as `execute`)."""
-        await_(_READY)
-        return super().executemany(sql, seq_of_parameters)
-
-    async def _async_soft_close(self) -> None:
-        """Nothing to do: SQLAlchemy's async results call it on an async driver's cursor."""
-
-
-class _InlineConnection(sqlite3.Connection):
-    def cursor(self, factory: Any = _InlineCursor) -> Any:
-        """A cursor SQLAlchemy's async results accept."""
-        return super().cursor(factory)
-
-
-def _begin_when_free(conn: Any) -> None:
-    """BEGIN IMMEDIATE on the loop's thread: while another process holds SQLite's write lock,
-    try again every millisecond with the loop free, up to SQLite's usual busy timeout (this
-    connection never waits inside SQLite: `busy_timeout=0`)."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            conn.exec_driver_sql(BEGIN)
-            return
-        except OperationalError as error:
-            code = getattr(error.orig, "sqlite_errorcode", None)
-            if code != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                raise
-        await_(asyncio.sleep(BUSY_WAIT))
-
-
-def _inline_engine(engine: AsyncEngine, *, background_checkpoints: bool) -> AsyncEngine:
-    """The same SQLite file, through `InlineSQLiteDialect`, disposed of with `engine`."""
-    url = make_url(engine.url).set(drivername="sqlite+inline")
-    inline = create_async_engine(url, connect_args={"factory": _InlineConnection})
-    pragmas = sqlite_pragmas(background_checkpoints=background_checkpoints)
-
-    def on_connect(dbapi_connection: Any, record: Any) -> None:
-        pragmas(dbapi_connection, record)
-        dbapi_connection.execute("PRAGMA busy_timeout=0")
-
-    event.listen(inline.sync_engine, "connect", on_connect)
-    event.listen(inline.sync_engine, "begin", _begin_when_free)
-    event.listen(engine.sync_engine, "engine_disposed", lambda _: inline.sync_engine.dispose())
-    _INLINE[engine.sync_engine] = inline
-    return inline
-
-
-_INLINE: weakref.WeakKeyDictionary[Engine, AsyncEngine] = weakref.WeakKeyDictionary()
 
 
 class _OneWriterAtATime(async_sessionmaker[AsyncSession]):
     """SQLite has one writer at a time. Writing transactions of this process queue on an
     asyncio lock instead of in SQLite's busy handler, which sleeps up to 100 ms between tries:
-    measured, chats handled concurrently were slower than one at a time without it. On a
-    file, they run in the loop's thread (`InlineSQLiteDialect`)."""
+    measured, chats handled concurrently were slower than one at a time without it."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine, class_=AsyncSession, expire_on_commit=False)
         self._writer = asyncio.Lock()
-        self._inline = _INLINE.get(engine.sync_engine)
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]
         """A writing transaction, once the previous one of this process has ended."""
-        async with self._writer:
-            if self._inline is None:
-                async with super().begin() as session:
-                    yield session
-            else:
-                async with self(bind=self._inline) as session, session.begin():
-                    yield session
+        async with self._writer, super().begin() as session:
+            yield session
 
 
 def writer_lock(sessions: Sessions) -> asyncio.Lock | None:
