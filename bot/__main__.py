@@ -31,7 +31,7 @@ from bot.settings import DEFAULT_DATA_DIR, Settings
 from bot.web import WEBHOOK_PATH as WEB_WEBHOOK_PATH
 from bot.web import build_web_app
 from jobs.retention import run_retention
-from models import botstate, crypto, demo, privacy, reference, team
+from models import botstate, crypto, privacy, reference, team
 from models.base import utcnow
 from models.team import Role
 
@@ -252,6 +252,8 @@ async def demo_data(
 ) -> int:
     """Fill the database with a realistic year, for a first look at the digest and exports
     (or, with `remove`, delete everything the demo data made)."""
+    from models import demo  # Faker: loaded only by this command, not by the running bot
+
     engine = create_engine(settings.database_url)
     if remove:
         try:

@@ -24,16 +24,11 @@ import unicodedata
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import confirmation_figures, texts
@@ -44,6 +39,9 @@ from models.base import pk
 from models.orientations import Outcome
 from models.people import person_code
 from models.stats import Indicators, Period, Scope, ScopeKind
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 PERCENT: Final = "0.0%"
 DATE: Final = "DD/MM/YYYY"
@@ -517,6 +515,11 @@ def _widths(table: Table) -> list[float]:
 
 
 def _sheet(workbook: Workbook, table: Table) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
     sheet: WriteOnlyWorksheet = workbook.create_sheet(table.name)
     for i, width in enumerate(_widths(table), start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
@@ -561,6 +564,9 @@ def _sheet(workbook: Workbook, table: Table) -> None:
 
 def to_xlsx(tables: list[Table]) -> bytes:
     """An XLSX workbook, one sheet per table (openpyxl's write-only mode: rows are streamed)."""
+    # openpyxl brings numpy and PIL (about 28 MiB): imported by the process that writes one
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     for table in tables:
         _sheet(workbook, table)
