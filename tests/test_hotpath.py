@@ -135,8 +135,8 @@ async def test_no_hot_path_where_another_connection_cannot_see_the_database(
 async def test_a_write_waits_with_the_loop_free_while_another_process_writes(
     hot: tuple[AsyncEngine, db.Sessions, SqliteHotPath], tmp_path: Path
 ) -> None:
-    """Writing transactions run on the loop's thread: while another process holds SQLite's
-    write lock, the loop keeps serving other chats, and the write lands once it is free."""
+    """While another process holds SQLite's write lock, a writing transaction of the bot
+    waits without blocking the loop (other chats are served), and lands once it is free."""
     engine, sessions, _ = hot
     other = sqlite3.connect(tmp_path / "hot.sqlite3", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
