@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bench.flow import FLOW, LenientBotAPI, payload
 from bench.harness import (
+    RESULTS,
     Report,
     analyse,
     database_url,
@@ -82,10 +83,12 @@ async def _updates_while(
 async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: int) -> None:
     """Generate (or reuse) SIZES people, then measure the other chats during an export."""
     _ = repeat
-    ensure_data_key()  # drafts are encrypted: without a key every update of the flow fails
     people = SIZES[size]
     label = f"export of {people} people"
     name = f"aveq_bench_export_{people}"
+    # drafts are encrypted: without a key every update of the flow fails, and a data set kept
+    # from an earlier run needs the key it was made with
+    ensure_data_key(RESULTS / "data" / f"{name}-{kind}.key")
     url = database_url(kind, postgres_url, name)
     now = utcnow()
     if await existing_people(url) < people:  # the generator adds a few: reuse what is there

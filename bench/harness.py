@@ -73,15 +73,27 @@ class Report:
         )
 
 
-def ensure_data_key() -> None:
+def ensure_data_key(kept: Path | None = None) -> None:
     """A throwaway data key, as the bot has one (drafts, phones and notes are encrypted), unless
-    one is configured already (the test suite's)."""
+    one is configured already (the test suite's). With `kept`, the key of a data set kept
+    between runs (`--reuse-data`) is read from that file, or written there when new: a data set
+    sealed with one key and read with another refuses every update."""
     from models import crypto
 
     try:
         crypto.cipher()
+        return
     except crypto.KeyMissing:
-        crypto.configure([crypto.new_key()])
+        pass
+    if kept is not None and kept.exists():
+        crypto.configure([kept.read_text().strip()])
+        return
+    key = crypto.new_key()
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.touch(mode=0o600)
+        kept.write_text(key)
+    crypto.configure([key])
 
 
 def calibration_seconds() -> float:
