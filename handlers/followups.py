@@ -139,9 +139,8 @@ async def list_followups(update: Update, context: BotContext) -> None:
 # --- /contact -----------------------------------------------------------------------------
 async def contact_begin(update: Update, context: BotContext) -> Answers:
     """The command (anyone followed?), or a card's « Noter un contact » (its person)."""
-    card = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
-    if card is not None:
-        return picking.given(await picking.one_followed(context, card.person_id), open_only=False)
+    if (card := await picking.from_card(update, context, open_only=False)) is not None:
+        return card
     return await picking.anyone_followed(context)
 
 
@@ -187,16 +186,10 @@ CONTACT: Final = Form(
 async def exit_begin(update: Update, context: BotContext) -> Answers:
     """The command (anyone followed?), a card's or a reminder's « Clore la médiation » (its
     person, whose mediation must be open)."""
-    data = update.callback_query.data if update.callback_query else None
-    if (card := PersonRef.unpack(data)) is not None:
-        person = await picking.one_followed(context, card.person_id)
-        return picking.given(person, open_only=True)
-    if (reminder := FollowUp.unpack(data)) is not None:
-        async with context.services.reads() as session:
-            _, person = await orientations.orientation_for(
-                session=session, actor=context.member, orientation_id=reminder.orientation_id
-            )
-        return picking.given(person, open_only=True)
+    if (card := await picking.from_card(update, context, open_only=True)) is not None:
+        return card
+    if (reminded := await picking.from_reminder(update, context)) is not None:
+        return picking.given(reminded[2], open_only=True)
     return await picking.anyone_followed(context)
 
 

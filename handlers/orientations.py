@@ -57,15 +57,10 @@ APPOINTMENT_BUTTONS: Final = (
 async def begin(update: Update, context: BotContext) -> Answers:
     """The command (anyone followed?), a card (its person), or a reminder (its person, and
     the orientation the new one replaces, if that reminder is still unanswered)."""
-    data = update.callback_query.data if update.callback_query else None
-    if (card := PersonRef.unpack(data)) is not None:
-        person = await picking.one_followed(context, card.person_id)
-        return picking.given(person, open_only=True)
-    if (reminder := FollowUp.unpack(data)) is not None:
-        async with context.services.reads() as session:
-            orientation, person = await orientations.orientation_for(
-                session=session, actor=context.member, orientation_id=reminder.orientation_id
-            )
+    if (card := await picking.from_card(update, context, open_only=True)) is not None:
+        return card
+    if (reminded := await picking.from_reminder(update, context)) is not None:
+        reminder, orientation, person = reminded
         if not orientation.is_open or orientation.seq != reminder.seq:
             raise DomainError("answer_already")
         return picking.given(person, open_only=True) | {REPLACES: orientation.id}

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from telegram import Update
+
 from bot import texts
+from bot.callbacks import FollowUp, PersonRef
 from bot.context import BotContext
 from bot.messages import person_label
 from handlers.forms import Answers, Asked, Narrowed, Option, Search, Text
 from models import orientations, people
 from models.errors import DomainError, NotFound
+from models.orientations import Orientation
 from models.people import Person, clean_note
 
 PERSON: Final = "person"  # the step, and its answer: the person's id as a button code
@@ -52,6 +56,34 @@ async def one_followed(context: BotContext, person_id: int) -> Person:
     """A person the member may act on (NotFound otherwise, which says so)."""
     async with context.services.reads() as session:
         return await people.get_person(session=session, viewer=context.member, person_id=person_id)
+
+
+def _pressed(update: Update) -> str | None:
+    return update.callback_query.data if update.callback_query else None
+
+
+async def from_card(update: Update, context: BotContext, *, open_only: bool) -> Answers | None:
+    """A form started from a person's card: that person, if the member may act on them (and,
+    with `open_only`, their mediation is open); None when the form did not start from a card."""
+    card = PersonRef.unpack(_pressed(update))
+    if card is None:
+        return None
+    return given(await one_followed(context, card.person_id), open_only=open_only)
+
+
+async def from_reminder(
+    update: Update, context: BotContext
+) -> tuple[FollowUp, Orientation, Person] | None:
+    """A form started from a follow-up reminder: the button, its orientation and person, if
+    the member may act on them; None when the form did not start from a reminder."""
+    reminder = FollowUp.unpack(_pressed(update))
+    if reminder is None:
+        return None
+    async with context.services.reads() as session:
+        orientation, person = await orientations.orientation_for(
+            session=session, actor=context.member, orientation_id=reminder.orientation_id
+        )
+    return reminder, orientation, person
 
 
 async def anyone_followed(context: BotContext) -> Answers:
