@@ -8,7 +8,6 @@ step: another period is one tap, or one typed period, away; « Retour » leads t
 
 from __future__ import annotations
 
-import asyncio
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -207,8 +206,8 @@ EXPORT: Final = Form(
 
 
 async def send_export(update: Update, context: BotContext, period: Period) -> None:
-    """Once the member is told: build the files in the background, the database read by pages
-    on the event loop, the workbook and the zip in a thread (CPU), so that no chat waits."""
+    """Once the member is told: build the files in the background, in a process of their own
+    (`exports.build`), so that no chat waits."""
     chat = update.effective_chat
     if chat is None:
         return
@@ -222,16 +221,17 @@ async def send_export(update: Update, context: BotContext, period: Period) -> No
 
 
 async def build_and_send(context: BotContext, chat_id: int, period: Period) -> None:
-    """Read, build off the loop, record who exported which period, send with captions."""
+    """Build in another process, record who exported which period, send with captions."""
     services = context.services
     tz, now = services.settings.tz, services.clock()
-    async with services.reads() as session:
-        data = await exports.gather(
-            session=session, period=period, tz=tz, today=services.today(), now=now,
+    built = await exports.build(
+        exports.Request(
+            database_url=services.read_engine.url.render_as_string(hide_password=False),
+            period=period, tz=tz.key, today=services.today(), now=now,
             operator=services.settings.operator_name,
             yearly_target=services.settings.yearly_target,
-        )  # fmt: skip
-    built = await asyncio.to_thread(exports.render, data)
+        )
+    )  # fmt: skip
     span = {"start": day(period.start, tz), "end": day(period.end, tz)}
     async with services.sessions.begin() as session:
         await audit.record(
