@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -34,6 +35,7 @@ from models import botstate, team
 from models.botstate import ChatState, Write
 from models.team import Member
 
+T = TypeVar("T")
 NOTHING = json.dumps(None)  # how an absent conversation state is remembered as written
 
 
@@ -98,6 +100,32 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             for statement, params in writes:
                 await connection.execute(statement, params)
 
+    def _ahead(
+        self,
+        *,
+        user_id: int,
+        data: dict[Any, Any],
+        conversation: str,
+        key: ConversationKey,
+        state: object | None,
+        update_id: int,
+    ) -> tuple[list[Write], Callable[..., None]]:
+        """The write-ahead's statements, and what to call once they are committed."""
+        user_json, state_json = json.dumps(data), json.dumps(state)
+        slot = (conversation, botstate.encode_key(key))
+        now, dialect = self._clock(), self._dialect
+        writes = [
+            botstate.user_data_write(dialect, user_id=user_id, data=data, now=now),
+            botstate.conversation_write(dialect, name=conversation, key=key, state=state, now=now),
+            botstate.processed_write(dialect, update_id=update_id, now=now),
+        ]
+
+        def remember(*_: object) -> None:
+            self._written_users[user_id] = user_json
+            self._written_conversations[slot] = state_json
+
+        return writes, remember
+
     async def write_ahead(
         self,
         *,
@@ -112,19 +140,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         """Commit a member's drafts, one conversation state and the update as handled, together,
         before answering. With `session`, these writes join the caller's transaction (the one
         saving a record), and count as written once it commits."""
-        user_json, state_json = json.dumps(data), json.dumps(state)
-        slot = (conversation, botstate.encode_key(key))
-        now, dialect = self._clock(), self._dialect
-        writes = [
-            botstate.user_data_write(dialect, user_id=user_id, data=data, now=now),
-            botstate.conversation_write(dialect, name=conversation, key=key, state=state, now=now),
-            botstate.processed_write(dialect, update_id=update_id, now=now),
-        ]
-
-        def remember(*_: object) -> None:
-            self._written_users[user_id] = user_json
-            self._written_conversations[slot] = state_json
-
+        writes, remember = self._ahead(
+            user_id=user_id, data=data, conversation=conversation, key=key, state=state,
+            update_id=update_id,
+        )  # fmt: skip
         if session is not None:
             connection = await session.connection()
             for statement, params in writes:
@@ -133,6 +152,35 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             return
         await self._commit(writes)
         remember()
+
+    async def save_ahead(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        user_id: int,
+        data: dict[Any, Any],
+        conversation: str,
+        key: ConversationKey,
+        state: object | None,
+        update_id: int,
+    ) -> T:
+        """`work` (a record's checks and writes, on a synchronous connection) and the
+        write-ahead, committed together before answering; what `work` returned. On a SQLite
+        file, in the loop's thread (`bot.hotpath`); otherwise through the async engine."""
+        writes, remember = self._ahead(
+            user_id=user_id, data=data, conversation=conversation, key=key, state=state,
+            update_id=update_id,
+        )  # fmt: skip
+        if self._hot is not None:
+            result = await self._hot.save(work, writes)
+        else:
+            async with self._sessions.begin() as session:
+                connection = await session.connection()
+                result = await connection.run_sync(work)
+                for statement, params in writes:
+                    await connection.execute(statement, params)
+        remember()
+        return result
 
     async def after_update(
         self,
