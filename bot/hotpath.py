@@ -236,6 +236,19 @@ class SqliteHotPath:
         result: T = await self._one_writer(transaction)
         return result
 
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` (SQLAlchemy reads on a synchronous connection), outside any transaction:
+        WAL lets it read beside a writer. Through aiosqlite, /nouveau's duplicate check (one
+        SELECT) took 24 turns of the event loop and 1.1 ms of CPU more than a step without
+        a read (issue 18)."""
+
+        def run(_: sqlite3.Connection) -> T:
+            with self._sqlalchemy().connect() as connection:
+                return work(connection)
+
+        result: T = await self._until_free(run)
+        return result
+
     def _sqlalchemy(self) -> Engine:
         """SQLAlchemy's synchronous engine over this path's one `sqlite3` connection."""
         if self._engine is None:

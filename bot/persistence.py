@@ -182,6 +182,15 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         remember()
         return result
 
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """A short read (`work`, on a synchronous connection) for an update: on a SQLite file
+        in the loop's thread (`bot.hotpath`), otherwise on the async engine's read-only
+        connection."""
+        if self._hot is not None:
+            return await self._hot.read(work)
+        async with self._read_engine.connect() as connection:
+            return await connection.run_sync(work)
+
     async def after_update(
         self,
         application: Application[Any, Any, Any, Any, Any, Any],

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
 from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +25,7 @@ from bot import texts
 from bot.callbacks import Nav, PersonRef
 from bot.context import BotContext
 from bot.formatting import day
+from bot.persistence import DatabasePersistence
 from handlers import directory, picking
 from handlers.common import show, warn
 from handlers.forms import (
@@ -193,11 +194,14 @@ async def duplicate_options(asked: Asked) -> list[Option]:
     """The people the mediator follows with this first name (accents and small typos
     forgiven), to open instead, and « another person »: alone when nobody is alike, the step
     is then answered without asking."""
-    context = asked.context
-    async with context.services.reads() as session:
-        similar = await people.likely_duplicates(
-            session=session, mediator=context.member, first_name=asked.answers["first_name"]
+    context, first_name = asked.context, asked.answers["first_name"]
+    mediator_id = pk(context.member)
+    persistence = cast(DatabasePersistence, context.application.persistence)
+    similar = await persistence.read(
+        lambda connection: people.similar_people(
+            connection, mediator_id=mediator_id, first_name=first_name
         )
+    )
     tz = context.services.settings.tz
     found = [
         (

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import make_transient_to_detached, undefer
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import UTCDateTime, pk
@@ -424,15 +424,28 @@ async def find_people(
     return _named(candidates, text, limit, prefix=True)
 
 
+def similar_people(
+    connection: Connection, *, mediator_id: int, first_name: str, limit: int = 3
+) -> list[Person]:
+    """The people this mediator follows whose first name is this one, despite accents and
+    small typos (the people search, names only and whole): perhaps the same person again.
+    Synchronous, on a connection (the bot's short reads on SQLite run in the loop's thread,
+    `bot.hotpath`); `likely_duplicates` from async code."""
+    with Session(bind=connection) as session:
+        candidates = session.exec(select(Person).where(Person.mediator_id == mediator_id)).all()
+    return _named(candidates, first_name, limit, prefix=False)
+
+
 async def likely_duplicates(
     *, session: AsyncSession, mediator: Member, first_name: str, limit: int = 3
 ) -> list[Person]:
-    """The people `mediator` follows whose first name is this one, despite accents and small
-    typos (the people search, names only and whole): perhaps the same person again."""
-    candidates = (
-        await session.exec(select(Person).where(Person.mediator_id == mediator.id))
-    ).all()
-    return _named(candidates, first_name, limit, prefix=False)
+    """`similar_people` on this session's connection."""
+    connection = await session.connection()
+    return await connection.run_sync(
+        lambda sync: similar_people(
+            sync, mediator_id=pk(mediator), first_name=first_name, limit=limit
+        )
+    )
 
 
 def with_contact_details() -> list[Any]:
