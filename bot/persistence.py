@@ -114,11 +114,14 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         user_json, state_json = json.dumps(data), json.dumps(state)
         slot = (conversation, botstate.encode_key(key))
         now, dialect = self._clock(), self._dialect
-        writes = [
-            botstate.user_data_write(dialect, user_id=user_id, data=data, now=now),
-            botstate.conversation_write(dialect, name=conversation, key=key, state=state, now=now),
-            botstate.processed_write(dialect, update_id=update_id, now=now),
-        ]
+        writes = [botstate.user_data_write(dialect, user_id=user_id, data=data, now=now)]
+        if self._written_conversations.get(slot, NOTHING) != state_json:  # most steps: same
+            writes.append(
+                botstate.conversation_write(
+                    dialect, name=conversation, key=key, state=state, now=now
+                )
+            )
+        writes.append(botstate.processed_write(dialect, update_id=update_id, now=now))
 
         def remember(*_: object) -> None:
             self._written_users[user_id] = user_json
