@@ -6,7 +6,7 @@ answer (the drafts, the conversation's next state, the update as handled). On a 
 these run on one plain `sqlite3` connection, called from the loop itself: a bare commit in
 WAL mode with `synchronous=NORMAL` costs about 6 µs (issue 18). Through aiosqlite, each
 statement was a hand-off to its thread and back to the loop, and under CPU contention each
-hand-off waited for a free core: p50 rose 6.5× with both cores busy, 2.1× now (below).
+hand-off waited for a free core: p50 rose 6.5× with both cores busy, 1.05× now.
 
 The statements are the models' own, built once with SQLAlchemy Core (`models.team.ACCESS`,
 `models.botstate.CHAT_STATE`, `models.botstate.*_write`), compiled once for SQLite and run
@@ -15,18 +15,29 @@ machinery around a cached statement cost more than SQLite's work (22 % of an upd
 a cProfile of 780 updates, against 3 % for `sqlite3` itself). The active member is built
 again only when their row changed (building a SQLModel object cost half the access read).
 
-Measured with `python -m bench --peers` (one run, peers interleaved, load average 8–12 on
-2 cores; docs/performance.md): p50 one at a time 2.4× the stdlib-sqlite3 peer (4.4× before),
-p50 rise under CPU contention 2.1× (6.5× before).
+Two more things an update of /nouveau does run here, through SQLAlchemy's synchronous engine
+over the same connection (`save`, `read`): the save of the person with its write-ahead, and
+the duplicate check at the first name. Through the async engine, each of their statements
+took about 4 hand-offs to aiosqlite's thread and 0.2–0.45 ms of CPU (a bare SELECT in a
+session: 0.45 ms, 17 µs synchronously): the save was 65 turns of the loop and 4.9 ms of CPU,
+the p99 of the flow; now 3 turns and 1.3 ms. The domain functions they call
+(`models.people.add_person`, `models.consent.add_decision`, `models.people.similar_people`)
+take a synchronous connection; async callers and PostgreSQL run the same functions through
+`AsyncConnection.run_sync`.
 
-Everything else (reports, exports, jobs, the web page, a write that saves a record together
-with the write-ahead) stays on the async engine; PostgreSQL takes the async path for all.
+Measured with `python -m bench --peers` on a quiet machine (docs/performance.md), against the
+stdlib-sqlite3 peer: p50 one at a time 1.8× (2.0× before this round, 4.4× before the hot
+path), p99 2.8× (17×), 200 chats at 50 ms 0.76× its rate (0.42×).
+
+Everything else (reports, exports, jobs, the web page, other forms' saves) stays on the async
+engine; PostgreSQL takes the async path for all.
 
 Why blocking the loop here is safe:
 - reads do not wait: WAL lets them run beside a writer;
 - a write runs only when no writing session of this process is open (`bot.db.writer_lock`,
   the lock they all hold), so no writer of ours holds SQLite's lock then; it waits in that
-  lock's queue only while one is open;
+  lock's queue only while one is open; it never awaits between its BEGIN and its COMMIT, so
+  no other update's work runs inside it;
 - SQLite is never left to wait with the loop blocked (`busy_timeout=0` on this connection):
   when another process writes, `_until_free` tries again every millisecond, the loop free.
 """
