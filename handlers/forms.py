@@ -789,11 +789,13 @@ class FormEngine:
         refusal asks the last step again with its reason."""
         try:
             write = await self.form.save(context, draft[VALUES]) if self.form.save else None
-            if write is not None:  # the form ends: `again` is for `finish` only
+            if write is not None:
                 done = await save_ahead(
                     update, context, write, conversation=self.form.conversation,
                     without=self.form.key,
                 )  # fmt: skip
+                if done.again is not None:  # the conversation was ended with the save
+                    raise ValueError(f"form {self.form.key}: `again` is for `finish` only")
             else:
                 done = await self.finish_in_session(update, context, draft)
         except DomainError as error:
