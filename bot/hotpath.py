@@ -13,7 +13,7 @@ The statements are the models' own, built once with SQLAlchemy Core (`models.tea
 with the same conversions of values SQLAlchemy makes (`Prepared`): SQLAlchemy's execution
 machinery around a cached statement cost more than SQLite's work (22 % of an update's CPU in
 a cProfile of 780 updates, against 3 % for `sqlite3` itself). The active member is built
-again only when their row changed (building a SQLModel object cost half the access read).
+again only when their row changed (`models.team.KnownMembers`).
 
 Two more things an update of /nouveau does run here, through SQLAlchemy's synchronous engine
 over the same connection (`save`, `read`): the save of the person with its write-ahead, and
@@ -67,7 +67,6 @@ from models.team import Member
 
 T = TypeVar("T")
 DIALECT: Final = pysqlite.dialect()
-REMEMBERED_MEMBERS: Final = 10_000  # a team is tens of people
 BUSY_WAIT: Final = 0.001  # seconds between two tries while another writer holds SQLite
 
 
@@ -136,7 +135,7 @@ class SqliteHotPath:
         self._writer = writer
         self._connection: sqlite3.Connection | None = None
         self._engine: Engine | None = None  # SQLAlchemy over that connection, for `save`
-        self._members: dict[int, tuple[tuple[Any, ...], Member | None]] = {}
+        self._members = team.KnownMembers()
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, writer: asyncio.Lock | None) -> SqliteHotPath | None:
@@ -200,19 +199,14 @@ class SqliteHotPath:
     def _member(
         self, user_id: int, access: Prepared, row: Sequence[Any]
     ) -> tuple[Member | None, bool]:
-        """The member of this row: the one built for the same row last time, if the row has
-        not changed (building a SQLModel object costs more than the whole read; converting
-        the row's values, a tenth of it)."""
-        values, seen = tuple(row[:-1]), bool(row[-1])
-        known = self._members.get(user_id)
-        if known is not None and known[0] == values:
-            return known[1], seen
-        converted = access.convert(row)
-        member, seen = team.member_and_seen(dict(zip(access.columns, converted, strict=True)))
-        if len(self._members) >= REMEMBERED_MEMBERS:
-            self._members.clear()
-        self._members[user_id] = (values, member)
-        return member, seen
+        """The member of this row, built again only when the row changed (compared as SQLite
+        gives it, before its values are converted)."""
+
+        def build() -> Member | None:
+            converted = access.convert(row)
+            return team.member_and_seen(dict(zip(access.columns, converted, strict=True)))[0]
+
+        return self._members.member(user_id, tuple(row[:-1]), build), bool(row[-1])
 
     async def write(self, writes: Sequence[Write]) -> None:
         """Commit these statements together, once no other writer of this process is on."""

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -53,9 +54,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self._clock = clock
         engine = sessions.kw["bind"]
         self._dialect: str = engine.dialect.name
+        self._engine: AsyncEngine = engine
         self._read_engine = read_only(engine)
         self._reads = make_read_sessions(engine)
         self._hot = SqliteHotPath.for_engine(engine, writer_lock(sessions))
+        self._members = team.KnownMembers()  # the async path's (the hot path has its own)
         # What was last written, so neither `after_update` nor PTB's pass (once a minute)
         # writes it again.
         self._written_users: dict[int, str] = {}
@@ -80,8 +83,9 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             found = None
             async with self._read_engine.connect() as connection:
                 member, seen = await team.access_check(
-                    connection=connection, telegram_user_id=user_id, update_id=update_id
-                )
+                    connection=connection, telegram_user_id=user_id, update_id=update_id,
+                    known=self._members,
+                )  # fmt: skip
                 if member is not None and not seen:
                     found = await botstate.load_chat_state(
                         connection=connection, user_id=user_id, key=(chat_id, user_id)
@@ -95,8 +99,13 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         if self._hot is not None:
             await self._hot.write(writes)
             return
-        async with self._sessions.begin() as session:
-            connection = await session.connection()
+        if self._dialect == "sqlite":  # in memory: the sessions' writer lock, one at a time
+            async with self._sessions.begin() as session:
+                connection = await session.connection()
+                for statement, params in writes:
+                    await connection.execute(statement, params)
+            return
+        async with self._engine.begin() as connection:
             for statement, params in writes:
                 await connection.execute(statement, params)
 

@@ -345,7 +345,9 @@ async def predict(world: World, form: Form, step: Step, text: str, answers: Answ
     step's reading), REFUSED, or UNKNOWN for what is not an answer to keep (a search that only
     narrows the buttons, say)."""
     engine = next(e for e in engines_of(world.app) if e.form.key == form.key)
-    context = SimpleNamespace(services=services_of(world.app), member=world.member)
+    context = SimpleNamespace(  # a step's reading may read (the duplicate check: persistence)
+        services=services_of(world.app), member=world.member, application=world.app
+    )
     try:
         value = await engine.read(step, text, cast(BotContext, context), {VALUES: answers})
     except DomainError:
