@@ -6,27 +6,38 @@ answer (the drafts, the conversation's next state, the update as handled). On a 
 these run on one plain `sqlite3` connection, called from the loop itself: a bare commit in
 WAL mode with `synchronous=NORMAL` costs about 6 µs (issue 18). Through aiosqlite, each
 statement was a hand-off to its thread and back to the loop, and under CPU contention each
-hand-off waited for a free core: p50 rose 6.5× with both cores busy, 2.1× now (below).
+hand-off waited for a free core: p50 rose 6.5× with both cores busy, 1.05× now.
 
 The statements are the models' own, built once with SQLAlchemy Core (`models.team.ACCESS`,
 `models.botstate.CHAT_STATE`, `models.botstate.*_write`), compiled once for SQLite and run
 with the same conversions of values SQLAlchemy makes (`Prepared`): SQLAlchemy's execution
 machinery around a cached statement cost more than SQLite's work (22 % of an update's CPU in
 a cProfile of 780 updates, against 3 % for `sqlite3` itself). The active member is built
-again only when their row changed (building a SQLModel object cost half the access read).
+again only when their row changed (`models.team.KnownMembers`).
 
-Measured with `python -m bench --peers` (one run, peers interleaved, load average 8–12 on
-2 cores; docs/performance.md): p50 one at a time 2.4× the stdlib-sqlite3 peer (4.4× before),
-p50 rise under CPU contention 2.1× (6.5× before).
+Two more things an update of /nouveau does run here, through SQLAlchemy's synchronous engine
+over the same connection (`save`, `read`): the save of the person with its write-ahead, and
+the duplicate check at the first name. Through the async engine, each of their statements
+took about 4 hand-offs to aiosqlite's thread and 0.2–0.45 ms of CPU (a bare SELECT in a
+session: 0.45 ms, 17 µs synchronously): the save was 65 turns of the loop and 4.9 ms of CPU,
+the p99 of the flow; now 3 turns and 1.3 ms. The domain functions they call
+(`models.people.add_person`, `models.consent.add_decision`, `models.people.similar_people`)
+take a synchronous connection; async callers and PostgreSQL run the same functions through
+`AsyncConnection.run_sync`.
 
-Everything else (reports, exports, jobs, the web page, a write that saves a record together
-with the write-ahead) stays on the async engine; PostgreSQL takes the async path for all.
+Measured with `python -m bench --peers` on a quiet machine (docs/performance.md), against the
+stdlib-sqlite3 peer: p50 one at a time 1.8× (2.0× before this round, 4.4× before the hot
+path), p99 2.8× (17×), 200 chats at 50 ms 0.76× its rate (0.42×).
+
+Everything else (reports, exports, jobs, the web page, other forms' saves) stays on the async
+engine; PostgreSQL takes the async path for all.
 
 Why blocking the loop here is safe:
 - reads do not wait: WAL lets them run beside a writer;
 - a write runs only when no writing session of this process is open (`bot.db.writer_lock`,
   the lock they all hold), so no writer of ours holds SQLite's lock then; it waits in that
-  lock's queue only while one is open;
+  lock's queue only while one is open; it never awaits between its BEGIN and its COMMIT, so
+  no other update's work runs inside it;
 - SQLite is never left to wait with the loop blocked (`busy_timeout=0` on this connection):
   when another process writes, `_until_free` tries again every millisecond, the loop free.
 """
@@ -37,12 +48,14 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
+from sqlalchemy import create_engine
 from sqlalchemy.dialects.sqlite import pysqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import SelectBase
@@ -52,8 +65,8 @@ from models import botstate, team
 from models.botstate import ChatState, Write
 from models.team import Member
 
+T = TypeVar("T")
 DIALECT: Final = pysqlite.dialect()
-REMEMBERED_MEMBERS: Final = 10_000  # a team is tens of people
 BUSY_WAIT: Final = 0.001  # seconds between two tries while another writer holds SQLite
 
 
@@ -86,14 +99,17 @@ class Prepared:
             values.append(process(value) if process is not None else value)
         return tuple(values)
 
+    def raw(self, connection: sqlite3.Connection, params: dict[str, Any]) -> list[Any]:
+        """Run it; its rows as SQLite gives them."""
+        return connection.execute(self.sql, self.parameters(params)).fetchall()
+
+    def convert(self, row: Sequence[Any]) -> list[Any]:
+        """A row's values, converted as SQLAlchemy would."""
+        return [p(v) if p is not None else v for p, v in zip(self._results, row, strict=True)]
+
     def rows(self, connection: sqlite3.Connection, params: dict[str, Any]) -> list[list[Any]]:
         """Run it; its rows, converted as SQLAlchemy would."""
-        rows = connection.execute(self.sql, self.parameters(params)).fetchall()
-        results = self._results
-        return [
-            [p(v) if p is not None else v for p, v in zip(results, row, strict=True)]
-            for row in rows
-        ]
+        return [self.convert(row) for row in self.raw(connection, params)]
 
 
 _PREPARED: dict[int, Prepared] = {}
@@ -118,7 +134,8 @@ class SqliteHotPath:
         self._path = path
         self._writer = writer
         self._connection: sqlite3.Connection | None = None
-        self._members: dict[int, tuple[tuple[Any, ...], Member | None]] = {}
+        self._engine: Engine | None = None  # SQLAlchemy over that connection, for `save`
+        self._members = team.KnownMembers()
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, writer: asyncio.Lock | None) -> SqliteHotPath | None:
@@ -145,9 +162,11 @@ class SqliteHotPath:
         while True:
             try:
                 return work(self._open())
+            except DBAPIError as error:  # from `save`, through SQLAlchemy
+                if not _busy(error.orig) or time.monotonic() > deadline:
+                    raise
             except sqlite3.Error as error:
-                busy = getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
-                if not busy or time.monotonic() > deadline:
+                if not _busy(error) or time.monotonic() > deadline:
                     # SQLAlchemy's exception, as from the async engine (`bot.app.on_error`).
                     raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
             await asyncio.sleep(BUSY_WAIT)
@@ -161,11 +180,11 @@ class SqliteHotPath:
         def read(connection: sqlite3.Connection) -> tuple[Member | None, bool, ChatState | None]:
             params = {"telegram_user_id": user_id, "update_id": update_id}
             access = prepared(team.ACCESS)
-            rows = access.rows(connection, params)
+            rows = access.raw(connection, params)
             if not rows:
                 handled = prepared(team.SEEN_ONLY).rows(connection, params)
                 return None, bool(handled[0][0]), None
-            member, seen = self._member(user_id, access.columns, rows[0])
+            member, seen = self._member(user_id, access, rows[0])
             if member is None or seen:
                 return member, seen, None
             key = botstate.encode_key((chat_id, user_id))
@@ -178,19 +197,16 @@ class SqliteHotPath:
         return result
 
     def _member(
-        self, user_id: int, columns: list[str], row: list[Any]
+        self, user_id: int, access: Prepared, row: Sequence[Any]
     ) -> tuple[Member | None, bool]:
-        """The member of this row: the one built for the same row last time, if the row has
-        not changed (building a SQLModel object costs more than the whole read)."""
-        values, seen = tuple(row[:-1]), bool(row[-1])
-        known = self._members.get(user_id)
-        if known is not None and known[0] == values:
-            return known[1], seen
-        member, seen = team.member_and_seen(dict(zip(columns, row, strict=True)))
-        if len(self._members) >= REMEMBERED_MEMBERS:
-            self._members.clear()
-        self._members[user_id] = (values, member)
-        return member, seen
+        """The member of this row, built again only when the row changed (compared as SQLite
+        gives it, before its values are converted)."""
+
+        def build() -> Member | None:
+            converted = access.convert(row)
+            return team.member_and_seen(dict(zip(access.columns, converted, strict=True)))[0]
+
+        return self._members.member(user_id, tuple(row[:-1]), build), bool(row[-1])
 
     async def write(self, writes: Sequence[Write]) -> None:
         """Commit these statements together, once no other writer of this process is on."""
@@ -207,18 +223,70 @@ class SqliteHotPath:
                     connection.execute("ROLLBACK")
                 raise
 
+        await self._one_writer(commit)
+
+    async def save(self, work: Callable[[Connection], T], writes: Sequence[Write]) -> T:
+        """Run `work` (SQLAlchemy on a synchronous connection: a record's checks and writes)
+        and then `writes` in one transaction, committed before this returns; `work`'s result.
+        `work` raising (a `DomainError`) rolls everything back.
+
+        Through aiosqlite, saving a person from /nouveau (its checks, the person, their
+        barriers and consent, the write-ahead: 7 statements) took 65 turns of the event loop
+        and 4.9 ms of CPU, the p99 of the flow (issue 18; docs/performance.md)."""
+
+        def transaction(_: sqlite3.Connection) -> T:
+            with self._sqlalchemy().connect() as connection:
+                connection.exec_driver_sql(db.BEGIN)
+                result = work(connection)
+                for statement, params in writes:
+                    connection.execute(statement, params)
+                connection.commit()
+                return result
+
+        result: T = await self._one_writer(transaction)
+        return result
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` (SQLAlchemy reads on a synchronous connection), outside any transaction:
+        WAL lets it read beside a writer. Through aiosqlite, /nouveau's duplicate check (one
+        SELECT) took 24 turns of the event loop and 1.1 ms of CPU more than a step without
+        a read (issue 18)."""
+
+        def run(_: sqlite3.Connection) -> T:
+            with self._sqlalchemy().connect() as connection:
+                return work(connection)
+
+        result: T = await self._until_free(run)
+        return result
+
+    def _sqlalchemy(self) -> Engine:
+        """SQLAlchemy's synchronous engine over this path's one `sqlite3` connection."""
+        if self._engine is None:
+            self._engine = create_engine("sqlite://", creator=self._open, poolclass=StaticPool)
+        return self._engine
+
+    async def _one_writer(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a writing `work` once no other writer of this process is on."""
         if not self._writer.locked():
             # No writing transaction of this process is open: this one starts and ends here,
             # the loop never leaving it (unless another process writes), so it needs no turn
             # in the lock's queue. Queued, each write waited for a turn of the loop after the
             # one before it: with 200 chats at once, a convoy of 30–40 updates (issue 18).
-            await self._until_free(commit)
-            return
+            result: T = await self._until_free(work)
+            return result
         async with self._writer:
-            await self._until_free(commit)
+            return cast(T, await self._until_free(work))
 
     def close(self) -> None:
         """Close the connection (opened again if used again)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _busy(error: BaseException | None) -> bool:
+    """Whether SQLite refused because another connection holds its write lock."""
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY

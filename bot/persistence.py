@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -34,6 +36,7 @@ from models import botstate, team
 from models.botstate import ChatState, Write
 from models.team import Member
 
+T = TypeVar("T")
 NOTHING = json.dumps(None)  # how an absent conversation state is remembered as written
 
 
@@ -51,9 +54,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self._clock = clock
         engine = sessions.kw["bind"]
         self._dialect: str = engine.dialect.name
+        self._engine: AsyncEngine = engine
         self._read_engine = read_only(engine)
         self._reads = make_read_sessions(engine)
         self._hot = SqliteHotPath.for_engine(engine, writer_lock(sessions))
+        self._members = team.KnownMembers()  # the async path's (the hot path has its own)
         # What was last written, so neither `after_update` nor PTB's pass (once a minute)
         # writes it again.
         self._written_users: dict[int, str] = {}
@@ -78,8 +83,9 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             found = None
             async with self._read_engine.connect() as connection:
                 member, seen = await team.access_check(
-                    connection=connection, telegram_user_id=user_id, update_id=update_id
-                )
+                    connection=connection, telegram_user_id=user_id, update_id=update_id,
+                    known=self._members,
+                )  # fmt: skip
                 if member is not None and not seen:
                     found = await botstate.load_chat_state(
                         connection=connection, user_id=user_id, key=(chat_id, user_id)
@@ -93,10 +99,44 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         if self._hot is not None:
             await self._hot.write(writes)
             return
-        async with self._sessions.begin() as session:
-            connection = await session.connection()
+        if self._dialect == "sqlite":  # in memory: the sessions' writer lock, one at a time
+            async with self._sessions.begin() as session:
+                connection = await session.connection()
+                for statement, params in writes:
+                    await connection.execute(statement, params)
+            return
+        async with self._engine.begin() as connection:
             for statement, params in writes:
                 await connection.execute(statement, params)
+
+    def _ahead(
+        self,
+        *,
+        user_id: int,
+        data: dict[Any, Any],
+        conversation: str,
+        key: ConversationKey,
+        state: object | None,
+        update_id: int,
+    ) -> tuple[list[Write], Callable[..., None]]:
+        """The write-ahead's statements, and what to call once they are committed."""
+        user_json, state_json = json.dumps(data), json.dumps(state)
+        slot = (conversation, botstate.encode_key(key))
+        now, dialect = self._clock(), self._dialect
+        writes = [botstate.user_data_write(dialect, user_id=user_id, data=data, now=now)]
+        if self._written_conversations.get(slot, NOTHING) != state_json:  # most steps: same
+            writes.append(
+                botstate.conversation_write(
+                    dialect, name=conversation, key=key, state=state, now=now
+                )
+            )
+        writes.append(botstate.processed_write(dialect, update_id=update_id, now=now))
+
+        def remember(*_: object) -> None:
+            self._written_users[user_id] = user_json
+            self._written_conversations[slot] = state_json
+
+        return writes, remember
 
     async def write_ahead(
         self,
@@ -112,19 +152,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         """Commit a member's drafts, one conversation state and the update as handled, together,
         before answering. With `session`, these writes join the caller's transaction (the one
         saving a record), and count as written once it commits."""
-        user_json, state_json = json.dumps(data), json.dumps(state)
-        slot = (conversation, botstate.encode_key(key))
-        now, dialect = self._clock(), self._dialect
-        writes = [
-            botstate.user_data_write(dialect, user_id=user_id, data=data, now=now),
-            botstate.conversation_write(dialect, name=conversation, key=key, state=state, now=now),
-            botstate.processed_write(dialect, update_id=update_id, now=now),
-        ]
-
-        def remember(*_: object) -> None:
-            self._written_users[user_id] = user_json
-            self._written_conversations[slot] = state_json
-
+        writes, remember = self._ahead(
+            user_id=user_id, data=data, conversation=conversation, key=key, state=state,
+            update_id=update_id,
+        )  # fmt: skip
         if session is not None:
             connection = await session.connection()
             for statement, params in writes:
@@ -133,6 +164,44 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             return
         await self._commit(writes)
         remember()
+
+    async def save_ahead(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        user_id: int,
+        data: dict[Any, Any],
+        conversation: str,
+        key: ConversationKey,
+        state: object | None,
+        update_id: int,
+    ) -> T:
+        """`work` (a record's checks and writes, on a synchronous connection) and the
+        write-ahead, committed together before answering; what `work` returned. On a SQLite
+        file, in the loop's thread (`bot.hotpath`); otherwise through the async engine."""
+        writes, remember = self._ahead(
+            user_id=user_id, data=data, conversation=conversation, key=key, state=state,
+            update_id=update_id,
+        )  # fmt: skip
+        if self._hot is not None:
+            result = await self._hot.save(work, writes)
+        else:
+            async with self._sessions.begin() as session:
+                connection = await session.connection()
+                result = await connection.run_sync(work)
+                for statement, params in writes:
+                    await connection.execute(statement, params)
+        remember()
+        return result
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """A short read (`work`, on a synchronous connection) for an update: on a SQLite file
+        in the loop's thread (`bot.hotpath`), otherwise on the async engine's read-only
+        connection."""
+        if self._hot is not None:
+            return await self._hot.read(work)
+        async with self._read_engine.connect() as connection:
+            return await connection.run_sync(work)
 
     async def after_update(
         self,

@@ -44,6 +44,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, cast
 
+from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -235,6 +236,9 @@ class Finished:
 
 Begin = Callable[[Update, BotContext], Awaitable[Answers]]
 Finish = Callable[[BotContext, Answers, AsyncSession], Awaitable[Finished]]
+# A save that only writes, as one synchronous function on a database connection: `finish`'s
+# alternative for the form's most frequent end (bot.persistence.save_ahead). None: `finish`.
+Save = Callable[[BotContext, Answers], Awaitable[Callable[[Connection], Finished] | None]]
 
 
 async def no_precondition(update: Update, context: BotContext) -> Answers:
@@ -251,7 +255,11 @@ class Form:
     started from a button (`starts_on`, a callback data pattern) names in `command` the command
     to run again when its draft is gone. `also_on` are the patterns of buttons that start the
     form too, besides its command (a card's « Orienter », « Nouvelle personne » under the one
-    just saved): `begin` reads the button pressed and gives what it already knows (the person)."""
+    just saved): `begin` reads the button pressed and gives what it already knows (the person).
+    `save`, when it gives a function (synchronous, on a database connection), ends the form
+    instead of `finish`: that function checks and writes the record and says what to show, in
+    the transaction of the write-ahead, which on a SQLite file runs in the loop's thread
+    without the async engine's hand-offs (/nouveau's save: issue 18, docs/performance.md)."""
 
     key: str
     command: str
@@ -261,6 +269,7 @@ class Form:
     starts_on: str | None = None
     also_on: tuple[str, ...] = ()
     conversation: str = field(default="")
+    save: Save | None = None
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.steps]
@@ -318,15 +327,48 @@ async def checkpoint(
     if chat is None or user is None:
         return
     data = context.member_data  # serialised and encrypted at once: no copy needed
-    if without is not None:  # the same minus one draft (its own dict is left alone)
-        data = {**data, drafts.DRAFTS_KEY: dict(data.get(drafts.DRAFTS_KEY, {}))}
-        drafts.drop(data, without)
+    if without is not None:
+        data = _without(data, without)
     persistence = cast(DatabasePersistence, context.application.persistence)
     await persistence.write_ahead(
         user_id=user.id, data=data, conversation=conversation, key=(chat.id, user.id),
         state=None if state == END else state, update_id=update.update_id, session=session,
     )  # fmt: skip
     context.processed_recorded = True
+
+
+def _without(data: dict[str, Any], form: str) -> dict[str, Any]:
+    """A member's data minus one draft (its own dicts left alone)."""
+    data = {**data, drafts.DRAFTS_KEY: dict(data.get(drafts.DRAFTS_KEY, {}))}
+    drafts.drop(data, form)
+    return data
+
+
+async def save_ahead(
+    update: Update,
+    context: BotContext,
+    write: Callable[[Connection], Finished],
+    *,
+    conversation: str,
+    without: str,
+) -> Finished:
+    """`write` (a record's checks and writes) committed with the drafts without the form's
+    (`without`), the end of the conversation and the update's mark, before answering."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        raise RuntimeError("a form is saved from a user's chat")
+    data = {
+        **context.member_data,
+        drafts.DRAFTS_KEY: dict(context.member_data.get(drafts.DRAFTS_KEY, {})),
+    }
+    drafts.drop(data, without)
+    persistence = cast(DatabasePersistence, context.application.persistence)
+    done = await persistence.save_ahead(
+        write, user_id=user.id, data=data, conversation=conversation, key=(chat.id, user.id),
+        state=None, update_id=update.update_id,
+    )  # fmt: skip
+    context.processed_recorded = True
+    return done
 
 
 # --- Matching what people type to the buttons they were shown ------------------------------
@@ -746,15 +788,16 @@ class FormEngine:
         """Save through `finish`, in one transaction with the end of the conversation; a
         refusal asks the last step again with its reason."""
         try:
-            async with context.services.sessions.begin() as session:
-                done = await self.form.finish(context, draft[VALUES], session)
-                if done.again is not None:  # open still, at that step, in the same commit
-                    self.reopen(draft, self.form.step(done.again))
-                await checkpoint(
-                    update, context, conversation=self.form.conversation,
-                    state=END if done.again is None else ASKING, session=session,
-                    without=self.form.key if done.again is None else None,
+            write = await self.form.save(context, draft[VALUES]) if self.form.save else None
+            if write is not None:
+                done = await save_ahead(
+                    update, context, write, conversation=self.form.conversation,
+                    without=self.form.key,
                 )  # fmt: skip
+                if done.again is not None:  # the conversation was ended with the save
+                    raise ValueError(f"form {self.form.key}: `again` is for `finish` only")
+            else:
+                done = await self.finish_in_session(update, context, draft)
         except DomainError as error:
             warn(texts.domain_error(error.key, error.params))
             if draft[STEP] in draft[VALUES] or draft[STEP] == EDIT_LIST:  # last step answered
@@ -775,6 +818,21 @@ class FormEngine:
         if done.then is not None:
             await done.then(update)
         return END if done.again is None else ASKING
+
+    async def finish_in_session(
+        self, update: Update, context: BotContext, draft: dict[str, Any]
+    ) -> Finished:
+        """`finish` and the write-ahead in one transaction of the async engine."""
+        async with context.services.sessions.begin() as session:
+            done = await self.form.finish(context, draft[VALUES], session)
+            if done.again is not None:  # open still, at that step, in the same commit
+                self.reopen(draft, self.form.step(done.again))
+            await checkpoint(
+                update, context, conversation=self.form.conversation,
+                state=END if done.again is None else ASKING, session=session,
+                without=self.form.key if done.again is None else None,
+            )  # fmt: skip
+        return done
 
     @staticmethod
     def reopen(draft: dict[str, Any], step: Step) -> None:

@@ -14,8 +14,9 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
+from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
@@ -24,6 +25,7 @@ from bot import texts
 from bot.callbacks import Nav, PersonRef
 from bot.context import BotContext
 from bot.formatting import day
+from bot.persistence import DatabasePersistence
 from handlers import directory, picking
 from handlers.common import show, warn
 from handlers.forms import (
@@ -41,10 +43,11 @@ from handlers.forms import (
     match_option,
     plain,
 )
-from models import audit, consent, people
+from models import audit, consent, people, reference
+from models.base import pk
 from models.errors import DomainError
 from models.people import Answer, Person, Profile, Sex
-from models.reference import Kind, Neighbourhood
+from models.reference import Kind
 
 logger = logging.getLogger(__name__)
 Worded = TypeVar("Worded")
@@ -191,11 +194,14 @@ async def duplicate_options(asked: Asked) -> list[Option]:
     """The people the mediator follows with this first name (accents and small typos
     forgiven), to open instead, and « another person »: alone when nobody is alike, the step
     is then answered without asking."""
-    context = asked.context
-    async with context.services.reads() as session:
-        similar = await people.likely_duplicates(
-            session=session, mediator=context.member, first_name=asked.answers["first_name"]
+    context, first_name = asked.context, asked.answers["first_name"]
+    mediator_id = pk(context.member)
+    persistence = cast(DatabasePersistence, context.application.persistence)
+    similar = await persistence.read(
+        lambda connection: people.similar_people(
+            connection, mediator_id=mediator_id, first_name=first_name
         )
+    )
     tz = context.services.settings.tz
     found = [
         (
@@ -367,21 +373,6 @@ async def show_notice(update: Update, context: BotContext, values: Answers) -> b
     return True
 
 
-async def record_consent(
-    session: AsyncSession, person: Person, values: Answers, *, now: dt.datetime
-) -> None:
-    """The consent record of a person just saved: the notice shown (or not) and the answer."""
-    shown_id = values.get("notice_id") if values.get("agreement") == SHOW else None
-    await consent.record_decision(
-        session=session,
-        person=person,
-        given=consent_of(values) == "yes",
-        notice_id=shown_id,
-        shown_at=dt.datetime.fromisoformat(values["notice_at"]) if shown_id else None,
-        now=now,
-    )
-
-
 # --- The summary, and saving ------------------------------------------------------------------
 async def summary_text(asked: Asked) -> str:
     """Every answer, labelled, for a last check before saving."""
@@ -436,31 +427,45 @@ async def begin(update: Update, context: BotContext) -> Answers:
 
 
 async def finish(context: BotContext, values: Answers, session: AsyncSession) -> Finished:
-    """Save the person and their consent record; or, when the mediator said it is someone they
-    already follow, open that person's card instead."""
+    """The mediator said it is someone they already follow: that person's card instead."""
     services, member = context.services, context.member
+    person = await people.get_person(
+        session=session, viewer=member, person_id=int(values["duplicate"])
+    )
+    await audit.record(
+        session=session, at=services.clock(), member_id=member.id, action="open_card",
+        subject=person.code,
+    )  # fmt: skip
+    markup = directory.with_withdraw(directory.card_keyboard(context, person), person)
+    return Finished(await directory.card_text(context, person), markup)
+
+
+async def save(context: BotContext, values: Answers) -> Callable[[Connection], Finished] | None:
+    """A new person: the person and their consent record, written on the database connection
+    of the write-ahead (`handlers.forms.save_ahead`); None for someone already followed."""
     if not continuing(values):
-        person = await people.get_person(
-            session=session, viewer=member, person_id=int(values["duplicate"])
-        )
-        await audit.record(
-            session=session, at=services.clock(), member_id=member.id, action="open_card",
-            subject=person.code,
+        return None
+    member, now, profile = context.member, context.services.clock(), profile_from(values)
+    names = {n.id: n.name for n in await context.services.reference.neighbourhoods()}
+    shown_id = values.get("notice_id") if values.get("agreement") == SHOW else None
+    shown_at = dt.datetime.fromisoformat(values["notice_at"]) if shown_id else None
+
+    def write(connection: Connection) -> Finished:
+        person = people.add_person(connection, mediator=member, profile=profile, now=now)
+        consent.add_decision(
+            connection, person_id=pk(person), given=profile.contact_consent, notice_id=shown_id,
+            shown_at=shown_at, now=now,
         )  # fmt: skip
-        markup = directory.with_withdraw(directory.card_keyboard(context, person), person)
-        return Finished(await directory.card_text(context, person), markup)
-    names = {n.id: n.name for n in await services.reference.neighbourhoods()}
-    person = await people.engage(
-        session=session, mediator=member, profile=profile_from(values), now=services.clock()
-    )
-    await record_consent(session, person, values, now=services.clock())
-    neighbourhood = names.get(person.neighbourhood_id) or (
-        (await session.get_one(Neighbourhood, person.neighbourhood_id)).name  # inactive
-    )
-    saved = texts.NEW_SAVED.format(
-        code=person.code, first_name=person.first_name, neighbourhood=neighbourhood
-    )
-    return Finished(saved, after_saving(person))
+        neighbourhood = names.get(person.neighbourhood_id) or reference.neighbourhood_name(
+            connection,
+            person.neighbourhood_id,  # inactive
+        )
+        saved = texts.NEW_SAVED.format(
+            code=person.code, first_name=person.first_name, neighbourhood=neighbourhood
+        )
+        return Finished(saved, after_saving(person))
+
+    return write
 
 
 def after_saving(person: Person) -> InlineKeyboardMarkup:
@@ -626,6 +631,7 @@ NOUVEAU: Final = Form(
         Summary(name="summary", text=summary_text, applies=continuing),
     ),
     finish=finish,
+    save=save,
 )
 ENGINE: Final = FormEngine(NOUVEAU)
 

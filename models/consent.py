@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from babel.units import format_unit
-from sqlalchemy import Text, UniqueConstraint, func, update
+from sqlalchemy import Text, UniqueConstraint, bindparam, func, insert, update
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -238,6 +241,36 @@ async def notice_version(
     return row
 
 
+def add_decision(
+    connection: Connection,
+    *,
+    person_id: int,
+    given: bool,
+    notice_id: int | None,
+    shown_at: dt.datetime | None,
+    now: dt.datetime,
+) -> ConsentRecord:
+    """What `/nouveau` recorded: the notice shown (or not) and the answer. SQLAlchemy Core on
+    a synchronous connection, as `models.people.add_person` (`record_decision` from async
+    code); the record returned is detached, as written."""
+    if (
+        notice_id is not None
+        and connection.execute(_NOTICE_FOUND, {"id": notice_id}).first() is None
+    ):
+        raise DomainError("choice_invalid")
+    values = {
+        "person_id": person_id,
+        "notice_id": notice_id,
+        "notice_shown_at": shown_at if notice_id is not None else None,
+        "given": given,
+        "decided_at": now,
+    }
+    connection.execute(_INSERT_DECISION, values)
+    record = ConsentRecord.model_validate(values)
+    make_transient_to_detached(record)
+    return record
+
+
 async def record_decision(
     *,
     session: AsyncSession,
@@ -247,19 +280,26 @@ async def record_decision(
     shown_at: dt.datetime | None,
     now: dt.datetime,
 ) -> ConsentRecord:
-    """What `/nouveau` recorded: the notice shown (or not) and the answer."""
-    if notice_id is not None and await session.get(NoticeVersion, notice_id) is None:
-        raise DomainError("choice_invalid")
-    record = ConsentRecord(
-        person_id=pk(person),
-        notice_id=notice_id,
-        notice_shown_at=shown_at if notice_id is not None else None,
-        given=given,
-        decided_at=now,
+    """`add_decision` in this session's transaction; the record is then in the session."""
+    connection = await session.connection()
+    record = await connection.run_sync(
+        lambda sync: add_decision(
+            sync,
+            person_id=pk(person),
+            given=given,
+            notice_id=notice_id,
+            shown_at=shown_at,
+            now=now,
+        )
     )
     session.add(record)
-    await session.flush()
     return record
+
+
+_DECISION = ConsentRecord.__table__  # type: ignore[attr-defined]
+_NOTICE = NoticeVersion.__table__  # type: ignore[attr-defined]
+_INSERT_DECISION = insert(_DECISION)
+_NOTICE_FOUND = core_select(_NOTICE.c.id).where(_NOTICE.c.id == bindparam("id"))
 
 
 async def most_used_languages(*, session: AsyncSession, mediator_id: int) -> list[str]:

@@ -11,16 +11,29 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Index, func, true
-from sqlalchemy.orm import undefer
-from sqlmodel import Field, SQLModel, col, select
+from sqlalchemy import (
+    ColumnElement,
+    Index,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    true,
+    union_all,
+)
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import make_transient_to_detached, undefer
+from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import UTCDateTime, pk
 from models.crypto import loaded_only_when_asked, private_column
 from models.errors import DomainError, NotAllowed, NotFound
 from models.phones import normalize_phone
-from models.reference import Kind, Neighbourhood, Partner, all_active
+from models.reference import Kind, Neighbourhood, Partner, ReferenceItem
 from models.team import Member
 
 FIRST_NAME_MAX = 40
@@ -236,14 +249,15 @@ def clean_note(text: str) -> str:
     return cleaned
 
 
-async def _validate(session: AsyncSession, profile: Profile) -> None:
-    wanted = [
-        (Kind.AGE_BRACKET, profile.age_bracket),
-        (Kind.RESIDENCE, profile.residence),
-        (Kind.CHANNEL, profile.channel),
-        *((Kind.BARRIER, barrier) for barrier in profile.barriers),
-    ]
-    if not await all_active(session=session, wanted=wanted):
+def _validate(profile: Profile, found: set[tuple[str, str]]) -> None:
+    """The profile's answers against what `ENGAGE_CHECKS` found in the database."""
+    wanted = {
+        (Kind.AGE_BRACKET.value, profile.age_bracket),
+        (Kind.RESIDENCE.value, profile.residence),
+        (Kind.CHANNEL.value, profile.channel),
+        *((Kind.BARRIER.value, barrier) for barrier in profile.barriers),
+    }
+    if not wanted <= found:
         raise DomainError("choice_invalid")
     if not profile.contact_consent and (profile.phone or profile.note):
         raise DomainError("consent_required")
@@ -252,7 +266,7 @@ async def _validate(session: AsyncSession, profile: Profile) -> None:
     if profile.referred_by_partner_id is not None:
         if profile.channel != "partner_referral":
             raise DomainError("choice_invalid")
-        if await session.get(Partner, profile.referred_by_partner_id) is None:
+        if (_PARTNER_FOUND, str(profile.referred_by_partner_id)) not in found:
             raise NotFound()
 
 
@@ -262,43 +276,96 @@ def may_engage(member: Member) -> None:
         raise DomainError("engage_no_neighbourhood")
 
 
+_PERSON = Person.__table__  # type: ignore[attr-defined]
+_BARRIER = PersonBarrier.__table__  # type: ignore[attr-defined]
+_ITEM = ReferenceItem.__table__  # type: ignore[attr-defined]
+_NEIGHBOURHOOD = Neighbourhood.__table__  # type: ignore[attr-defined]
+_PARTNER = Partner.__table__  # type: ignore[attr-defined]
+_NEIGHBOURHOOD_FOUND, _PARTNER_FOUND = "neighbourhood", "partner"
+# What saving a person checks, in one statement: which of the answers are active list entries,
+# whether the neighbourhood exists, whether the referring partner exists. SQLAlchemy Core,
+# built once: with the person, their barriers and consent, the save is 4 statements instead of
+# 5 through the ORM's flush (docs/performance.md).
+ENGAGE_CHECKS = union_all(
+    core_select(_ITEM.c.kind, _ITEM.c.code).where(
+        _ITEM.c.active,
+        _ITEM.c.kind.in_(bindparam("kinds", expanding=True)),
+        _ITEM.c.code.in_(bindparam("codes", expanding=True)),
+    ),
+    core_select(
+        literal_column(f"'{_NEIGHBOURHOOD_FOUND}'"), cast(_NEIGHBOURHOOD.c.id, String)
+    ).where(_NEIGHBOURHOOD.c.id == bindparam("neighbourhood_id")),
+    core_select(literal_column(f"'{_PARTNER_FOUND}'"), cast(_PARTNER.c.id, String)).where(
+        _PARTNER.c.id == bindparam("partner_id")
+    ),
+)
+_INSERT_PERSON = insert(_PERSON).returning(_PERSON.c.id)
+_INSERT_BARRIER = insert(_BARRIER)
+
+
+def add_person(
+    connection: Connection, *, mediator: Member, profile: Profile, now: dt.datetime
+) -> Person:
+    """Record a newly engaged person, followed by `mediator`, in their neighbourhood by default:
+    the checks and the writes, SQLAlchemy Core on a synchronous connection (`engage` from
+    async code; the bot's save of /nouveau on SQLite runs it in the loop's thread,
+    `bot.hotpath`). The person returned is detached, as written."""
+    neighbourhood_id = profile.neighbourhood_id or mediator.neighbourhood_id
+    if neighbourhood_id is None:
+        raise DomainError("neighbourhood_required")
+    checks = {
+        "kinds": [k.value for k in (Kind.AGE_BRACKET, Kind.RESIDENCE, Kind.CHANNEL, Kind.BARRIER)],
+        "codes": [profile.age_bracket, profile.residence, profile.channel, *profile.barriers],
+        "neighbourhood_id": neighbourhood_id,
+        "partner_id": profile.referred_by_partner_id,
+    }
+    found = {(kind, code) for kind, code in connection.execute(ENGAGE_CHECKS, checks)}
+    if (_NEIGHBOURHOOD_FOUND, str(neighbourhood_id)) not in found:
+        raise DomainError("neighbourhood_required")
+    first_name = clean_first_name(profile.first_name)
+    _validate(profile, found)
+    values: dict[str, Any] = {
+        "first_name": first_name,
+        "first_name_key": name_key(first_name),
+        "sex": Sex(profile.sex).value,
+        "age_bracket": profile.age_bracket,
+        "residence": profile.residence,
+        "channel": profile.channel,
+        "referred_by_partner_id": profile.referred_by_partner_id,
+        "neighbourhood_id": neighbourhood_id,
+        "mediator_id": pk(mediator),
+        "registered_ft": Answer(profile.registered_ft).value,
+        "referent_contact_5m": (
+            Answer(profile.referent_contact_5m).value if profile.referent_contact_5m else None
+        ),
+        "rsa": Answer(profile.rsa).value,
+        "contact_consent": profile.contact_consent,
+        "contact_consent_at": now if profile.contact_consent else None,
+        "phone": normalize_phone(profile.phone) if profile.phone else None,
+        "note": clean_note(profile.note) if profile.note else None,
+        "status": Status.ENGAGED.value,
+        "engaged_at": now,
+        "last_contact_at": now,
+    }
+    person_id = connection.execute(_INSERT_PERSON, values).scalar_one()
+    barriers = [{"person_id": person_id, "barrier": b} for b in dict.fromkeys(profile.barriers)]
+    if barriers:
+        connection.execute(_INSERT_BARRIER, barriers)
+    person = Person(id=person_id, **values)
+    make_transient_to_detached(person)  # as written: no SELECT back
+    return person
+
+
 async def engage(
     *, session: AsyncSession, mediator: Member, profile: Profile, now: dt.datetime
 ) -> Person:
-    """Record a newly engaged person, followed by `mediator`, in their neighbourhood by default."""
-    neighbourhood_id = profile.neighbourhood_id or mediator.neighbourhood_id
-    if neighbourhood_id is None or await session.get(Neighbourhood, neighbourhood_id) is None:
-        raise DomainError("neighbourhood_required")
-    first_name = clean_first_name(profile.first_name)
-    await _validate(session, profile)
-    person = Person(
-        first_name=first_name,
-        first_name_key=name_key(first_name),
-        sex=Sex(profile.sex).value,
-        age_bracket=profile.age_bracket,
-        residence=profile.residence,
-        channel=profile.channel,
-        referred_by_partner_id=profile.referred_by_partner_id,
-        neighbourhood_id=neighbourhood_id,
-        mediator_id=pk(mediator),
-        registered_ft=Answer(profile.registered_ft).value,
-        referent_contact_5m=(
-            Answer(profile.referent_contact_5m).value if profile.referent_contact_5m else None
-        ),
-        rsa=Answer(profile.rsa).value,
-        contact_consent=profile.contact_consent,
-        contact_consent_at=now if profile.contact_consent else None,
-        phone=normalize_phone(profile.phone) if profile.phone else None,
-        note=clean_note(profile.note) if profile.note else None,
-        status=Status.ENGAGED.value,
-        engaged_at=now,
-        last_contact_at=now,
+    """`add_person` in this session's transaction; the person is then in the session like a
+    flushed one."""
+    connection = await session.connection()
+    person = await connection.run_sync(
+        lambda sync: add_person(sync, mediator=mediator, profile=profile, now=now)
     )
     session.add(person)
-    await session.flush()
-    for barrier in dict.fromkeys(profile.barriers):
-        session.add(PersonBarrier(person_id=pk(person), barrier=barrier))
-    await session.flush()
     return person
 
 
@@ -357,15 +424,28 @@ async def find_people(
     return _named(candidates, text, limit, prefix=True)
 
 
+def similar_people(
+    connection: Connection, *, mediator_id: int, first_name: str, limit: int = 3
+) -> list[Person]:
+    """The people this mediator follows whose first name is this one, despite accents and
+    small typos (the people search, names only and whole): perhaps the same person again.
+    Synchronous, on a connection (the bot's short reads on SQLite run in the loop's thread,
+    `bot.hotpath`); `likely_duplicates` from async code."""
+    with Session(bind=connection) as session:
+        candidates = session.exec(select(Person).where(Person.mediator_id == mediator_id)).all()
+    return _named(candidates, first_name, limit, prefix=False)
+
+
 async def likely_duplicates(
     *, session: AsyncSession, mediator: Member, first_name: str, limit: int = 3
 ) -> list[Person]:
-    """The people `mediator` follows whose first name is this one, despite accents and small
-    typos (the people search, names only and whole): perhaps the same person again."""
-    candidates = (
-        await session.exec(select(Person).where(Person.mediator_id == mediator.id))
-    ).all()
-    return _named(candidates, first_name, limit, prefix=False)
+    """`similar_people` on this session's connection."""
+    connection = await session.connection()
+    return await connection.run_sync(
+        lambda sync: similar_people(
+            sync, mediator_id=pk(mediator), first_name=first_name, limit=limit
+        )
+    )
 
 
 def with_contact_details() -> list[Any]:

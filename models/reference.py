@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import secrets
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import UniqueConstraint, func
+from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -182,24 +183,17 @@ async def labels(*, session: AsyncSession, kind: Kind) -> dict[str, str]:
     return {r.code: r.label for r in rows.all()}
 
 
-async def all_active(*, session: AsyncSession, wanted: Iterable[tuple[Kind, str]]) -> bool:
-    """Whether every (list, code) pair is an active entry: one query for a whole form."""
-    pairs = {(kind.value, code) for kind, code in wanted}
-    if not pairs:
-        return True
-    rows = await session.exec(
-        select(ReferenceItem.kind, ReferenceItem.code).where(
-            col(ReferenceItem.active),
-            col(ReferenceItem.kind).in_({kind for kind, _ in pairs}),
-            col(ReferenceItem.code).in_({code for _, code in pairs}),
-        )
-    )
-    return pairs <= set(rows.all())
-
-
 async def active_codes(*, session: AsyncSession, kind: Kind) -> set[str]:
     """The codes a form may offer today."""
     return {c.code for c in await choices(session=session, kind=kind)}
+
+
+def neighbourhood_name(connection: Connection, neighbourhood_id: int) -> str:
+    """A neighbourhood's name, active or not (synchronous, on a connection)."""
+    table = Neighbourhood.__table__  # type: ignore[attr-defined]
+    return str(
+        connection.execute(select(table.c.name).where(table.c.id == neighbourhood_id)).scalar_one()
+    )
 
 
 async def neighbourhoods(*, session: AsyncSession) -> Sequence[Neighbourhood]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -192,17 +192,55 @@ ACCESS = core_select(*_MEMBER.c, _SEEN.label("seen")).where(
 SEEN_ONLY = core_select(_SEEN.label("seen"))
 
 
+REMEMBERED_MEMBERS = 10_000  # a team is tens of people
+
+
+class KnownMembers:
+    """Each member's last `ACCESS` row and the member built from it, built again only when
+    the row changed: building a SQLModel object cost half of the access check's read, on
+    every update (issue 18). The member is detached and shared by their updates: read it, or
+    merge it into a session to change it."""
+
+    def __init__(self, limit: int = REMEMBERED_MEMBERS) -> None:
+        self._known: dict[int, tuple[tuple[Any, ...], Member | None]] = {}
+        self._limit = limit
+
+    def member(
+        self, user_id: int, values: tuple[Any, ...], build: Callable[[], Member | None]
+    ) -> Member | None:
+        """The member of this row (`build` when it is not the row seen last)."""
+        known = self._known.get(user_id)
+        if known is not None and known[0] == values:
+            return known[1]
+        member = build()
+        if len(self._known) >= self._limit:
+            self._known.clear()
+        self._known[user_id] = (values, member)
+        return member
+
+
 async def access_check(
-    *, connection: AsyncConnection, telegram_user_id: int, update_id: int
+    *,
+    connection: AsyncConnection,
+    telegram_user_id: int,
+    update_id: int,
+    known: KnownMembers | None = None,
 ) -> tuple[Member | None, bool]:
     """In one statement: the active member with this Telegram id (or None), and whether this
     update was handled already (a redelivery, a retry, a double tap). The member is detached:
     read it, or merge it into a session to change it."""
     params = {"telegram_user_id": telegram_user_id, "update_id": update_id}
-    row = (await connection.execute(ACCESS, params)).mappings().first()
+    row = (await connection.execute(ACCESS, params)).first()
     if row is None:
         return None, bool((await connection.execute(SEEN_ONLY, params)).scalar())
-    return member_and_seen(dict(row))
+    seen = bool(row[-1])
+
+    def build() -> Member | None:
+        return member_and_seen(row._asdict())[0]
+
+    if known is None:
+        return build(), seen
+    return known.member(telegram_user_id, tuple(row[:-1]), build), seen
 
 
 def member_and_seen(row: Mapping[str, Any]) -> tuple[Member | None, bool]:

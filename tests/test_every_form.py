@@ -28,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import undefer
 from sqlmodel import SQLModel, col, select
@@ -137,13 +138,16 @@ class World:
         return world
 
     async def new_app(self) -> BotApplication:
-        """A new Application whose forms' `finish` report the answers they were given."""
+        """A new Application whose forms' `finish` and `save` report the answers they were
+        given."""
         app = build_application(
             self.settings, self.sessions, request=RecordingRequest(self.api), clock=self.clock
         )
         for engine in engines_of(app):  # an engine may be shared by every Application built
             form = self.originals.setdefault(engine, engine.form)
-            engine.form = dataclasses.replace(form, finish=self.spy(form))
+            engine.form = dataclasses.replace(
+                form, finish=self.spy(form), save=self.spy_save(form) if form.save else None
+            )
         await app.initialize()
         return app
 
@@ -156,6 +160,24 @@ class World:
             return done
 
         return finish
+
+    def spy_save(self, form: Form) -> Callable[..., Awaitable[Any]]:
+        original = form.save
+        assert original is not None
+
+        async def save(context: BotContext, answers: Answers) -> Any:
+            write = await original(context, answers)
+            if write is None:
+                return None
+
+            def spied(connection: Connection) -> Any:
+                done = write(connection)
+                self.saved.append((form.key, copy.deepcopy(answers)))
+                return done
+
+            return spied
+
+        return save
 
     async def restart(self) -> None:
         """The bot killed (no shutdown, no flush) and started again over the same database."""
@@ -323,7 +345,9 @@ async def predict(world: World, form: Form, step: Step, text: str, answers: Answ
     step's reading), REFUSED, or UNKNOWN for what is not an answer to keep (a search that only
     narrows the buttons, say)."""
     engine = next(e for e in engines_of(world.app) if e.form.key == form.key)
-    context = SimpleNamespace(services=services_of(world.app), member=world.member)
+    context = SimpleNamespace(  # a step's reading may read (the duplicate check: persistence)
+        services=services_of(world.app), member=world.member, application=world.app
+    )
     try:
         value = await engine.read(step, text, cast(BotContext, context), {VALUES: answers})
     except DomainError:

@@ -1,22 +1,24 @@
-"""An update's own reads and writes on SQLite (`bot.hotpath`): all or nothing, after the
-async writers of this process, never in their way; SQLite's log is checkpointed beside the
-updates."""
+"""An update's own reads and writes on SQLite (`bot.hotpath`), and a record saved with its
+write-ahead: all or nothing, after the async writers of this process, never in their way, the
+loop free while another process writes; SQLite's log is checkpointed beside the updates."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import db
 from bot.app import BotApplication
 from bot.hotpath import SqliteHotPath
+from models.errors import DomainError
 
 METADATA = MetaData()
 ITEM = Table(
@@ -153,4 +155,63 @@ async def test_a_write_waits_with_the_loop_free_while_another_process_writes(
     other.execute("COMMIT")
     other.close()
     await waiting
+    assert await names(engine) == ["other", "ours"]
+
+
+def record(name: str, *, refuse: bool = False) -> Callable[[Connection], str]:
+    """A record's synchronous save (as /nouveau's): one row, or a refusal after writing it."""
+
+    def write(connection: Connection) -> str:
+        connection.execute(insert(ITEM), {"name": name, "size": 1})
+        if refuse:
+            raise DomainError("choice_invalid")
+        return name
+
+    return write
+
+
+async def test_a_save_commits_its_record_with_the_write_ahead_or_nothing(
+    hot: tuple[AsyncEngine, db.Sessions, SqliteHotPath],
+) -> None:
+    engine, _, path = hot
+    ahead = [(insert(ITEM), {"name": "ahead", "size": 2})]
+    assert await path.save(record("record"), ahead) == "record"
+    with pytest.raises(DomainError):
+        await path.save(
+            record("refused", refuse=True), [(insert(ITEM), {"name": "no", "size": 3})]
+        )
+    with pytest.raises(IntegrityError):  # the write-ahead fails: the record goes too
+        await path.save(record("lost"), ahead)
+    assert await names(engine) == ["record", "ahead"]
+    assert await path.save(record("again"), []) == "again"  # the connection went on
+    assert await names(engine) == ["record", "ahead", "again"]
+
+
+async def test_a_save_waits_for_the_async_writer_of_this_process(
+    hot: tuple[AsyncEngine, db.Sessions, SqliteHotPath],
+) -> None:
+    engine, sessions, path = hot
+    async with sessions.begin() as session:
+        connection = await session.connection()
+        await connection.execute(insert(ITEM).values(name="async", size=1))
+        waiting = asyncio.create_task(path.save(record("hot"), []))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+    await waiting
+    assert await names(engine) == ["async", "hot"]
+
+
+async def test_a_save_waits_with_the_loop_free_while_another_process_writes(
+    hot: tuple[AsyncEngine, db.Sessions, SqliteHotPath], tmp_path: Path
+) -> None:
+    engine, _, path = hot
+    other = sqlite3.connect(tmp_path / "hot.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO item (name, size) VALUES ('other', 1)")
+    waiting = asyncio.create_task(path.save(record("ours"), []))
+    await asyncio.sleep(0.05)  # the loop runs meanwhile (this sleep ends)
+    assert not waiting.done()
+    other.execute("COMMIT")
+    other.close()
+    assert await waiting == "ours"
     assert await names(engine) == ["other", "ours"]
