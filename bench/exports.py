@@ -3,8 +3,8 @@
 While a coordinator's export of SIZES people runs (read and built in a process of its own,
 `bot.exports.build`), mediators in other chats go through the /nouveau flow, one update every
 PACE seconds: each update's time through `Application.process_update` is measured, before the
-export (the baseline) and while it runs. Target: a p99 under 50 ms during the export. Then the chart of a full year, drawn
-CHART_RUNS times (target: under 150 ms).
+export (the baseline) and while it runs. Target: a p99 under 50 ms during the export. Then the
+chart of a full year, drawn CHART_RUNS times (target: under 150 ms).
 """
 
 from __future__ import annotations
