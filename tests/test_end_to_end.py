@@ -164,10 +164,13 @@ async def test_invitation_to_saved_person_through_http(
         await samia.send("Cherche un CAP cuisine", expect="Vérifiez")
         saved = await samia.tap("✅ Enregistrer", expect="Enregistré")
         assert "P-0001 (Amina)" in saved
+        bot.send_signal(signal.SIGKILL)  # answered, so committed: killed at once, kept
+        await bot.wait()
     finally:
-        bot.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            await bot.wait()
+        if bot.returncode is None:
+            bot.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                await bot.wait()
 
     engine = create_engine(empty_database_url)
     async with make_sessions(engine)() as session:
