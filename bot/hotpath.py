@@ -26,8 +26,8 @@ take a synchronous connection; async callers and PostgreSQL run the same functio
 `AsyncConnection.run_sync`.
 
 Measured with `python -m bench --peers` on a quiet machine (docs/performance.md), against the
-stdlib-sqlite3 peer: p50 one at a time 1.8× (2.0× before this round, 4.4× before the hot
-path), p99 2.8× (17×), 200 chats at 50 ms 0.76× its rate (0.42×).
+stdlib-sqlite3 peer: p50 one at a time 1.7–1.8× (2.3× before this round, 4.4× before the hot
+path), p99 2.0–2.8× (13.6×), 200 chats at 50 ms 0.76–0.84× its rate (0.37×).
 
 Everything else (reports, exports, jobs, the web page, other forms' saves) stays on the async
 engine; PostgreSQL takes the async path for all.
