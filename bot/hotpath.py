@@ -26,8 +26,8 @@ take a synchronous connection; async callers and PostgreSQL run the same functio
 `AsyncConnection.run_sync`.
 
 Measured with `python -m bench --peers` on a quiet machine (docs/performance.md), against the
-stdlib-sqlite3 peer: p50 one at a time 1.8× (2.0× before this round, 4.4× before the hot
-path), p99 2.8× (17×), 200 chats at 50 ms 0.76× its rate (0.42×).
+stdlib-sqlite3 peer: p50 one at a time 1.7–1.8× (2.3× before this round, 4.4× before the hot
+path), p99 2.0–2.8× (13.6×), 200 chats at 50 ms 0.76–0.84× its rate (0.37×).
 
 Everything else (reports, exports, jobs, the web page, other forms' saves) stays on the async
 engine; PostgreSQL takes the async path for all.
@@ -214,9 +214,7 @@ class SqliteHotPath:
         def commit(connection: sqlite3.Connection) -> None:
             connection.execute(db.BEGIN)
             try:
-                for statement, params in writes:
-                    step = prepared(statement)
-                    connection.execute(step.sql, step.parameters(params))
+                _run(connection, writes)
                 connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
@@ -234,12 +232,11 @@ class SqliteHotPath:
         barriers and consent, the write-ahead: 7 statements) took 65 turns of the event loop
         and 4.9 ms of CPU, the p99 of the flow (issue 18; docs/performance.md)."""
 
-        def transaction(_: sqlite3.Connection) -> T:
-            with self._sqlalchemy().connect() as connection:
+        def transaction(raw: sqlite3.Connection) -> T:
+            with self._sqlalchemy().connect() as connection:  # over `raw` itself
                 connection.exec_driver_sql(db.BEGIN)
                 result = work(connection)
-                for statement, params in writes:
-                    connection.execute(statement, params)
+                _run(raw, writes)
                 connection.commit()
                 return result
 
@@ -285,6 +282,13 @@ class SqliteHotPath:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _run(connection: sqlite3.Connection, writes: Sequence[Write]) -> None:
+    """These statements, prepared once, on this connection."""
+    for statement, params in writes:
+        step = prepared(statement)
+        connection.execute(step.sql, step.parameters(params))
 
 
 def _busy(error: BaseException | None) -> bool:

@@ -357,11 +357,7 @@ async def save_ahead(
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         raise RuntimeError("a form is saved from a user's chat")
-    data = {
-        **context.member_data,
-        drafts.DRAFTS_KEY: dict(context.member_data.get(drafts.DRAFTS_KEY, {})),
-    }
-    drafts.drop(data, without)
+    data = _without(context.member_data, without)
     persistence = cast(DatabasePersistence, context.application.persistence)
     done = await persistence.save_ahead(
         write, user_id=user.id, data=data, conversation=conversation, key=(chat.id, user.id),

@@ -27,7 +27,6 @@ from babel.units import format_unit
 from sqlalchemy import Text, UniqueConstraint, bindparam, func, insert, update
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -249,10 +248,10 @@ def add_decision(
     notice_id: int | None,
     shown_at: dt.datetime | None,
     now: dt.datetime,
-) -> ConsentRecord:
+) -> None:
     """What `/nouveau` recorded: the notice shown (or not) and the answer. SQLAlchemy Core on
-    a synchronous connection, as `models.people.add_person` (`record_decision` from async
-    code); the record returned is detached, as written."""
+    a synchronous connection, as `models.people.add_person` (from async code:
+    `AsyncConnection.run_sync`)."""
     if (
         notice_id is not None
         and connection.execute(_NOTICE_FOUND, {"id": notice_id}).first() is None
@@ -266,34 +265,6 @@ def add_decision(
         "decided_at": now,
     }
     connection.execute(_INSERT_DECISION, values)
-    record = ConsentRecord.model_validate(values)
-    make_transient_to_detached(record)
-    return record
-
-
-async def record_decision(
-    *,
-    session: AsyncSession,
-    person: Person,
-    given: bool,
-    notice_id: int | None,
-    shown_at: dt.datetime | None,
-    now: dt.datetime,
-) -> ConsentRecord:
-    """`add_decision` in this session's transaction; the record is then in the session."""
-    connection = await session.connection()
-    record = await connection.run_sync(
-        lambda sync: add_decision(
-            sync,
-            person_id=pk(person),
-            given=given,
-            notice_id=notice_id,
-            shown_at=shown_at,
-            now=now,
-        )
-    )
-    session.add(record)
-    return record
 
 
 _DECISION = ConsentRecord.__table__  # type: ignore[attr-defined]

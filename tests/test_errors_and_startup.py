@@ -20,10 +20,10 @@ async def test_unexpected_error_apologises_logs_and_keeps_running(
 ) -> None:
     await walk_to_summary(mediator)
 
-    def broken(*_: object, **__: object) -> None:
+    def broken(*_: object, **__: object) -> None:  # the save's own write (/nouveau's `save`)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(people, "add_person", broken)  # what /nouveau's save runs
+    monkeypatch.setattr(people, "add_person", broken)
     caplog.set_level(logging.INFO)
     await mediator.tap("✅ Enregistrer")
     apology = mediator.api.alerts[-1][1]
