@@ -1222,6 +1222,10 @@ EXPORT_PREPARING: Final = (
     "Préparation de l'export du {start} au {end}… Les fichiers arrivent dans un instant ; "
     "vous pouvez continuer à utiliser le bot."
 )
+EXPORT_FAILED: Final = (
+    "⚠️ L'export du {start} au {end} n'a pas pu être préparé. Réessayez avec /export ; si "
+    "cela se reproduit, prévenez la personne qui administre le bot."
+)
 EXPORT_CAPTION_XLSX: Final = (
     "Export AVEQ du {start} au {end}, généré le {generated} : tableur pour les financeurs "
     "(données pseudonymisées)."

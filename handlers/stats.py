@@ -224,15 +224,19 @@ async def build_and_send(context: BotContext, chat_id: int, period: Period) -> N
     """Build in another process, record who exported which period, send with captions."""
     services = context.services
     tz, now = services.settings.tz, services.clock()
-    built = await exports.build(
-        exports.Request(
-            database_url=services.read_engine.url.render_as_string(hide_password=False),
-            period=period, tz=tz.key, today=services.today(), now=now,
-            operator=services.settings.operator_name,
-            yearly_target=services.settings.yearly_target,
-        )
-    )  # fmt: skip
     span = {"start": day(period.start, tz), "end": day(period.end, tz)}
+    request = exports.Request(
+        database_url=services.read_engine.url.render_as_string(hide_password=False),
+        period=period, tz=tz.key, today=services.today(), now=now,
+        operator=services.settings.operator_name, yearly_target=services.settings.yearly_target,
+    )  # fmt: skip
+    try:
+        built = await exports.build(request)
+    except Exception:
+        # The button was answered long ago (« Préparation… »): say so in the chat, then let
+        # `on_error` log it with its reference.
+        await context.bot.send_message(chat_id, texts.EXPORT_FAILED.format(**span))
+        raise
     async with services.sessions.begin() as session:
         await audit.record(
             session=session, at=services.clock(), member_id=context.member.id, action="export",

@@ -11,6 +11,17 @@ class DomainError(Exception):
         self.key = key
         self.params = params
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled with its key and parameters, whatever the subclass's own arguments: a
+        refusal raised in the export's process reaches the bot's process intact."""
+        return _rebuilt, (type(self), self.key, self.params)
+
+
+def _rebuilt(kind: type[DomainError], key: str, params: dict[str, object]) -> DomainError:
+    error = kind.__new__(kind)
+    DomainError.__init__(error, key, **params)
+    return error
+
 
 class NotAllowed(DomainError):
     """The member may not act on this record."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import pickle
 import re
 import zipfile
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from bot.app import BotApplication
 from bot.context import services_of
 from bot.db import Sessions
 from models import demo, events, orientations, people, reference, stats
+from models.errors import DomainError, NotAllowed, NotFound
 from models.people import Person
 from models.reference import ReferenceItem
 from models.team import Member, Role
@@ -188,6 +191,41 @@ async def test_an_export_is_answered_at_once_and_built_in_another_process(
     assert "du 01/02/2026 au 28/02/2026" in " ".join(
         str(cell) for row in cover.iter_rows(values_only=True) for cell in row if cell
     )
+
+
+async def test_a_failed_export_is_said_in_the_chat(
+    app: BotApplication, api: FakeBotAPI, sessions: Sessions, clock: Clock, monkeypatch: Any
+) -> None:
+    """The button was answered (« Préparation… ») long before the files fail: the coordinator
+    is told in the chat, with the period, instead of waiting for files that never come."""
+    from bot import exports
+
+    async def broken(_: exports.Request) -> exports.Export:
+        raise BrokenProcessPool("the export's process died")
+
+    monkeypatch.setattr(exports, "build", broken)
+    clock.now = dt.datetime(2026, 3, 20, 10, 0, tzinfo=dt.UTC)
+    _, claire = await add_member(
+        sessions, clock, role=Role.COORDINATOR, name="Claire", neighbourhood=None
+    )
+    coordinator = User(app, api, claire)
+    await coordinator.send("/export")
+    await coordinator.tap("Le mois dernier")
+    said = await api.wait_until(
+        lambda a: [m for m in a.chat(claire) if "n'a pas pu être préparé" in m.text]
+    )
+    assert "L'export du 01/02/2026 au 28/02/2026 n'a pas pu être préparé" in said[0].text
+    assert "/export" in said[0].text
+    assert api.files == []
+
+
+def test_a_refusal_crosses_from_the_export_process_intact() -> None:
+    """Errors come back from the export's process pickled: a refusal keeps its kind and its
+    sentence's key and parameters (NotFound once broke the pool instead)."""
+    for error in (NotFound(), NotAllowed(), DomainError("period_invalid", day="30/02/2025")):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error)
+        assert (back.key, back.params) == (error.key, error.params)
 
 
 async def test_a_typed_period_exports_that_period_once(
