@@ -91,6 +91,8 @@ def create_engine(url: str, *, background_checkpoints: bool = False, **kwargs: A
     into the database inside whichever commit crosses 1,000 pages (4 MB), which made that
     update wait several milliseconds; `checkpoint` does it, from a job, beside the updates.
     """
+    # An error's message never shows the values of its statement (a first name, a phone).
+    kwargs.setdefault("hide_parameters", True)
     if not url.startswith("sqlite"):
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)

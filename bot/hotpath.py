@@ -148,7 +148,9 @@ class SqliteHotPath:
     def _open(self) -> sqlite3.Connection:
         if self._connection is None:
             connection = sqlite3.connect(self._path, isolation_level=None)  # autocommit
-            db.sqlite_pragmas(background_checkpoints=False)(connection, None)
+            # The log is copied into the database by the bot's checkpoint job
+            # (jobs/schedule.py), never inside one of these commits in the loop's thread.
+            db.sqlite_pragmas(background_checkpoints=True)(connection, None)
             # Never wait inside SQLite with the loop blocked: a busy database is waited for
             # in `_until_free`, letting the loop run meanwhile.
             connection.execute("PRAGMA busy_timeout=0")
@@ -259,7 +261,9 @@ class SqliteHotPath:
     def _sqlalchemy(self) -> Engine:
         """SQLAlchemy's synchronous engine over this path's one `sqlite3` connection."""
         if self._engine is None:
-            self._engine = create_engine("sqlite://", creator=self._open, poolclass=StaticPool)
+            self._engine = create_engine(
+                "sqlite://", creator=self._open, poolclass=StaticPool, hide_parameters=True
+            )
         return self._engine
 
     async def _one_writer(self, work: Callable[[sqlite3.Connection], T]) -> T:

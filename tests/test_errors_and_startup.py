@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 import pytest
 from sqlmodel import select
 
 from bot.app import on_startup
 from bot.db import Sessions
-from models import people
+from models import crypto, people
 from models.botstate import AppSetting
 from tests.conftest import User
 from tests.test_nouveau import walk_to_summary
@@ -39,6 +40,29 @@ async def test_unexpected_error_apologises_logs_and_keeps_running(
     # Nothing was lost: the summary is still there, and saving works once the fault is gone.
     monkeypatch.undo()
     assert "Enregistré : P-0001" in await mediator.tap("✅ Enregistrer")
+
+
+async def test_a_failing_statement_logs_no_value_of_the_person(
+    mediator: User, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An error raised while the person's values are bound to the INSERT (SQLAlchemy's
+    StatementError, whose message lists the parameters) is logged without them."""
+    await walk_to_summary(mediator)
+
+    def broken(value: str) -> str:
+        raise RuntimeError("no key")
+
+    monkeypatch.setattr(crypto, "encrypt", broken)  # the phone is encrypted as it is bound
+    caplog.set_level(logging.INFO)
+    await mediator.tap("✅ Enregistrer")
+    assert mediator.api.alerts[-1][1].startswith("Désolé, un problème est survenu")
+    record = next(r for r in caplog.records if r.levelno == logging.ERROR)
+    assert record.exc_info is not None
+    logged = "".join(traceback.format_exception(*record.exc_info))
+    assert "RuntimeError" in logged
+    assert "INSERT" in logged
+    for value in ("Amina", "+33612345678", "612345678"):
+        assert value not in logged
 
 
 async def test_startup_sets_menus_and_remembers_the_username(
