@@ -787,11 +787,9 @@ class FormEngine:
             write = await self.form.save(context, draft[VALUES]) if self.form.save else None
             if write is not None:
                 done = await save_ahead(
-                    update, context, write, conversation=self.form.conversation,
+                    update, context, self._ending(write), conversation=self.form.conversation,
                     without=self.form.key,
                 )  # fmt: skip
-                if done.again is not None:  # the conversation was ended with the save
-                    raise ValueError(f"form {self.form.key}: `again` is for `finish` only")
             else:
                 done = await self.finish_in_session(update, context, draft)
         except DomainError as error:
@@ -814,6 +812,18 @@ class FormEngine:
         if done.then is not None:
             await done.then(update)
         return END if done.again is None else ASKING
+
+    def _ending(self, write: Callable[[Connection], Finished]) -> Callable[[Connection], Finished]:
+        """`write`, refused inside its transaction (rolled back) when it would leave the form
+        open: a `save` ends the conversation in the same commit."""
+
+        def checked(connection: Connection) -> Finished:
+            done = write(connection)
+            if done.again is not None:
+                raise ValueError(f"form {self.form.key}: `again` is for `finish` only")
+            return done
+
+        return checked
 
     async def finish_in_session(
         self, update: Update, context: BotContext, draft: dict[str, Any]
