@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -101,13 +101,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             return
         if self._dialect == "sqlite":  # in memory: the sessions' writer lock, one at a time
             async with self._sessions.begin() as session:
-                connection = await session.connection()
-                for statement, params in writes:
-                    await connection.execute(statement, params)
+                await _execute(await session.connection(), writes)
             return
         async with self._engine.begin() as connection:
-            for statement, params in writes:
-                await connection.execute(statement, params)
+            await _execute(connection, writes)
 
     def _ahead(
         self,
@@ -157,9 +154,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             update_id=update_id,
         )  # fmt: skip
         if session is not None:
-            connection = await session.connection()
-            for statement, params in writes:
-                await connection.execute(statement, params)
+            await _execute(await session.connection(), writes)
             event.listen(session.sync_session, "after_commit", remember, once=True)
             return
         await self._commit(writes)
@@ -189,8 +184,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             async with self._sessions.begin() as session:
                 connection = await session.connection()
                 result = await connection.run_sync(work)
-                for statement, params in writes:
-                    await connection.execute(statement, params)
+                await _execute(connection, writes)
         remember()
         return result
 
@@ -383,3 +377,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         """Every write is already committed: close the hot path's connections (at shutdown)."""
         if self._hot is not None:
             self._hot.close()
+
+
+async def _execute(connection: AsyncConnection, writes: Sequence[Write]) -> None:
+    """These statements, in order, in the connection's transaction (the async twin of
+    `bot.hotpath`'s run of them)."""
+    for statement, params in writes:
+        await connection.execute(statement, params)

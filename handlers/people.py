@@ -1,7 +1,7 @@
 """`/nouveau`: record a newly engaged person (cards and `/personnes`: `handlers.directory`).
 
 `/nouveau` is a form on the engine (`handlers.forms`), at its fewest taps: the first name, at
-once checked against the people the mediator already follows (`people.likely_duplicates`);
+once checked against the people the mediator already follows (`people.similar_people`);
 sex and age bracket on one keyboard; France Travail registration and recent contact with a
 referent on one keyboard; the information notice and the consent on one keyboard (« Informée ·
 d'accord »), the notice shown in the person's language when asked; phone and note offered by

@@ -224,23 +224,21 @@ async def access_check(
     connection: AsyncConnection,
     telegram_user_id: int,
     update_id: int,
-    known: KnownMembers | None = None,
+    known: KnownMembers,
 ) -> tuple[Member | None, bool]:
     """In one statement: the active member with this Telegram id (or None), and whether this
-    update was handled already (a redelivery, a retry, a double tap). The member is detached:
-    read it, or merge it into a session to change it."""
+    update was handled already (a redelivery, a retry, a double tap). The member is built again
+    only when their row changed (`known`), and is detached: read it, or merge it into a session
+    to change it."""
     params = {"telegram_user_id": telegram_user_id, "update_id": update_id}
     row = (await connection.execute(ACCESS, params)).first()
     if row is None:
         return None, bool((await connection.execute(SEEN_ONLY, params)).scalar())
-    seen = bool(row[-1])
 
     def build() -> Member | None:
         return member_and_seen(row._asdict())[0]
 
-    if known is None:
-        return build(), seen
-    return known.member(telegram_user_id, tuple(row[:-1]), build), seen
+    return known.member(telegram_user_id, tuple(row[:-1]), build), bool(row[-1])
 
 
 def member_and_seen(row: Mapping[str, Any]) -> tuple[Member | None, bool]:
