@@ -120,7 +120,9 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         user_json, state_json = json.dumps(data), json.dumps(state)
         slot = (conversation, botstate.encode_key(key))
         now, dialect = self._clock(), self._dialect
-        writes = [botstate.user_data_write(dialect, user_id=user_id, data=data, now=now)]
+        writes = [
+            botstate.user_data_write(dialect, user_id=user_id, data=data, now=now, plain=user_json)
+        ]
         if self._written_conversations.get(slot, NOTHING) != state_json:  # most steps: same
             writes.append(
                 botstate.conversation_write(
@@ -219,7 +221,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         data = application.user_data.get(user_id) or {}
         user_json = json.dumps(data)
         if self._written_users.get(user_id, "{}") != user_json:
-            writes.append(botstate.user_data_write(dialect, user_id=user_id, data=data, now=now))
+            writes.append(
+                botstate.user_data_write(
+                    dialect, user_id=user_id, data=data, now=now, plain=user_json
+                )
+            )
         key = (chat_id, user_id)
         encoded = botstate.encode_key(key)
         states: list[tuple[tuple[str, str], str]] = []
@@ -284,7 +290,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         user_data.clear()
         user_data.update(found.user_data or {})
         if found.user_data:
-            self._written_users[user_id] = json.dumps(found.user_data)
+            self._written_users[user_id] = found.user_json
         else:
             self._written_users.pop(user_id, None)
         encoded = botstate.encode_key(key)

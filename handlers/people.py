@@ -46,7 +46,7 @@ from handlers.forms import (
 from models import audit, consent, people, reference
 from models.base import pk
 from models.errors import DomainError
-from models.people import Answer, Person, Profile, Sex
+from models.people import Answer, Profile, Sex
 from models.reference import Kind
 
 logger = logging.getLogger(__name__)
@@ -453,7 +453,7 @@ async def save(context: BotContext, values: Answers) -> Callable[[Connection], F
     def write(connection: Connection) -> Finished:
         person = people.add_person(connection, mediator=member, profile=profile, now=now)
         consent.add_decision(
-            connection, person_id=pk(person), given=profile.contact_consent, notice_id=shown_id,
+            connection, person_id=person.id, given=profile.contact_consent, notice_id=shown_id,
             shown_at=shown_at, now=now,
         )  # fmt: skip
         neighbourhood = names.get(person.neighbourhood_id) or reference.neighbourhood_name(
@@ -463,14 +463,14 @@ async def save(context: BotContext, values: Answers) -> Callable[[Connection], F
         saved = texts.NEW_SAVED.format(
             code=person.code, first_name=person.first_name, neighbourhood=neighbourhood
         )
-        return Finished(saved, after_saving(person))
+        return Finished(saved, after_saving(person.id))
 
     return write
 
 
-def after_saving(person: Person) -> InlineKeyboardMarkup:
+def after_saving(person_id: int) -> InlineKeyboardMarkup:
     """No dead end: orient this person now, or record the next one."""
-    orient = PersonRef("orient", person.id or 0).pack()
+    orient = PersonRef("orient", person_id).pack()
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(texts.NEW_ORIENT_NOW, callback_data=orient)],

@@ -108,6 +108,7 @@ class AppSetting(SQLModel, table=True):
     value: str = Field(max_length=200)
 
 
+@functools.lru_cache(maxsize=4096)  # read and written with every update of its chat
 def encode_key(key: tuple[int | str, ...]) -> str:
     """A conversation key as a string column."""
     return json.dumps(list(key))
@@ -189,10 +190,10 @@ _SEALED: dict[int, tuple[MultiFernet, str, str]] = {}
 REMEMBERED_TOKENS: Final = 10_000  # a team is tens of people
 
 
-def seal(data: dict, *, user_id: int | None = None) -> str:
-    """A member's data as stored: JSON, encrypted with the newest data key (remembered for
-    `unseal` when `user_id` is given)."""
-    plain = json.dumps(data)
+def seal(data: dict, *, user_id: int | None = None, plain: str | None = None) -> str:
+    """A member's data as stored: JSON (`plain`, when the caller has it already), encrypted
+    with the newest data key (remembered for `unseal` when `user_id` is given)."""
+    plain = json.dumps(data) if plain is None else plain
     token = crypto.encrypt(plain)
     if user_id is not None:
         if len(_SEALED) >= REMEMBERED_TOKENS:
@@ -204,16 +205,22 @@ def seal(data: dict, *, user_id: int | None = None) -> str:
 def unseal(stored: str, *, user_id: int) -> dict:
     """Back from `seal`. Rows written before drafts were encrypted are plain JSON; a token no
     configured key opens (a key retired meanwhile) is an abandoned draft: nothing."""
+    return opened(stored, user_id=user_id)[0]
+
+
+def opened(stored: str, *, user_id: int) -> tuple[dict, str]:
+    """`unseal`'s data, and its JSON."""
     if stored.startswith("{"):
-        return dict(json.loads(stored))
+        return dict(json.loads(stored)), stored
     sealed = _SEALED.get(user_id)
     if sealed is not None and sealed[1] == stored and sealed[0] is crypto.cipher():
-        return dict(json.loads(sealed[2]))
+        return dict(json.loads(sealed[2])), sealed[2]
     try:
-        return dict(json.loads(crypto.decrypt(stored)))
+        plain = crypto.decrypt(stored)
+        return dict(json.loads(plain)), plain
     except (InvalidToken, ValueError):
         logger.warning("Drafts of user %s could not be read; they are dropped", user_id)
-        return {}
+        return {}, "{}"
 
 
 async def load_user_data(*, session: AsyncSession) -> dict[int, dict]:
@@ -233,12 +240,16 @@ async def save_user_data(
     )
 
 
-def user_data_write(dialect: str, *, user_id: int, data: dict, now: dt.datetime) -> Write:
-    """The statement storing one member's drafts, encrypted (deleting the row when empty)."""
+def user_data_write(
+    dialect: str, *, user_id: int, data: dict, now: dt.datetime, plain: str | None = None
+) -> Write:
+    """The statement storing one member's drafts (`plain`: their JSON, when the caller has it),
+    encrypted (deleting the row when empty)."""
     if not data:
         _SEALED.pop(user_id, None)  # no copy of a dropped draft lingers in memory either
         return _DELETE_USER, {"user_id": user_id}
-    values = {"user_id": user_id, "data": seal(data, user_id=user_id), "updated_at": now}
+    token = seal(data, user_id=user_id, plain=plain)
+    values = {"user_id": user_id, "data": token, "updated_at": now}
     columns = ("user_id", "data", "updated_at")
     return _upsert(dialect, UserState, columns, ("user_id",)), values
 
@@ -340,6 +351,7 @@ class ChatState:
     no row), each conversation's state for the chat, and the reference data's version."""
 
     user_data: dict | None = None
+    user_json: str = "{}"  # the drafts' JSON, as stored (before encryption)
     conversations: dict[str, object] = field(default_factory=dict)
     reference_version: str | None = None
 
@@ -377,7 +389,7 @@ def chat_state(rows: Sequence[Sequence[Any]], *, user_id: int) -> ChatState:
         if kind == "c":
             found.conversations[name] = json.loads(value)
         elif kind == "u":
-            found.user_data = unseal(value, user_id=user_id)
+            found.user_data, found.user_json = opened(value, user_id=user_id)
         else:
             found.reference_version = value
     return found
