@@ -154,7 +154,7 @@ async def guard(update: object, context: BotContext) -> None:
     once an hour and stop the update."""
     if not isinstance(update, Update):
         return
-    if update.callback_query is not None and PartnerReply.unpack(update.callback_query.data):
+    if PartnerReply.pressed(update):
         return  # a partner's answer to a confirmation link (issue 16): its handler checks it
     chat, user = update.effective_chat, update.effective_user
     if user is None or chat is None or chat.type != ChatType.PRIVATE:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
+
+if TYPE_CHECKING:
+    from telegram import Update
 
 MAX_CALLBACK_BYTES = 64
 _SEPARATOR = ":"
@@ -66,6 +69,12 @@ class CallbackData:
             else:
                 values[name] = raw
         return cls(**values)
+
+    @classmethod
+    def pressed(cls, update: Update) -> Self | None:
+        """The payload of the button pressed in `update`: None for no button, or another kind."""
+        query = update.callback_query
+        return cls.unpack(query.data if query is not None else None)
 
     @classmethod
     def pattern(cls, *leading: str) -> str:

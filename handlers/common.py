@@ -60,7 +60,7 @@ async def notice(update: Update, text: str) -> None:
 async def pressed(update: Update, kind: type[Data]) -> Data | None:
     """The button pressed, read as `kind`; for anything else (forged, truncated, of an older
     version) « Ce bouton n'est plus actif » is said and None given."""
-    data = kind.unpack(update.callback_query.data if update.callback_query else None)
+    data = kind.pressed(update)
     if data is None:
         await notice(update, texts.STALE_BUTTON)
     return data

@@ -84,7 +84,7 @@ async def show_card(update: Update, context: BotContext, person_id: int, back: P
 
 async def open_person(update: Update, context: BotContext) -> None:
     """A person's card from a button outside the lists (its « Retour »: the list)."""
-    ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
+    ref = PersonRef.pressed(update)
     if ref is None:
         await notice(update, texts.STALE_BUTTON)
         return
@@ -145,7 +145,7 @@ def with_withdraw(markup: InlineKeyboardMarkup, person: Person) -> InlineKeyboar
 
 async def withdraw_ask(update: Update, context: BotContext) -> None:
     """« Retirer l'accord »: say what is erased, and confirm."""
-    ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
+    ref = PersonRef.pressed(update)
     if ref is None:
         await notice(update, texts.STALE_BUTTON)
         return
@@ -171,7 +171,7 @@ async def withdraw_ask(update: Update, context: BotContext) -> None:
 async def withdraw(update: Update, context: BotContext) -> None:
     """Confirmed: phone and notes erased at once, recorded and audited (authorization
     checked again); then SQLite's log is emptied so no old page keeps them."""
-    ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
+    ref = PersonRef.pressed(update)
     if ref is None:
         await notice(update, texts.STALE_BUTTON)
         return
@@ -384,7 +384,7 @@ async def list_people(update: Update, context: BotContext) -> None:
 
 async def on_view(update: Update, context: BotContext) -> None:
     """A button of a list, a filter or a card's « Retour »."""
-    view = PeopleView.unpack(update.callback_query.data if update.callback_query else None)
+    view = PeopleView.pressed(update)
     if view is None:
         await notice(update, texts.STALE_BUTTON)
     elif view.action == "ls":
@@ -399,7 +399,7 @@ async def on_view(update: Update, context: BotContext) -> None:
 
 async def old_page(update: Update, context: BotContext) -> None:
     """A page button of a list sent before the views carried their filters."""
-    page = Page.unpack(update.callback_query.data if update.callback_query else None)
+    page = Page.pressed(update)
     await show_list(update, context, moved(LIST, page=page.page if page else 1))
 
 

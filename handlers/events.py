@@ -372,7 +372,7 @@ ORGANISER_ASKS: Final = frozenset({"ask_headcount", "ask_summary"})
 
 async def what_is_asked(update: Update, context: BotContext) -> Answers:
     """The button pressed says what is typed, on which event."""
-    ref = EventRef.unpack(update.callback_query.data if update.callback_query else None)
+    ref = EventRef.pressed(update)
     if ref is None or ref.action not in ASKS:
         raise DomainError("stale_button")
     if ref.action in ORGANISER_ASKS and not events.may_organise(context.member):

@@ -43,7 +43,7 @@ REASON, DATE = "reason", "date"  # /sortie's steps
 # --- Reminder answers ---------------------------------------------------------------------
 async def on_answer(update: Update, context: BotContext) -> None:
     """Venu·e / sans suite / pas venu·e / relancer: record, then show what was recorded."""
-    ref = FollowUp.unpack(update.callback_query.data if update.callback_query else None)
+    ref = FollowUp.pressed(update)
     if ref is None or ref.action not in {a.value for a in Answer}:
         await notice(update, texts.STALE_BUTTON)
         return
@@ -84,10 +84,8 @@ def answered_text(
 async def list_followups(update: Update, context: BotContext) -> None:
     """/suivis: overdue checks first, then due ones, each with its buttons; then what is
     ahead; ten a page, with ‹ › to the others."""
-    page = 1
-    if update.callback_query is not None:
-        parsed = Page.unpack(update.callback_query.data)
-        page = parsed.page if parsed else 1
+    parsed = Page.pressed(update)
+    page = parsed.page if parsed else 1
     services = context.services
     now, tz = services.clock(), services.settings.tz
     async with services.reads() as session:
@@ -277,7 +275,7 @@ SORTIE: Final = Form(
 async def reopen(update: Update, context: BotContext) -> None:
     """« Rouvrir la médiation » (coordinators): an exited person, or a supported person whose
     support ended, back to accroché·e."""
-    ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
+    ref = PersonRef.pressed(update)
     if ref is None:
         await notice(update, texts.STALE_BUTTON)
         return

@@ -624,7 +624,7 @@ class FormEngine:
         draft = await self.current(update, context)
         if draft is None:
             return END
-        pick = Pick.unpack(update.callback_query.data if update.callback_query else None)
+        pick = Pick.pressed(update)
         from_summary = (
             pick is not None
             and pick.step == EDIT_LIST
@@ -730,7 +730,7 @@ class FormEngine:
 
     async def on_nav(self, update: Update, context: BotContext) -> object:
         """Retour, Passer, Valider, Enregistrer, Modifier, Annuler."""
-        nav = Nav.unpack(update.callback_query.data if update.callback_query else None)
+        nav = Nav.pressed(update)
         action = nav.action if nav is not None else None
         if action == "cancel":
             return await self.cancel(update, context)

@@ -70,7 +70,7 @@ async def _categories(update: Update, context: BotContext) -> None:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Every directory and committee button."""
-    ref = PartnerRef.unpack(update.callback_query.data if update.callback_query else None)
+    ref = PartnerRef.pressed(update)
     if ref is None:
         await notice(update, texts.STALE_BUTTON)
         return
@@ -180,7 +180,7 @@ async def committee_begin(update: Update, context: BotContext) -> Answers:
     """/comite (coordinators), or a partner card's « Rapport pour le comité » (its partner)."""
     if not stats.may_export(context.member):
         raise NotAllowed()
-    ref = PartnerRef.unpack(update.callback_query.data if update.callback_query else None)
+    ref = PartnerRef.pressed(update)
     if ref is None:
         return {}
     if not ref.key.isdigit():
@@ -292,7 +292,7 @@ COMMITTEE: Final = Form(
 # --- Editing a correspondant, adding a partner (coordinators): a form ------------------------
 async def edit_or_add(update: Update, context: BotContext) -> Answers:
     """« Nom », « Téléphone »… of a partner, or « Ajouter un partenaire » to a category."""
-    ref = PartnerRef.unpack(update.callback_query.data if update.callback_query else None)
+    ref = PartnerRef.pressed(update)
     if not reference.may_edit_directory(context.member):
         raise DomainError("stale_button")  # never shown to them: an old or forged button
     if ref is not None and ref.action == "field" and ref.extra in texts.PARTNER_CONTACT_FIELDS:

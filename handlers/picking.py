@@ -58,14 +58,10 @@ async def one_followed(context: BotContext, person_id: int) -> Person:
         return await people.get_person(session=session, viewer=context.member, person_id=person_id)
 
 
-def _pressed(update: Update) -> str | None:
-    return update.callback_query.data if update.callback_query else None
-
-
 async def from_card(update: Update, context: BotContext, *, open_only: bool) -> Answers | None:
     """A form started from a person's card: that person, if the member may act on them (and,
     with `open_only`, their mediation is open); None when the form did not start from a card."""
-    card = PersonRef.unpack(_pressed(update))
+    card = PersonRef.pressed(update)
     if card is None:
         return None
     return given(await one_followed(context, card.person_id), open_only=open_only)
@@ -76,7 +72,7 @@ async def from_reminder(
 ) -> tuple[FollowUp, Orientation, Person] | None:
     """A form started from a follow-up reminder: the button, its orientation and person, if
     the member may act on them; None when the form did not start from a reminder."""
-    reminder = FollowUp.unpack(_pressed(update))
+    reminder = FollowUp.pressed(update)
     if reminder is None:
         return None
     async with context.services.reads() as session:

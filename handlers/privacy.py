@@ -101,7 +101,7 @@ async def erase(update: Update, context: BotContext) -> None:
     """The confirmation button: erase identity, contact details and notes, close the open
     orientations (no more reminders); keep the figures. On SQLite the log that still held the
     old values is then emptied."""
-    ref = PersonRef.unpack(update.callback_query.data if update.callback_query else None)
+    ref = PersonRef.pressed(update)
     if ref is None or not context.member.is_coordinator:
         await notice(update, texts.domain_error("not_allowed"))
         return

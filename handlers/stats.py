@@ -259,7 +259,7 @@ async def on_digest_button(update: Update, context: BotContext) -> None:
     every press (a digest forwarded to a mediator, or a group member who is not one)."""
     if not context.member.is_coordinator:
         raise NotAllowed()
-    ref = DigestRef.unpack(update.callback_query.data if update.callback_query else None)
+    ref = DigestRef.pressed(update)
     week = digest.week_of_key(ref.week) if ref is not None else None
     if ref is None or week is None or ref.what not in digest.DETAILS:
         await notice(update, texts.STALE_BUTTON)
