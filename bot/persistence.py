@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import event
@@ -38,6 +39,19 @@ from models.team import Member
 
 T = TypeVar("T")
 NOTHING = json.dumps(None)  # how an absent conversation state is remembered as written
+
+
+@dataclass(frozen=True, slots=True)
+class Ahead:
+    """What an update writes ahead of its answer: a member's drafts, the next state of one
+    conversation in a chat (None: ended), and the update as handled."""
+
+    user_id: int
+    data: dict[Any, Any]
+    conversation: str
+    key: ConversationKey
+    state: object | None
+    update_id: int
 
 
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -106,19 +120,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         async with self._engine.begin() as connection:
             await _execute(connection, writes)
 
-    def _ahead(
-        self,
-        *,
-        user_id: int,
-        data: dict[Any, Any],
-        conversation: str,
-        key: ConversationKey,
-        state: object | None,
-        update_id: int,
-    ) -> tuple[list[Write], Callable[..., None]]:
+    def _ahead(self, ahead: Ahead) -> tuple[list[Write], Callable[..., None]]:
         """The write-ahead's statements, and what to call once they are committed."""
-        user_json, state_json = json.dumps(data), json.dumps(state)
-        slot = (conversation, botstate.encode_key(key))
+        user_id, data = ahead.user_id, ahead.data
+        user_json, state_json = json.dumps(data), json.dumps(ahead.state)
+        slot = (ahead.conversation, botstate.encode_key(ahead.key))
         now, dialect = self._clock(), self._dialect
         writes = [
             botstate.user_data_write(dialect, user_id=user_id, data=data, now=now, plain=user_json)
@@ -126,10 +132,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         if self._written_conversations.get(slot, NOTHING) != state_json:  # most steps: same
             writes.append(
                 botstate.conversation_write(
-                    dialect, name=conversation, key=key, state=state, now=now
+                    dialect, name=ahead.conversation, key=ahead.key, state=ahead.state, now=now
                 )
             )
-        writes.append(botstate.processed_write(dialect, update_id=update_id, now=now))
+        writes.append(botstate.processed_write(dialect, update_id=ahead.update_id, now=now))
 
         def remember(*_: object) -> None:
             self._written_users[user_id] = user_json
@@ -137,24 +143,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
 
         return writes, remember
 
-    async def write_ahead(
-        self,
-        *,
-        user_id: int,
-        data: dict[Any, Any],
-        conversation: str,
-        key: ConversationKey,
-        state: object | None,
-        update_id: int,
-        session: AsyncSession | None = None,
-    ) -> None:
+    async def write_ahead(self, ahead: Ahead, *, session: AsyncSession | None = None) -> None:
         """Commit a member's drafts, one conversation state and the update as handled, together,
         before answering. With `session`, these writes join the caller's transaction (the one
         saving a record), and count as written once it commits."""
-        writes, remember = self._ahead(
-            user_id=user_id, data=data, conversation=conversation, key=key, state=state,
-            update_id=update_id,
-        )  # fmt: skip
+        writes, remember = self._ahead(ahead)
         if session is not None:
             await _execute(await session.connection(), writes)
             event.listen(session.sync_session, "after_commit", remember, once=True)
@@ -162,24 +155,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         await self._commit(writes)
         remember()
 
-    async def save_ahead(
-        self,
-        work: Callable[[Connection], T],
-        *,
-        user_id: int,
-        data: dict[Any, Any],
-        conversation: str,
-        key: ConversationKey,
-        state: object | None,
-        update_id: int,
-    ) -> T:
+    async def save_ahead(self, work: Callable[[Connection], T], ahead: Ahead) -> T:
         """`work` (a record's checks and writes, on a synchronous connection) and the
         write-ahead, committed together before answering; what `work` returned. On a SQLite
         file, in the loop's thread (`bot.hotpath`); otherwise through the async engine."""
-        writes, remember = self._ahead(
-            user_id=user_id, data=data, conversation=conversation, key=key, state=state,
-            update_id=update_id,
-        )  # fmt: skip
+        writes, remember = self._ahead(ahead)
         if self._hot is not None:
             result = await self._hot.save(work, writes)
         else:

@@ -46,7 +46,7 @@ from typing import Any, ClassVar, Final, cast
 
 from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -60,7 +60,7 @@ from telegram.warnings import PTBUserWarning
 from bot import drafts, keyboards, sensitive, texts
 from bot.callbacks import Nav, Pick
 from bot.context import BotContext
-from bot.persistence import DatabasePersistence
+from bot.persistence import Ahead, DatabasePersistence
 from handlers.common import (
     delete_sensitive,
     notice,
@@ -323,18 +323,28 @@ async def checkpoint(
     conversation and the update's mark commit together, so a redelivered update saves nothing
     twice.
     """
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
+    if update.effective_chat is None or update.effective_user is None:
         return
     data = context.member_data  # serialised and encrypted at once: no copy needed
     if without is not None:
         data = _without(data, without)
-    persistence = cast(DatabasePersistence, context.application.persistence)
-    await persistence.write_ahead(
-        user_id=user.id, data=data, conversation=conversation, key=(chat.id, user.id),
-        state=None if state == END else state, update_id=update.update_id, session=session,
-    )  # fmt: skip
+    ahead = _ahead(update, data, conversation, None if state == END else state)
+    await _persistence(context).write_ahead(ahead, session=session)
     context.processed_recorded = True
+
+
+def _ahead(update: Update, data: dict[str, Any], conversation: str, state: object) -> Ahead:
+    """This update's write-ahead: the member's drafts and the conversation's next state in
+    their chat."""
+    chat, user = cast(Chat, update.effective_chat), cast(User, update.effective_user)
+    return Ahead(
+        user_id=user.id, data=data, conversation=conversation, key=(chat.id, user.id),
+        state=state, update_id=update.update_id,
+    )  # fmt: skip
+
+
+def _persistence(context: BotContext) -> DatabasePersistence:
+    return cast(DatabasePersistence, context.application.persistence)
 
 
 def _without(data: dict[str, Any], form: str) -> dict[str, Any]:
@@ -354,15 +364,11 @@ async def save_ahead(
 ) -> Finished:
     """`write` (a record's checks and writes) committed with the drafts without the form's
     (`without`), the end of the conversation and the update's mark, before answering."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
+    if update.effective_chat is None or update.effective_user is None:
         raise RuntimeError("a form is saved from a user's chat")
     data = _without(context.member_data, without)
-    persistence = cast(DatabasePersistence, context.application.persistence)
-    done = await persistence.save_ahead(
-        write, user_id=user.id, data=data, conversation=conversation, key=(chat.id, user.id),
-        state=None, update_id=update.update_id,
-    )  # fmt: skip
+    ahead = _ahead(update, data, conversation, None)
+    done = await _persistence(context).save_ahead(write, ahead)
     context.processed_recorded = True
     return done
 
