@@ -47,12 +47,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, Final, TypeVar, cast
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final, NoReturn, TypeVar, cast
 
+import asyncpg
 from sqlalchemy import create_engine
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.sqlite import pysqlite
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import StaticPool
@@ -66,29 +68,31 @@ from models.botstate import ChatState, Write
 from models.team import Member
 
 T = TypeVar("T")
-DIALECT: Final = pysqlite.dialect()
+SQLITE: Final = pysqlite.dialect()
+POSTGRESQL: Final = postgresql_asyncpg.dialect()
 BUSY_WAIT: Final = 0.001  # seconds between two tries while another writer holds SQLite
+POOL_SIZE: Final = 10  # PostgreSQL connections of the hot path (the engine's pool_size)
 
 
 class Prepared:
-    """A SQLAlchemy statement compiled once for SQLite, run on a `sqlite3` connection with
-    the same conversions of values SQLAlchemy makes (its columns' types' own processors):
-    SQLAlchemy's execution machinery around a statement costs more than SQLite's work."""
+    """A SQLAlchemy statement compiled once for one dialect, run on the driver's own connection
+    with the same conversions of values SQLAlchemy makes (its columns' types' own processors):
+    SQLAlchemy's execution machinery around a statement costs more than the database's work."""
 
-    def __init__(self, statement: ClauseElement) -> None:
-        compiled = cast(SQLCompiler, statement.compile(dialect=DIALECT))
+    def __init__(self, statement: ClauseElement, dialect: Dialect = SQLITE) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = str(compiled)
         self._binds: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
-            convert = bind.type.dialect_impl(DIALECT).bind_processor(DIALECT)
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
             self._binds.append((bind.key, bind.value, convert))
         self.columns: list[str] = []
         self._results: list[Callable[[Any], Any] | None] = []
         if isinstance(statement, SelectBase):
             for column in statement.selected_columns:
                 self.columns.append(str(column.key))
-                read = column.type.dialect_impl(DIALECT).result_processor(DIALECT, None)
+                read = column.type.dialect_impl(dialect).result_processor(dialect, None)
                 self._results.append(read)
 
     def parameters(self, params: dict[str, Any]) -> tuple[Any, ...]:
@@ -112,14 +116,14 @@ class Prepared:
         return [self.convert(row) for row in self.raw(connection, params)]
 
 
-_PREPARED: dict[int, Prepared] = {}
+_PREPARED: dict[tuple[int, str], Prepared] = {}
 
 
-def prepared(statement: ClauseElement) -> Prepared:
+def prepared(statement: ClauseElement, dialect: Dialect = SQLITE) -> Prepared:
     """The statement compiled once (the models build each hot statement once)."""
-    found = _PREPARED.get(id(statement))
+    found = _PREPARED.get((id(statement), dialect.name))
     if found is None:
-        found = _PREPARED[id(statement)] = Prepared(statement)
+        found = _PREPARED[id(statement), dialect.name] = Prepared(statement, dialect)
         _KEEP.append(statement)  # its id stays its own
     return found
 
@@ -186,7 +190,7 @@ class SqliteHotPath:
             if not rows:
                 handled = prepared(team.SEEN_ONLY).rows(connection, params)
                 return None, bool(handled[0][0]), None
-            member, seen = self._member(user_id, access, rows[0])
+            member, seen = _member(self._members, user_id, access, rows[0])
             if member is None or seen:
                 return member, seen, None
             key = botstate.encode_key((chat_id, user_id))
@@ -197,18 +201,6 @@ class SqliteHotPath:
 
         result: tuple[Member | None, bool, ChatState | None] = await self._until_free(read)
         return result
-
-    def _member(
-        self, user_id: int, access: Prepared, row: Sequence[Any]
-    ) -> tuple[Member | None, bool]:
-        """The member of this row, built again only when the row changed (compared as SQLite
-        gives it, before its values are converted)."""
-
-        def build() -> Member | None:
-            converted = access.convert(row)
-            return team.member_and_seen(dict(zip(access.columns, converted, strict=True)))[0]
-
-        return self._members.member(user_id, tuple(row[:-1]), build), bool(row[-1])
 
     async def write(self, writes: Sequence[Write]) -> None:
         """Commit these statements together, once no other writer of this process is on."""
@@ -278,7 +270,7 @@ class SqliteHotPath:
         async with self._writer:
             return cast(T, await self._until_free(work))
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Close the connection (opened again if used again)."""
         if self._engine is not None:
             self._engine.dispose()
@@ -286,6 +278,135 @@ class SqliteHotPath:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+class PostgresHotPath:
+    """The access check and the write-ahead of every update, on asyncpg's own pool."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        # The engine's own connection settings (host, user, password, database, the URL's
+        # query), as SQLAlchemy's asyncpg dialect gives them to `asyncpg.connect`.
+        _, self._settings = engine.dialect.create_connect_args(engine.url)
+        self._settings.pop("prepared_statement_cache_size", None)  # the dialect's own
+        self._dbapi = engine.dialect.loaded_dbapi
+        self._pool: asyncio.Future[asyncpg.Pool] | None = None
+        self._members = team.KnownMembers()
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> PostgresHotPath | None:
+        """The hot path of a PostgreSQL database reached through asyncpg (None otherwise)."""
+        if engine.dialect.name != "postgresql" or engine.dialect.driver != "asyncpg":
+            return None
+        return cls(engine)
+
+    async def _run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run `work` on a pooled connection; asyncpg's errors as the async engine raises them
+        (`bot.app.on_error` expects SQLAlchemy's DBAPIError). A connection the server closed
+        (a restart) is replaced by the pool when next taken; the update using it as it closed
+        fails, the database unavailable, and the next one gets a new connection."""
+        if self._pool is None:  # no connection opened here (min_size=0): nothing to fail
+            self._pool = asyncio.ensure_future(
+                asyncpg.create_pool(
+                    min_size=0, max_size=POOL_SIZE, reset=_nothing_to_reset, **self._settings
+                )
+            )
+        pool = await self._pool
+        try:
+            async with pool.acquire() as connection:
+                return await work(connection)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            _raise_as_sqlalchemy(error, self._dbapi)
+
+    async def access(
+        self, *, user_id: int, chat_id: int, update_id: int
+    ) -> tuple[Member | None, bool, ChatState | None]:
+        """The active member who sent this update (or None), whether it was handled already,
+        and, for a member's new update, the chat's state: one or two statements."""
+
+        async def read(
+            connection: asyncpg.Connection,
+        ) -> tuple[Member | None, bool, ChatState | None]:
+            params = {"telegram_user_id": user_id, "update_id": update_id}
+            access = prepared(team.ACCESS, POSTGRESQL)
+            rows = await connection.fetch(access.sql, *access.parameters(params))
+            if not rows:
+                handled = prepared(team.SEEN_ONLY, POSTGRESQL)
+                seen = await connection.fetchval(handled.sql, *handled.parameters(params))
+                return None, bool(seen), None
+            member, seen = _member(self._members, user_id, access, tuple(rows[0]))
+            if member is None or seen:
+                return member, seen, None
+            state = prepared(botstate.CHAT_STATE, POSTGRESQL)
+            key = botstate.encode_key((chat_id, user_id))
+            found = await connection.fetch(
+                state.sql, *state.parameters({"key": key, "user_id": user_id})
+            )
+            converted = [state.convert(row) for row in found]
+            return member, seen, botstate.chat_state(converted, user_id=user_id)
+
+        return await self._run(read)
+
+    async def write(self, writes: Sequence[Write]) -> None:
+        """Commit these statements together (one alone needs no transaction)."""
+
+        async def commit(connection: asyncpg.Connection) -> None:
+            if len(writes) == 1:
+                await _execute(connection, writes[0])
+                return
+            async with connection.transaction():
+                for write in writes:
+                    await _execute(connection, write)
+
+        await self._run(commit)
+
+    async def close(self) -> None:
+        """Close the pool's connections (a new pool is made if used again)."""
+        if self._pool is not None:
+            pool, self._pool = await self._pool, None
+            await pool.close()
+
+
+async def _nothing_to_reset(_: asyncpg.Connection) -> None:
+    """A connection going back to the pool: nothing of the session to undo (the hot path sets
+    nothing, listens to nothing, locks nothing; asyncpg still rolls back an open transaction).
+    asyncpg's default reset is one more round trip per use."""
+
+
+async def _execute(connection: asyncpg.Connection, write: Write) -> None:
+    """One statement, prepared once, on this asyncpg connection."""
+    statement, params = write
+    step = prepared(statement, POSTGRESQL)
+    await connection.execute(step.sql, *step.parameters(params))
+
+
+def _raise_as_sqlalchemy(error: Exception, dbapi: Any) -> NoReturn:
+    """Raise asyncpg's error as the async engine does: translated by SQLAlchemy's asyncpg
+    adapter (a constraint's violation is an IntegrityError), with no statement values. A value
+    refused (asyncpg could not encode it, or PostgreSQL could not read it) is quoted in the
+    message: then neither the message nor asyncpg's error is kept, only the SQLSTATE."""
+    for kind in type(error).__mro__:
+        translate = dbapi._asyncpg_error_translate.get(kind)
+        if translate is not None:
+            if isinstance(error, asyncpg.DataError | ValueError):
+                state = getattr(error, "sqlstate", None) or "22000"
+                orig = translate(f"invalid value (SQLSTATE {state})")
+                raise DBAPIError.instance(None, None, orig, dbapi.Error) from None
+            orig = translate(str(error.args[0]), error)
+            raise DBAPIError.instance(None, None, orig, dbapi.Error) from error
+    raise error
+
+
+def _member(
+    known: team.KnownMembers, user_id: int, access: Prepared, row: Sequence[Any]
+) -> tuple[Member | None, bool]:
+    """The member of this row, built again only when the row changed (compared as the driver
+    gives it, before its values are converted)."""
+
+    def build() -> Member | None:
+        converted = access.convert(row)
+        return team.member_and_seen(dict(zip(access.columns, converted, strict=True)))[0]
+
+    return known.member(user_id, tuple(row[:-1]), build), bool(row[-1])
 
 
 def _run(connection: sqlite3.Connection, writes: Sequence[Write]) -> None:
