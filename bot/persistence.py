@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -54,7 +54,6 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self._clock = clock
         engine = sessions.kw["bind"]
         self._dialect: str = engine.dialect.name
-        self._engine: AsyncEngine = engine
         self._read_engine = read_only(engine)
         self._reads = make_read_sessions(engine)
         self._hot = SqliteHotPath.for_engine(
@@ -101,12 +100,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         if self._hot is not None:
             await self._hot.write(writes)
             return
-        if self._dialect == "sqlite":  # in memory: the sessions' writer lock, one at a time
-            async with self._sessions.begin() as session:
-                await _execute(await session.connection(), writes)
-            return
-        async with self._engine.begin() as connection:
-            await _execute(connection, writes)
+        async with self._sessions.begin() as session:  # SQLite in memory: its writer lock
+            await _execute(await session.connection(), writes)
 
     def _ahead(
         self,
