@@ -45,6 +45,7 @@ Why blocking the loop here is safe:
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -347,17 +348,10 @@ class PostgresHotPath:
         return await self._run(read)
 
     async def write(self, writes: Sequence[Write]) -> None:
-        """Commit these statements together (one alone needs no transaction)."""
-
-        async def commit(connection: asyncpg.Connection) -> None:
-            if len(writes) == 1:
-                await _execute(connection, writes[0])
-                return
-            async with connection.transaction():
-                for write in writes:
-                    await _execute(connection, write)
-
-        await self._run(commit)
+        """Commit these statements together: as one statement, atomic by itself, in one
+        round trip (`_together`)."""
+        sql, values = _together(writes)
+        await self._run(lambda connection: connection.execute(sql, *values))
 
     async def close(self) -> None:
         """Close the pool's connections (a new pool is made if used again)."""
@@ -372,11 +366,32 @@ async def _nothing_to_reset(_: asyncpg.Connection) -> None:
     asyncpg's default reset is one more round trip per use."""
 
 
-async def _execute(connection: asyncpg.Connection, write: Write) -> None:
-    """One statement, prepared once, on this asyncpg connection."""
-    statement, params = write
-    step = prepared(statement, POSTGRESQL)
-    await connection.execute(step.sql, *step.parameters(params))
+def _together(writes: Sequence[Write]) -> tuple[str, list[Any]]:
+    """These statements as one, the first ones as data-modifying CTEs of the last
+    (`WITH w0 AS (INSERT ...), w1 AS (DELETE ...) INSERT ...`): PostgreSQL runs them all or
+    none, on one snapshot, so each must touch rows of its own (the write-ahead's drafts,
+    conversation state and update mark do). One round trip instead of BEGIN, each statement,
+    COMMIT."""
+    parts: list[str] = []
+    values: list[Any] = []
+    for statement, params in writes:
+        step = prepared(statement, POSTGRESQL)
+        parts.append(_shifted(step.sql, len(values)))  # its $1 follows the values before it
+        values.extend(step.parameters(params))
+    *first, last = parts
+    if not first:
+        return last, values
+    return "WITH " + ", ".join(
+        f"w{i} AS ({sql})" for i, sql in enumerate(first)
+    ) + " " + last, values
+
+
+def _shifted(sql: str, shift: int) -> str:
+    """A statement's placeholders renumbered: $1 is $(1 + shift)."""
+    return _PLACEHOLDER.sub(lambda number: f"${int(number[1]) + shift}", sql)
+
+
+_PLACEHOLDER: Final = re.compile(r"\$(\d+)")  # the models' hot SQL has no other "$"
 
 
 def _raise_as_sqlalchemy(error: Exception, dbapi: Any) -> NoReturn:
