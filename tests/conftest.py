@@ -240,8 +240,9 @@ def kill(app: BotApplication) -> None:
     """The bot's process killed: no shutdown, no flush. The system closes its connections:
     PostgreSQL's hot path pool is ended here, not left to the garbage collector."""
     hot = cast(DatabasePersistence, app.persistence)._hot
-    if isinstance(hot, PostgresHotPath) and hot._pool is not None and hot._pool.done():
-        hot._pool.result().terminate()
+    if isinstance(hot, PostgresHotPath):
+        for connection in hot._idle:
+            connection.terminate()
 
 
 _user_ids = itertools.count(100_000_001)
