@@ -1,4 +1,6 @@
-"""An update's own reads and writes on SQLite, synchronous, in the event loop's thread.
+"""An update's own reads and writes without SQLAlchemy's execution around them: on a SQLite
+file synchronous, in the event loop's thread (`SqliteHotPath`); on PostgreSQL through asyncpg
+connections of their own (`PostgresHotPath`).
 
 Every member's update reads the same things (is the sender a member, was this update handled
 already, the chat's drafts and conversation states) and writes the same things before its
@@ -29,10 +31,22 @@ Measured with `python -m bench --peers` on a quiet machine (docs/performance.md)
 stdlib-sqlite3 peer: p50 one at a time 1.7–1.8× (2.3× before this round, 4.4× before the hot
 path), p99 2.0–2.8× (13.6×), 200 chats at 50 ms 0.76–0.84× its rate (0.37×).
 
-Everything else (reports, exports, jobs, the web page, other forms' saves) stays on the async
-engine; PostgreSQL takes the async path for all.
+On PostgreSQL the access check and the write-ahead run the same statements, compiled once for
+SQLAlchemy's asyncpg dialect (`Prepared`), on asyncpg connections opened with the engine's own
+settings. Through the async engine a SELECT cost 0.72 ms of wall time (the pool's check-out
+and its ping, the adapter's hand-offs), through asyncpg 0.11 ms; the write-ahead 1.26 ms and
+0.52 ms (issue 18). Two more costs go, each measured interleaved on the same (throttled)
+machine: the write-ahead's statements are sent as one (`_together`: data-modifying CTEs,
+atomic by themselves), one round trip instead of BEGIN, each statement and COMMIT (a tap's
+reads and writes 4.3 -> 3.0 ms); and the connections are kept in a list rather than
+`asyncpg.create_pool`, whose check-out and check-in cost a third of that path's CPU (1.66 ->
+1.12 ms). Dropping the engine's ping alone bought 10 % (3.6 -> 3.3 ms). /nouveau's save and
+duplicate check (2 updates in 11) stay on the async engine on PostgreSQL.
 
-Why blocking the loop here is safe:
+Everything else (reports, exports, jobs, the web page, other forms' saves) stays on the async
+engine.
+
+Why blocking the loop with SQLite is safe:
 - reads do not wait: WAL lets them run beside a writer;
 - a write runs only when no writing session of this process is open (`bot.db.writer_lock`,
   the lock they all hold), so no writer of ours holds SQLite's lock then; it waits in that
