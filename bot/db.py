@@ -69,8 +69,9 @@ def _ping_in_one_round_trip(engine: AsyncEngine) -> None:
     """Check a pooled PostgreSQL connection with one round trip (`;`) instead of three.
 
     SQLAlchemy's asyncpg adapter wraps its ping in BEGIN and ROLLBACK, for pgbouncer in
-    transaction mode (sqlalchemy#10226); the bot talks to PostgreSQL directly. An update takes
-    two connections from the pool: the ping was six of its twelve round trips.
+    transaction mode (sqlalchemy#10226); the bot talks to PostgreSQL directly. An update's
+    access check and write-ahead take no connection of this pool (`bot.hotpath`); the save
+    of /nouveau and its duplicate check take one each, as do reports, jobs and exports.
     """
     dialect = engine.sync_engine.dialect
 

@@ -1,4 +1,6 @@
-"""An update's own reads and writes on SQLite, synchronous, in the event loop's thread.
+"""An update's own reads and writes without SQLAlchemy's execution around them: on a SQLite
+file synchronous, in the event loop's thread (`SqliteHotPath`); on PostgreSQL through asyncpg
+connections of their own (`PostgresHotPath`).
 
 Every member's update reads the same things (is the sender a member, was this update handled
 already, the chat's drafts and conversation states) and writes the same things before its
@@ -29,10 +31,22 @@ Measured with `python -m bench --peers` on a quiet machine (docs/performance.md)
 stdlib-sqlite3 peer: p50 one at a time 1.7–1.8× (2.3× before this round, 4.4× before the hot
 path), p99 2.0–2.8× (13.6×), 200 chats at 50 ms 0.76–0.84× its rate (0.37×).
 
-Everything else (reports, exports, jobs, the web page, other forms' saves) stays on the async
-engine; PostgreSQL takes the async path for all.
+On PostgreSQL the access check and the write-ahead run the same statements, compiled once for
+SQLAlchemy's asyncpg dialect (`Prepared`), on asyncpg connections opened with the engine's own
+settings. Through the async engine a SELECT cost 0.72 ms of wall time (the pool's check-out
+and its ping, the adapter's hand-offs), through asyncpg 0.11 ms; the write-ahead 1.26 ms and
+0.52 ms (issue 18). Two more costs go, each measured interleaved on the same (throttled)
+machine: the write-ahead's statements are sent as one (`_together`: data-modifying CTEs,
+atomic by themselves), one round trip instead of BEGIN, each statement and COMMIT (a tap's
+reads and writes 4.3 -> 3.0 ms); and the connections are kept in a list rather than
+`asyncpg.create_pool`, whose check-out and check-in cost a third of that path's CPU (1.66 ->
+1.12 ms). Dropping the engine's ping alone bought 10 % (3.6 -> 3.3 ms). /nouveau's save and
+duplicate check (2 updates in 11) stay on the async engine on PostgreSQL.
 
-Why blocking the loop here is safe:
+Everything else (reports, exports, jobs, the web page, other forms' saves) stays on the async
+engine.
+
+Why blocking the loop with SQLite is safe:
 - reads do not wait: WAL lets them run beside a writer;
 - a write runs only when no writing session of this process is open (`bot.db.writer_lock`,
   the lock they all hold), so no writer of ours holds SQLite's lock then; it waits in that
@@ -45,14 +59,17 @@ Why blocking the loop here is safe:
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, Final, TypeVar, cast
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final, NoReturn, TypeVar, cast
 
+import asyncpg
 from sqlalchemy import create_engine
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.sqlite import pysqlite
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import StaticPool
@@ -66,29 +83,31 @@ from models.botstate import ChatState, Write
 from models.team import Member
 
 T = TypeVar("T")
-DIALECT: Final = pysqlite.dialect()
+SQLITE: Final = pysqlite.dialect()
+POSTGRESQL: Final = postgresql_asyncpg.dialect()
 BUSY_WAIT: Final = 0.001  # seconds between two tries while another writer holds SQLite
+POOL_SIZE: Final = 10  # PostgreSQL connections of the hot path (the engine's pool_size)
 
 
 class Prepared:
-    """A SQLAlchemy statement compiled once for SQLite, run on a `sqlite3` connection with
-    the same conversions of values SQLAlchemy makes (its columns' types' own processors):
-    SQLAlchemy's execution machinery around a statement costs more than SQLite's work."""
+    """A SQLAlchemy statement compiled once for one dialect, run on the driver's own connection
+    with the same conversions of values SQLAlchemy makes (its columns' types' own processors):
+    SQLAlchemy's execution machinery around a statement costs more than the database's work."""
 
-    def __init__(self, statement: ClauseElement) -> None:
-        compiled = cast(SQLCompiler, statement.compile(dialect=DIALECT))
+    def __init__(self, statement: ClauseElement, dialect: Dialect = SQLITE) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = str(compiled)
         self._binds: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
-            convert = bind.type.dialect_impl(DIALECT).bind_processor(DIALECT)
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
             self._binds.append((bind.key, bind.value, convert))
         self.columns: list[str] = []
         self._results: list[Callable[[Any], Any] | None] = []
         if isinstance(statement, SelectBase):
             for column in statement.selected_columns:
                 self.columns.append(str(column.key))
-                read = column.type.dialect_impl(DIALECT).result_processor(DIALECT, None)
+                read = column.type.dialect_impl(dialect).result_processor(dialect, None)
                 self._results.append(read)
 
     def parameters(self, params: dict[str, Any]) -> tuple[Any, ...]:
@@ -112,14 +131,14 @@ class Prepared:
         return [self.convert(row) for row in self.raw(connection, params)]
 
 
-_PREPARED: dict[int, Prepared] = {}
+_PREPARED: dict[tuple[int, str], Prepared] = {}
 
 
-def prepared(statement: ClauseElement) -> Prepared:
+def prepared(statement: ClauseElement, dialect: Dialect = SQLITE) -> Prepared:
     """The statement compiled once (the models build each hot statement once)."""
-    found = _PREPARED.get(id(statement))
+    found = _PREPARED.get((id(statement), dialect.name))
     if found is None:
-        found = _PREPARED[id(statement)] = Prepared(statement)
+        found = _PREPARED[id(statement), dialect.name] = Prepared(statement, dialect)
         _KEEP.append(statement)  # its id stays its own
     return found
 
@@ -186,7 +205,7 @@ class SqliteHotPath:
             if not rows:
                 handled = prepared(team.SEEN_ONLY).rows(connection, params)
                 return None, bool(handled[0][0]), None
-            member, seen = self._member(user_id, access, rows[0])
+            member, seen = _member(self._members, user_id, access, rows[0])
             if member is None or seen:
                 return member, seen, None
             key = botstate.encode_key((chat_id, user_id))
@@ -197,18 +216,6 @@ class SqliteHotPath:
 
         result: tuple[Member | None, bool, ChatState | None] = await self._until_free(read)
         return result
-
-    def _member(
-        self, user_id: int, access: Prepared, row: Sequence[Any]
-    ) -> tuple[Member | None, bool]:
-        """The member of this row, built again only when the row changed (compared as SQLite
-        gives it, before its values are converted)."""
-
-        def build() -> Member | None:
-            converted = access.convert(row)
-            return team.member_and_seen(dict(zip(access.columns, converted, strict=True)))[0]
-
-        return self._members.member(user_id, tuple(row[:-1]), build), bool(row[-1])
 
     async def write(self, writes: Sequence[Write]) -> None:
         """Commit these statements together, once no other writer of this process is on."""
@@ -278,7 +285,7 @@ class SqliteHotPath:
         async with self._writer:
             return cast(T, await self._until_free(work))
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Close the connection (opened again if used again)."""
         if self._engine is not None:
             self._engine.dispose()
@@ -286,6 +293,164 @@ class SqliteHotPath:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+class PostgresHotPath:
+    """The access check and the write-ahead of every update, on asyncpg connections of its own
+    (at most `POOL_SIZE`, kept open between updates)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        # The engine's own connection settings (host, user, password, database, the URL's
+        # query), as SQLAlchemy's asyncpg dialect gives them to `asyncpg.connect`.
+        _, self._settings = engine.dialect.create_connect_args(engine.url)
+        self._settings.pop("prepared_statement_cache_size", None)  # the dialect's own
+        self._dbapi = engine.dialect.loaded_dbapi
+        self._idle: list[asyncpg.Connection] = []
+        self._slots = asyncio.Semaphore(POOL_SIZE)
+        self._members = team.KnownMembers()
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> PostgresHotPath | None:
+        """The hot path of a PostgreSQL database reached through asyncpg (None otherwise)."""
+        if engine.dialect.name != "postgresql" or engine.dialect.driver != "asyncpg":
+            return None
+        return cls(engine)
+
+    async def _run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run `work` (autocommit statements) on an idle connection, or a new one; asyncpg's
+        errors as the async engine raises them (`bot.app.on_error` expects SQLAlchemy's
+        DBAPIError). A connection found closed (the server restarted) is replaced; the update
+        using one as it closed fails, the database unavailable, and the next gets a new one.
+
+        Not `asyncpg.create_pool`: its check-out and check-in (a task to shield the check-in,
+        a reset) cost a third of a tap's CPU on this path (1.66 -> 1.12 ms, interleaved)."""
+        async with self._slots:
+            try:
+                connection = await self._connection()
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                _raise_as_sqlalchemy(error, self._dbapi)
+            try:
+                result = await work(connection)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                self._keep(connection)
+                _raise_as_sqlalchemy(error, self._dbapi)
+            except BaseException:  # cancelled mid-statement, a socket error: not used again
+                connection.terminate()
+                raise
+            self._keep(connection)
+            return result
+
+    async def _connection(self) -> asyncpg.Connection:
+        """The connection used last, unless the server closed it meanwhile, or a new one."""
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.is_closed():
+                return connection
+        return await asyncpg.connect(**self._settings)
+
+    def _keep(self, connection: asyncpg.Connection) -> None:
+        """Back among the idle ones, if still open (a refused statement leaves it usable:
+        every statement here commits or fails alone, no transaction is left open)."""
+        if not connection.is_closed():
+            self._idle.append(connection)
+
+    async def access(
+        self, *, user_id: int, chat_id: int, update_id: int
+    ) -> tuple[Member | None, bool, ChatState | None]:
+        """The active member who sent this update (or None), whether it was handled already,
+        and, for a member's new update, the chat's state: one or two statements."""
+
+        async def read(
+            connection: asyncpg.Connection,
+        ) -> tuple[Member | None, bool, ChatState | None]:
+            params = {"telegram_user_id": user_id, "update_id": update_id}
+            access = prepared(team.ACCESS, POSTGRESQL)
+            rows = await connection.fetch(access.sql, *access.parameters(params))
+            if not rows:
+                handled = prepared(team.SEEN_ONLY, POSTGRESQL)
+                seen = await connection.fetchval(handled.sql, *handled.parameters(params))
+                return None, bool(seen), None
+            member, seen = _member(self._members, user_id, access, tuple(rows[0]))
+            if member is None or seen:
+                return member, seen, None
+            state = prepared(botstate.CHAT_STATE, POSTGRESQL)
+            key = botstate.encode_key((chat_id, user_id))
+            found = await connection.fetch(
+                state.sql, *state.parameters({"key": key, "user_id": user_id})
+            )
+            converted = [state.convert(row) for row in found]
+            return member, seen, botstate.chat_state(converted, user_id=user_id)
+
+        return await self._run(read)
+
+    async def write(self, writes: Sequence[Write]) -> None:
+        """Commit these statements together: as one statement, atomic by itself, in one
+        round trip (`_together`)."""
+        sql, values = _together(writes)
+        await self._run(lambda connection: connection.execute(sql, *values))
+
+    async def close(self) -> None:
+        """Close the idle connections (at shutdown, when none is in use)."""
+        while self._idle:
+            await self._idle.pop().close()
+
+
+def _together(writes: Sequence[Write]) -> tuple[str, list[Any]]:
+    """These statements as one, the first ones as data-modifying CTEs of the last
+    (`WITH w0 AS (INSERT ...), w1 AS (DELETE ...) INSERT ...`): PostgreSQL runs them all or
+    none, on one snapshot, so each must touch rows of its own (the write-ahead's drafts,
+    conversation state and update mark do). One round trip instead of BEGIN, each statement,
+    COMMIT."""
+    parts: list[str] = []
+    values: list[Any] = []
+    for statement, params in writes:
+        step = prepared(statement, POSTGRESQL)
+        parts.append(_shifted(step.sql, len(values)))  # its $1 follows the values before it
+        values.extend(step.parameters(params))
+    *first, last = parts
+    if not first:
+        return last, values
+    return "WITH " + ", ".join(
+        f"w{i} AS ({sql})" for i, sql in enumerate(first)
+    ) + " " + last, values
+
+
+def _shifted(sql: str, shift: int) -> str:
+    """A statement's placeholders renumbered: $1 is $(1 + shift)."""
+    return _PLACEHOLDER.sub(lambda number: f"${int(number[1]) + shift}", sql)
+
+
+_PLACEHOLDER: Final = re.compile(r"\$(\d+)")  # the models' hot SQL has no other "$"
+
+
+def _raise_as_sqlalchemy(error: Exception, dbapi: Any) -> NoReturn:
+    """Raise asyncpg's error as the async engine does: translated by SQLAlchemy's asyncpg
+    adapter (a constraint's violation is an IntegrityError), with no statement values. A value
+    refused (asyncpg could not encode it, or PostgreSQL could not read it) is quoted in the
+    message: then neither the message nor asyncpg's error is kept, only the SQLSTATE."""
+    for kind in type(error).__mro__:
+        translate = dbapi._asyncpg_error_translate.get(kind)
+        if translate is not None:
+            if isinstance(error, asyncpg.DataError | ValueError):
+                state = getattr(error, "sqlstate", None) or "22000"
+                orig = translate(f"invalid value (SQLSTATE {state})")
+                raise DBAPIError.instance(None, None, orig, dbapi.Error) from None
+            orig = translate(str(error.args[0]), error)
+            raise DBAPIError.instance(None, None, orig, dbapi.Error) from error
+    raise error
+
+
+def _member(
+    known: team.KnownMembers, user_id: int, access: Prepared, row: Sequence[Any]
+) -> tuple[Member | None, bool]:
+    """The member of this row, built again only when the row changed (compared as the driver
+    gives it, before its values are converted)."""
+
+    def build() -> Member | None:
+        converted = access.convert(row)
+        return team.member_and_seen(dict(zip(access.columns, converted, strict=True)))[0]
+
+    return known.member(user_id, tuple(row[:-1]), build), bool(row[-1])
 
 
 def _run(connection: sqlite3.Connection, writes: Sequence[Write]) -> None:

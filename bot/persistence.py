@@ -10,8 +10,8 @@ what a handler changed without writing it ahead (usually nothing), instead of PT
 Nothing is loaded at start: each update's access check (`check`) reads, in one short read,
 the sender's membership, whether the update was handled already and, for a member, the chat's
 drafts and states, so with several replicas any of them continues a conversation another one
-began. On a SQLite file these reads and writes take `bot.hotpath` (synchronous, in the loop's
-thread); on PostgreSQL the async engine.
+began. These reads and writes take `bot.hotpath`: on a SQLite file synchronous, in the loop's
+thread; on PostgreSQL asyncpg's own pool, without SQLAlchemy's async engine.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -32,7 +32,7 @@ from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 from bot import drafts
 from bot.context import Clock
 from bot.db import Sessions, make_read_sessions, read_only, writer_lock
-from bot.hotpath import SqliteHotPath
+from bot.hotpath import PostgresHotPath, SqliteHotPath
 from models import botstate, team
 from models.botstate import ChatState, Write
 from models.team import Member
@@ -68,10 +68,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self._clock = clock
         engine = sessions.kw["bind"]
         self._dialect: str = engine.dialect.name
-        self._engine: AsyncEngine = engine
         self._read_engine = read_only(engine)
         self._reads = make_read_sessions(engine)
-        self._hot = SqliteHotPath.for_engine(engine, writer_lock(sessions))
+        self._hot = SqliteHotPath.for_engine(
+            engine, writer_lock(sessions)
+        ) or PostgresHotPath.for_engine(engine)
         self._members = team.KnownMembers()  # the async path's (the hot path has its own)
         # What was last written, so neither `after_update` nor PTB's pass (once a minute)
         # writes it again.
@@ -113,12 +114,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         if self._hot is not None:
             await self._hot.write(writes)
             return
-        if self._dialect == "sqlite":  # in memory: the sessions' writer lock, one at a time
-            async with self._sessions.begin() as session:
-                await _execute(await session.connection(), writes)
-            return
-        async with self._engine.begin() as connection:
-            await _execute(connection, writes)
+        async with self._sessions.begin() as session:  # SQLite in memory: its writer lock
+            await _execute(await session.connection(), writes)
 
     def _ahead(self, ahead: Ahead) -> tuple[list[Write], Callable[..., None]]:
         """The write-ahead's statements, and what to call once they are committed."""
@@ -158,9 +155,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     async def save_ahead(self, work: Callable[[Connection], T], ahead: Ahead) -> T:
         """`work` (a record's checks and writes, on a synchronous connection) and the
         write-ahead, committed together before answering; what `work` returned. On a SQLite
-        file, in the loop's thread (`bot.hotpath`); otherwise through the async engine."""
+        file, in the loop's thread (`bot.hotpath`); otherwise through the async engine (on
+        PostgreSQL, 1 update in 11 of /nouveau: the hot path's p50 does not need it)."""
         writes, remember = self._ahead(ahead)
-        if self._hot is not None:
+        if isinstance(self._hot, SqliteHotPath):
             result = await self._hot.save(work, writes)
         else:
             async with self._sessions.begin() as session:
@@ -174,7 +172,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         """A short read (`work`, on a synchronous connection) for an update: on a SQLite file
         in the loop's thread (`bot.hotpath`), otherwise on the async engine's read-only
         connection."""
-        if self._hot is not None:
+        if isinstance(self._hot, SqliteHotPath):
             return await self._hot.read(work)
         async with self._read_engine.connect() as connection:
             return await connection.run_sync(work)
@@ -362,7 +360,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     async def flush(self) -> None:
         """Every write is already committed: close the hot path's connections (at shutdown)."""
         if self._hot is not None:
-            self._hot.close()
+            await self._hot.close()
 
 
 async def _execute(connection: AsyncConnection, writes: Sequence[Write]) -> None:

@@ -10,7 +10,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from cryptography.fernet import Fernet
@@ -26,6 +26,8 @@ from bot import texts
 from bot.__main__ import configure_logging
 from bot.app import BotApplication, build_application
 from bot.db import Sessions, create_engine, make_sessions
+from bot.hotpath import PostgresHotPath
+from bot.persistence import DatabasePersistence
 from bot.settings import Settings
 from models import crypto, people, reference, team
 from models.base import pk
@@ -232,6 +234,15 @@ async def app(
     application = build_application(settings, sessions, request=RecordingRequest(api), clock=clock)
     async with application:
         yield application
+
+
+def kill(app: BotApplication) -> None:
+    """The bot's process killed: no shutdown, no flush. The system closes its connections:
+    PostgreSQL's hot path pool is ended here, not left to the garbage collector."""
+    hot = cast(DatabasePersistence, app.persistence)._hot
+    if isinstance(hot, PostgresHotPath):
+        for connection in hot._idle:
+            connection.terminate()
 
 
 _user_ids = itertools.count(100_000_001)

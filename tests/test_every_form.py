@@ -68,7 +68,7 @@ from models.outreach import OutreachAction
 from models.people import Person, PersonBarrier, clean_first_name, person_code
 from models.reference import Neighbourhood, Partner
 from models.team import Invitation, Member, Role
-from tests.conftest import TOKEN, Clock, User, add_member, engage_person
+from tests.conftest import TOKEN, Clock, User, add_member, engage_person, kill
 from tests.fakes import FakeBotAPI, RecordingRequest
 from tests.test_reporting import export_files
 
@@ -181,6 +181,7 @@ class World:
 
     async def restart(self) -> None:
         """The bot killed (no shutdown, no flush) and started again over the same database."""
+        kill(self.app)
         self.app = await self.new_app()
         assert self.user is not None
         self.user = User(self.app, self.api, self.user.id)

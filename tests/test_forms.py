@@ -39,7 +39,7 @@ from models.events import Event
 from models.outreach import OutreachAction
 from models.reference import Partner
 from models.team import Role
-from tests.conftest import Clock, User, add_member
+from tests.conftest import Clock, User, add_member, kill
 from tests.fakes import FakeBotAPI, RecordingRequest
 
 SEX = [("female", "Femme"), ("male", "Homme"), ("other", "Autre")]
@@ -130,7 +130,7 @@ async def test_a_form_continues_at_the_same_step_after_a_restart(
     user = User(first, telegram, user_id)
     await user.send("/informes")
     assert "Combien" in await user.tap("Tour de rue")
-    del first  # killed: no shutdown, no flush
+    kill(first)  # no shutdown, no flush
 
     second = build_application(settings, sessions, request=RecordingRequest(telegram), clock=clock)
     async with second:

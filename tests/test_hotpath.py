@@ -79,7 +79,7 @@ async def hot(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, db.Sessions, S
     path = SqliteHotPath.for_engine(engine, db.writer_lock(sessions))
     assert path is not None
     yield engine, sessions, path
-    path.close()
+    await path.close()
     await engine.dispose()
 
 
@@ -131,7 +131,7 @@ async def test_no_hot_path_where_another_connection_cannot_see_the_database(
     path = SqliteHotPath.for_engine(engine, db.writer_lock(sessions))
     assert (path is not None) is (engine.dialect.name == "sqlite")
     if path is not None:
-        path.close()
+        await path.close()
 
 
 async def test_a_write_waits_with_the_loop_free_while_another_process_writes(

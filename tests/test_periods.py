@@ -17,7 +17,7 @@ from handlers import periods as picker
 from models import periods, stats
 from models.stats import Period, Scope, ScopeKind
 from models.team import Member, Role
-from tests.conftest import Clock, User, add_member, engage_person
+from tests.conftest import Clock, User, add_member, engage_person, kill
 from tests.fakes import FakeBotAPI, RecordingRequest
 from tests.test_hostile_input import IN_A_CHAT, typed
 from tests.test_reliability import HOSTILE
@@ -205,7 +205,7 @@ async def test_figures_left_open_survive_a_restart(
     await claire.tap("Par médiateur·rice")
     await claire.tap("Samia")
     assert (await claire.tap("Ce mois")).startswith("📊 Samia · du 01/03/2026 au 20/03/2026")
-    del first  # killed: no shutdown, no flush
+    kill(first)  # no shutdown, no flush
 
     second = build_application(settings, sessions, request=RecordingRequest(telegram), clock=clock)
     async with second:

@@ -9,7 +9,7 @@ from bot.db import Sessions
 from bot.settings import Settings
 from models.botstate import ConversationState, UserState
 from models.people import Person
-from tests.conftest import Clock, User, add_member
+from tests.conftest import Clock, User, add_member, kill
 from tests.fakes import FakeBotAPI, RecordingRequest
 
 
@@ -25,7 +25,7 @@ async def test_restart_mid_conversation_continues_the_same_step(
     await user.send("Amina")
     assert "Où habite-t-elle" in await user.tap("F · 26-44 ans")
     # The process dies here: no shutdown, no flush. Whatever is not in the database is lost.
-    del first
+    kill(first)
 
     second = build_application(settings, sessions, request=RecordingRequest(telegram), clock=clock)
     async with second:
