@@ -40,8 +40,10 @@ machine: the write-ahead's statements are sent as one (`_together`: data-modifyi
 atomic by themselves), one round trip instead of BEGIN, each statement and COMMIT (a tap's
 reads and writes 4.3 -> 3.0 ms); and the connections are kept in a list rather than
 `asyncpg.create_pool`, whose check-out and check-in cost a third of that path's CPU (1.66 ->
-1.12 ms). Dropping the engine's ping alone bought 10 % (3.6 -> 3.3 ms). /nouveau's save and
-duplicate check (2 updates in 11) stay on the async engine on PostgreSQL.
+1.12 ms). Dropping the engine's ping alone bought 10 % (3.6 -> 3.3 ms). A whole update, both
+paths alternating in one process: p50 0.47–0.67× main's (3.19 ms quiet), CPU 0.53×
+(docs/performance.md). /nouveau's save and duplicate check (2 updates in 11) stay on the
+async engine on PostgreSQL.
 
 Everything else (reports, exports, jobs, the web page, other forms' saves) stays on the async
 engine.
