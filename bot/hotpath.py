@@ -481,7 +481,7 @@ def _member(
 
     def build() -> Member | None:
         converted = access.convert(row)
-        return team.member_and_seen(dict(zip(access.columns, converted, strict=True)))[0]
+        return team.active_member(dict(zip(access.columns, converted, strict=True)))
 
     return known.member(user_id, tuple(row[:-1]), build), bool(row[-1])
 

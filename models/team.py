@@ -236,19 +236,19 @@ async def access_check(
         return None, bool((await connection.execute(SEEN_ONLY, params)).scalar())
 
     def build() -> Member | None:
-        return member_and_seen(row._asdict())[0]
+        return active_member(row._asdict())
 
     return known.member(telegram_user_id, tuple(row[:-1]), build), bool(row[-1])
 
 
-def member_and_seen(row: Mapping[str, Any]) -> tuple[Member | None, bool]:
-    """The access check's answer from its row (`ACCESS`): the member if active, and whether
-    the update was handled already."""
+def active_member(row: Mapping[str, Any]) -> Member | None:
+    """The member of an access check's row (`ACCESS`), if active (its `seen` is read by the
+    caller, before the member is built)."""
     values = dict(row)
-    seen = bool(values.pop("seen"))
+    del values["seen"]
     member = Member(**values)
     make_transient_to_detached(member)
-    return (member if member.active else None), seen
+    return member if member.active else None
 
 
 async def list_members(

@@ -53,7 +53,7 @@ async def test_a_double_tap_saves_once(mediator: User, sessions: Sessions) -> No
 async def test_database_down_answers_and_recovers(
     mediator: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = team.member_and_seen  # the access check's answer, on either database's path
+    real = team.active_member  # the access check's answer, on either database's path
     calls = {"n": 0}
 
     def flaky(row: Any) -> Any:
@@ -62,7 +62,7 @@ async def test_database_down_answers_and_recovers(
             raise OperationalError("SELECT 1", {}, ConnectionRefusedError("server restarting"))
         return real(row)
 
-    monkeypatch.setattr(team, "member_and_seen", flaky)
+    monkeypatch.setattr(team, "active_member", flaky)
     answer = await mediator.send("/nouveau")
     assert (
         answer
