@@ -11,7 +11,7 @@ Nothing is loaded at start: each update's access check (`check`) reads, in one s
 the sender's membership, whether the update was handled already and, for a member, the chat's
 drafts and states, so with several replicas any of them continues a conversation another one
 began. These reads and writes take `bot.hotpath`: on a SQLite file synchronous, in the loop's
-thread; on PostgreSQL asyncpg's own pool, without SQLAlchemy's async engine.
+thread; on PostgreSQL asyncpg connections of their own, without SQLAlchemy's async engine.
 """
 
 from __future__ import annotations
