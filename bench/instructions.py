@@ -31,15 +31,8 @@ async def measure(name: str, users: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         api = LenientBotAPI()
         async with running(name, api, 0.0, Path(folder)) as peer:
-            members = getattr(peer, "members", None)
-
-            async def ids(count: int, first: int) -> list[int]:
-                if members is not None:
-                    return list(await members(count, first))
-                return list(range(first, first + count))
-
-            await one_at_a_time(peer, api, await ids(20, 40_000))
-            measured = await ids(users, 10_000)
+            await one_at_a_time(peer, api, await peer.users(20, 40_000))
+            measured = await peer.users(users, 10_000)
             os.getppid()  # valgrind dumps here (--dump-before=getppid)...
             await one_at_a_time(peer, api, measured)
             os.getppid()  # ...and here: the second dump holds the measured updates only

@@ -328,6 +328,14 @@ class Peer:
     submit: Submit
     saved: Callable[[], int]
     order: dict[int, list[int]] = field(default_factory=dict)
+    # Ours only lets members in: it registers them and gives their ids; any id does for a peer.
+    members: Callable[[int, int], Awaitable[list[int]]] | None = None
+
+    async def users(self, count: int, first: int) -> list[int]:
+        """The Telegram ids of `count` users this bot answers, from `first` on."""
+        if self.members is not None:
+            return await self.members(count, first)
+        return list(range(first, first + count))
 
 
 async def one_at_a_time(
@@ -462,7 +470,7 @@ async def running(name: str, api: FakeBotAPI, latency: float, folder: Path) -> A
 
         peer = Peer(submit, saved, order)
         if name == "ours":
-            peer.members = lambda n, first: make_members(sessions, n, first)  # type: ignore[attr-defined]
+            peer.members = lambda n, first: make_members(sessions, n, first)
         yield peer
         await app.stop()
     if name == "ours":
@@ -475,19 +483,12 @@ async def measure(report: Report, name: str, size: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         api = LenientBotAPI()
         async with running(name, api, 0.0, Path(folder)) as peer:
-            members = getattr(peer, "members", None)
-
-            async def ids(count: int, first: int) -> list[int]:
-                if members is not None:
-                    return await members(count, first)
-                return list(range(first, first + count))
-
-            warm = await ids(WARM_UP_USERS[size], 40_000)
+            warm = await peer.users(WARM_UP_USERS[size], 40_000)
             await one_at_a_time(peer, api, warm)
             gc.collect()
-            quiet, cpu = await one_at_a_time(peer, api, await ids(users, 10_000))
+            quiet, cpu = await one_at_a_time(peer, api, await peer.users(users, 10_000))
             with busy_cores():
-                busy, _ = await one_at_a_time(peer, api, await ids(users, 20_000))
+                busy, _ = await one_at_a_time(peer, api, await peer.users(users, 20_000))
         label = f"{users} users x {len(FLOW)}"
         report.add("peers", name, label, "p50 one at a time", percentile(quiet, 0.5), "ms")
         report.add("peers", name, label, "p99 one at a time", percentile(quiet, 0.99), "ms")
@@ -497,10 +498,7 @@ async def measure(report: Report, name: str, size: str) -> None:
 
         api = LenientBotAPI()
         async with running(name, api, LATENCY, Path(folder)) as peer:
-            members = getattr(peer, "members", None)
-            chat_ids = (
-                await members(chats, 100_000) if members else list(range(100_000, 100_000 + chats))
-            )
+            chat_ids = await peer.users(chats, 100_000)
             cpu_started = time.process_time()
             wall, ordered = await waiting_chats(peer, api, chat_ids)
             cpu = (time.process_time() - cpu_started) * 1000 / (chats * len(FLOW))
