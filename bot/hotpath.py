@@ -433,19 +433,30 @@ def _together(writes: Sequence[Write]) -> tuple[str, list[Any]]:
     (`WITH w0 AS (INSERT ...), w1 AS (DELETE ...) INSERT ...`): PostgreSQL runs them all or
     none, on one snapshot, so each must touch rows of its own (the write-ahead's drafts,
     conversation state and update mark do). One round trip instead of BEGIN, each statement,
-    COMMIT."""
+    COMMIT. The SQL is built once for each sequence of statements; only the values change."""
+    steps = [(prepared(statement, POSTGRESQL), params) for statement, params in writes]
+    values = [value for step, params in steps for value in step.parameters(params)]
+    key = tuple(id(step) for step, _ in steps)  # prepared statements are kept for good
+    sql = _TOGETHER.get(key)
+    if sql is None:
+        sql = _TOGETHER[key] = _one_statement([step.sql for step, _ in steps])
+    return sql, values
+
+
+_TOGETHER: dict[tuple[int, ...], str] = {}
+
+
+def _one_statement(statements: Sequence[str]) -> str:
+    """`_together`'s SQL: each statement's placeholders renumbered after those before it."""
     parts: list[str] = []
-    values: list[Any] = []
-    for statement, params in writes:
-        step = prepared(statement, POSTGRESQL)
-        parts.append(_shifted(step.sql, len(values)))  # its $1 follows the values before it
-        values.extend(step.parameters(params))
+    shift = 0
+    for sql in statements:
+        parts.append(_shifted(sql, shift))
+        shift += max((int(number) for number in _PLACEHOLDER.findall(sql)), default=0)
     *first, last = parts
     if not first:
-        return last, values
-    return "WITH " + ", ".join(
-        f"w{i} AS ({sql})" for i, sql in enumerate(first)
-    ) + " " + last, values
+        return last
+    return "WITH " + ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(first)) + " " + last
 
 
 def _shifted(sql: str, shift: int) -> str:
