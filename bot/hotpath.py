@@ -61,6 +61,7 @@ Why blocking the loop with SQLite is safe:
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sqlite3
 import time
@@ -80,7 +81,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import SelectBase
 
 from bot import db
-from models import botstate, team
+from models import team
 from models.botstate import ChatState, Write
 from models.team import Member
 
@@ -207,23 +208,17 @@ class SqliteHotPath:
         self, *, user_id: int, chat_id: int, update_id: int
     ) -> tuple[Member | None, bool, ChatState | None]:
         """The active member who sent this update (or None), whether it was handled already,
-        and, for a member's new update, the chat's state: one short read."""
+        and, for a member's new update, the chat's state: one statement (`team.ACCESS`), two for
+        a stranger."""
 
         def read(connection: sqlite3.Connection) -> tuple[Member | None, bool, ChatState | None]:
-            params = {"telegram_user_id": user_id, "update_id": update_id}
+            params = team.access_params(user_id=user_id, chat_id=chat_id, update_id=update_id)
             access = prepared(team.ACCESS)
             rows = access.raw(connection, params)
             if not rows:
                 handled = prepared(team.SEEN_ONLY).rows(connection, params)
                 return None, bool(handled[0][0]), None
-            member, seen = _member(self._members, user_id, access, rows[0])
-            if member is None or seen:
-                return member, seen, None
-            key = botstate.encode_key((chat_id, user_id))
-            found = prepared(botstate.CHAT_STATE).rows(
-                connection, {"key": key, "user_id": user_id}
-            )
-            return member, seen, botstate.chat_state(found, user_id=user_id)
+            return team.access_found(self._members, user_id, rows, _builder(access))
 
         result: tuple[Member | None, bool, ChatState | None] = await self._until_free(read)
         return result
@@ -391,28 +386,20 @@ class PostgresHotPath:
         self, *, user_id: int, chat_id: int, update_id: int
     ) -> tuple[Member | None, bool, ChatState | None]:
         """The active member who sent this update (or None), whether it was handled already,
-        and, for a member's new update, the chat's state: one or two statements."""
+        and, for a member's new update, the chat's state: one statement (`team.ACCESS`), two for
+        a stranger."""
 
         async def read(
             connection: asyncpg.Connection,
         ) -> tuple[Member | None, bool, ChatState | None]:
-            params = {"telegram_user_id": user_id, "update_id": update_id}
+            params = team.access_params(user_id=user_id, chat_id=chat_id, update_id=update_id)
             access = prepared(team.ACCESS, POSTGRESQL)
             rows = await connection.fetch(access.sql, *access.parameters(params))
             if not rows:
                 handled = prepared(team.SEEN_ONLY, POSTGRESQL)
                 seen = await connection.fetchval(handled.sql, *handled.parameters(params))
                 return None, bool(seen), None
-            member, seen = _member(self._members, user_id, access, tuple(rows[0]))
-            if member is None or seen:
-                return member, seen, None
-            state = prepared(botstate.CHAT_STATE, POSTGRESQL)
-            key = botstate.encode_key((chat_id, user_id))
-            found = await connection.fetch(
-                state.sql, *state.parameters({"key": key, "user_id": user_id})
-            )
-            converted = [state.convert(row) for row in found]
-            return member, seen, botstate.chat_state(converted, user_id=user_id)
+            return team.access_found(self._members, user_id, rows, _builder(access))
 
         return await self._run(read)
 
@@ -484,17 +471,17 @@ def _raise_as_sqlalchemy(error: Exception, dbapi: Any) -> NoReturn:
     raise error
 
 
-def _member(
-    known: team.KnownMembers, user_id: int, access: Prepared, row: Sequence[Any]
-) -> tuple[Member | None, bool]:
-    """The member of this row, built again only when the row changed (compared as the driver
-    gives it, before its values are converted)."""
+@functools.cache
+def _builder(access: Prepared) -> Callable[[Sequence[Any]], Member | None]:
+    """How the member of an `ACCESS` row is built: its values converted as SQLAlchemy would
+    (only when the row changed: `team.KnownMembers`)."""
+    names = access.columns[: team.SEEN]
 
-    def build() -> Member | None:
+    def build(row: Sequence[Any]) -> Member | None:
         converted = access.convert(row)
-        return team.active_member(dict(zip(access.columns, converted, strict=True)))
+        return team.active_member(dict(zip(names, converted, strict=False)))
 
-    return known.member(user_id, tuple(row[:-1]), build), bool(row[-1])
+    return build
 
 
 def _run(connection: sqlite3.Connection, writes: Sequence[Write]) -> None:

@@ -95,16 +95,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                 user_id=user_id, chat_id=chat_id, update_id=update_id
             )
         else:
-            found = None
             async with self._read_engine.connect() as connection:
-                member, seen = await team.access_check(
-                    connection=connection, telegram_user_id=user_id, update_id=update_id,
+                member, seen, found = await team.access_check(
+                    connection=connection, user_id=user_id, chat_id=chat_id, update_id=update_id,
                     known=self._members,
                 )  # fmt: skip
-                if member is not None and not seen:
-                    found = await botstate.load_chat_state(
-                        connection=connection, user_id=user_id, key=(chat_id, user_id)
-                    )
         if found is not None:
             self._replace_chat(application, user_id=user_id, chat_id=chat_id, found=found)
         return member, seen, found

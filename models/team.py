@@ -5,18 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import BigInteger, Column, bindparam, exists, update
+from sqlalchemy import BigInteger, Column, bindparam, exists, true, update
 from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models import botstate
 from models.base import UTCDateTime, plain_text
 from models.botstate import ProcessedUpdate
 from models.errors import DomainError, NotAllowed, NotFound
@@ -184,12 +185,26 @@ async def member_by_telegram_id(*, session: AsyncSession, telegram_user_id: int)
 
 _SEEN = exists().where(col(ProcessedUpdate.update_id) == bindparam("update_id"))
 _MEMBER = Member.__table__  # type: ignore[attr-defined]
+_STATE = botstate.CHAT_STATE.subquery("chat_state")
 # Built once, SQLAlchemy Core: it runs on every update, and the ORM's session and loading
-# machinery cost more than the statement itself (on SQLite, `bot.hotpath` runs it).
-ACCESS = core_select(*_MEMBER.c, _SEEN.label("seen")).where(
-    _MEMBER.c.telegram_user_id == bindparam("telegram_user_id")
+# machinery cost more than the statement itself (`bot.hotpath` runs it on the driver). One
+# statement, one round trip: the sender's member row and whether this update was handled
+# already, beside each row of the chat's state (`botstate.CHAT_STATE`), the member's columns
+# repeated. No row: not a member (`SEEN_ONLY` then tells whether the update was handled).
+ACCESS = (
+    core_select(*_MEMBER.c, _SEEN.label("seen"), *_STATE.c)
+    .select_from(_MEMBER.outerjoin(_STATE, true()))
+    .where(_MEMBER.c.telegram_user_id == bindparam("telegram_user_id"))
 )
 SEEN_ONLY = core_select(_SEEN.label("seen"))
+SEEN: Final = len(_MEMBER.c)  # where `seen` is in an `ACCESS` row: the member's columns before
+
+
+def access_params(*, user_id: int, chat_id: int, update_id: int) -> dict[str, Any]:
+    """`ACCESS`'s values for an update of this member (`user_id`, their Telegram id) in this
+    chat."""
+    key = botstate.encode_key((chat_id, user_id))
+    return {"telegram_user_id": user_id, "update_id": update_id, "key": key, "user_id": user_id}
 
 
 REMEMBERED_MEMBERS = 10_000  # a team is tens of people
@@ -219,33 +234,49 @@ class KnownMembers:
         return member
 
 
+def access_found(
+    known: KnownMembers,
+    user_id: int,
+    rows: Sequence[Sequence[Any]],
+    build: Callable[[Sequence[Any]], Member | None],
+) -> tuple[Member | None, bool, botstate.ChatState | None]:
+    """What `ACCESS`'s rows (at least one) say: the active member (or None), whether the
+    update was handled already and, for a member's new update, the chat's state. The member
+    is built (`build`, from the first row) only when their row changed (`known`)."""
+    first = rows[0]
+    member = known.member(user_id, tuple(first[:SEEN]), lambda: build(first))
+    seen = bool(first[SEEN])
+    if member is None or seen:
+        return member, seen, None
+    state = [row[SEEN + 1 :] for row in rows if row[SEEN + 1] is not None]
+    return member, seen, botstate.chat_state(state, user_id=user_id)
+
+
 async def access_check(
     *,
     connection: AsyncConnection,
-    telegram_user_id: int,
+    user_id: int,
+    chat_id: int,
     update_id: int,
     known: KnownMembers,
-) -> tuple[Member | None, bool]:
-    """In one statement: the active member with this Telegram id (or None), and whether this
-    update was handled already (a redelivery, a retry, a double tap). The member is built again
-    only when their row changed (`known`), and is detached: read it, or merge it into a session
+) -> tuple[Member | None, bool, botstate.ChatState | None]:
+    """`ACCESS` through SQLAlchemy: the active member with this Telegram id (or None), whether
+    this update was handled already (a redelivery, a retry, a double tap) and, for a member's
+    new update, the chat's state. The member is detached: read it, or merge it into a session
     to change it."""
-    params = {"telegram_user_id": telegram_user_id, "update_id": update_id}
-    row = (await connection.execute(ACCESS, params)).first()
-    if row is None:
-        return None, bool((await connection.execute(SEEN_ONLY, params)).scalar())
+    params = access_params(user_id=user_id, chat_id=chat_id, update_id=update_id)
+    rows = (await connection.execute(ACCESS, params)).all()
+    if not rows:
+        return None, bool((await connection.execute(SEEN_ONLY, params)).scalar()), None
 
-    def build() -> Member | None:
-        return active_member(row._asdict())
+    def build(row: Sequence[Any]) -> Member | None:
+        return active_member(dict(zip(ACCESS.selected_columns.keys()[:SEEN], row, strict=False)))
 
-    return known.member(telegram_user_id, tuple(row[:-1]), build), bool(row[-1])
+    return access_found(known, user_id, rows, build)
 
 
-def active_member(row: Mapping[str, Any]) -> Member | None:
-    """The member of an access check's row (`ACCESS`), if active (its `seen` is read by the
-    caller, before the member is built)."""
-    values = dict(row)
-    del values["seen"]
+def active_member(values: dict[str, Any]) -> Member | None:
+    """The member of an access check's row (its member's columns by name), if active."""
     member = Member(**values)
     make_transient_to_detached(member)
     return member if member.active else None
