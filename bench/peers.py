@@ -42,6 +42,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     ConversationHandler,
+    Defaults,
     MessageHandler,
     PicklePersistence,
     TypeHandler,
@@ -57,20 +58,25 @@ PEERS = ("ours", "textbook", "stdlib", "aiogram")
 SIZES = {"tiny": (5, 5), "full": (100, 200)}  # users one at a time, chats waiting at 50 ms
 WARM_UP_USERS = {"tiny": 2, "full": 20}
 LATENCY = 0.05
+PROTECTED = Defaults(protect_content=True)  # as ours: members' messages cannot be forwarded
 REFERENCE = Path(__file__).resolve().parent.parent / "models" / "reference_data.toml"
 
 
-# --- the flow every peer runs: the same questions, buttons and callback data as ours -------
+# --- the flow every peer runs: the same messages as ours, byte for byte ----------------------
+# (texts, buttons, callback data, protected content: `tests/test_bench.py` compares them)
 @dataclass(frozen=True)
 class Step:
-    """One question of /nouveau: its field, prompt and buttons (code, label)."""
+    """One question of /nouveau: its field, prompts (by the person's sex, see `gender`),
+    buttons (code, label) and how many buttons a row holds."""
 
     name: str
+    prompts: dict[str, str]
     options: tuple[tuple[str, str], ...]
+    columns: int = 1
     multiple: bool = False
 
 
-def _steps() -> tuple[Step, ...]:
+def _steps() -> tuple[tuple[Step, ...], str]:
     data = tomllib.loads(REFERENCE.read_text(encoding="utf-8"))
 
     def listed(kind: str) -> tuple[tuple[str, str], ...]:
@@ -83,49 +89,93 @@ def _steps() -> tuple[Step, ...]:
         for code, label in listed("age_bracket")
         for sex, short in texts.SEX_SHORT.items()
     )
-    agree, refuse = texts.AGREEMENT_LABELS["neutral"]
-    return (
-        Step("profile", (*profiles, ("other", texts.SEX_AGE_OTHER))),
-        Step("residence", listed("residence")),
-        Step("channel", listed("channel")),
-        Step("barriers", listed("barrier"), multiple=True),
-        Step("registration", tuple(texts.REGISTRATION_LABELS.items())),
-        Step("rsa", tuple(texts.ANSWER_LABELS.items())),
-        Step("agreement", (("yes", agree), ("no", refuse), ("show", texts.NOTICE_SHOW))),
-    )
+    agreement = {
+        gender: "\n\n".join((texts.NOTICE_PROMPT, question, texts.CONSENT_SCRIPT))
+        for gender, question in texts.NEW_CONSENT_QUESTION.items()
+    }
+    same = dict.fromkeys(("female", "male", "neutral"))
+    steps = (
+        Step("profile", {g: texts.NEW_PROMPTS["profile"] for g in same},
+             (*profiles, ("other", texts.SEX_AGE_OTHER)), columns=2),
+        Step("residence", texts.NEW_RESIDENCE_PROMPTS, listed("residence"), columns=2),
+        Step("channel", texts.NEW_CHANNEL_PROMPTS, listed("channel")),
+        Step("barriers", {g: texts.NEW_PROMPTS["barriers"] for g in same}, listed("barrier"),
+             multiple=True),
+        Step("registration", texts.NEW_REGISTRATION_PROMPTS,
+             tuple(texts.REGISTRATION_LABELS.items())),
+        Step("rsa", texts.NEW_RSA_PROMPTS, tuple(texts.ANSWER_LABELS.items()), columns=3),
+        Step("agreement", agreement, ()),
+    )  # fmt: skip
+    return steps, data["neighbourhoods"][0]["name"]  # where bench.updates' members work
 
 
-STEPS = _steps()
-PROMPTS = {
-    **texts.NEW_PROMPTS,
-    "registration": texts.NEW_REGISTRATION_PROMPTS["neutral"],
-    "rsa": texts.NEW_RSA_PROMPTS["neutral"],
-    "agreement": texts.NOTICE_PROMPT,
+STEPS, NEIGHBOURHOOD = _steps()
+AGES = {  # age bracket code -> label, read off the profile's buttons (« F · 26-44 ans »)
+    code.split(".", 1)[1]: label.split(" · ", 1)[1]
+    for code, label in STEPS[0].options
+    if "." in code
 }
-DONE, SAVE = "nv:nv:done", "nv:nv:save"
+LABELS = {step.name: dict(step.options) for step in STEPS}
+CANCEL, BACK = "nv:nv:cancel", "nv:nv:back"
+DONE, SAVE, EDIT, NEW = "nv:nv:done", "nv:nv:save", "nv:nv:edit", "nv:nv:new"
 
 
-def keyboard(step: Step, chosen: list[str]) -> InlineKeyboardMarkup:
-    rows = [
-        [InlineKeyboardButton(("✅ " if code in chosen else "") + label, callback_data=data)]
-        for code, label in step.options
-        for data in (f"pk:nv:{step.name}:{code}",)
+def gender(values: dict[str, Any]) -> str:
+    """Whose questions: « female », « male », else « neutral » (from the profile's sex)."""
+    sex = str(values.get("profile", "")).split(".", 1)[0]
+    return sex if sex in texts.SEX_SHORT else "neutral"
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def keyboard(step: Step, values: dict[str, Any]) -> InlineKeyboardMarkup:
+    """A step's options in rows of `columns`, « Valider (n) » for several choices, then
+    Retour / Annuler."""
+    options = step.options
+    if step.name == "agreement":
+        agree, refuse = texts.AGREEMENT_LABELS[gender(values)]
+        options = (("yes", agree), ("no", refuse), ("show", texts.NOTICE_SHOW))
+    chosen = values.get(step.name) or [] if step.multiple else []
+    buttons = [
+        _button(("✅ " if code in chosen else "") + label, f"pk:nv:{step.name}:{code}")
+        for code, label in options
     ]
+    rows = [buttons[i : i + step.columns] for i in range(0, len(buttons), step.columns)]
     if step.multiple:
-        rows.append([InlineKeyboardButton(texts.BACK, callback_data="nv:nv:back")])
-        rows.append(
-            [InlineKeyboardButton(texts.VALIDATE.format(count=len(chosen)), callback_data=DONE)]
-        )
+        rows.append([_button(texts.VALIDATE.format(count=len(chosen)), DONE)])
+    rows.append([_button(texts.BACK, BACK), _button(texts.CANCEL, CANCEL)])
     return InlineKeyboardMarkup(rows)
 
 
 def summary(values: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+    """Every answer, labelled, as ours shows it before saving."""
+    sex, _, age = str(values["profile"]).partition(".")
+    registration = values["registration"].split(".", 1)[0]
+    shown = [
+        ("first_name", values["first_name"]),
+        ("sex", texts.SEX_LABELS.get(sex, sex)),
+        ("age_bracket", AGES.get(age, age)),
+        ("residence", LABELS["residence"][values["residence"]]),
+        ("channel", LABELS["channel"][values["channel"]]),
+        ("barriers", ", ".join(LABELS["barriers"][b] for b in values["barriers"])
+         or texts.NONE_LABEL),
+        ("registered_ft", texts.ANSWER_LABELS[registration]),
+        ("rsa", texts.ANSWER_LABELS[values["rsa"]]),
+        ("notice", texts.NOTICE_SUMMARY_LABELS["skip"]),
+        ("consent", texts.ANSWER_LABELS[values["agreement"]]),
+    ]  # fmt: skip
     lines = [texts.NEW_SUMMARY_HEADER]
-    for name, value in values.items():
-        shown = ", ".join(value) if isinstance(value, list) else str(value)
-        field = texts.NEW_FIELD_NAMES.get(name, name)
-        lines.append(texts.NEW_SUMMARY_LINE.format(field=field, value=shown))
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(texts.NEW_SAVE, callback_data=SAVE)]])
+    for name, value in shown:
+        field = texts.NEW_FIELD_NAMES[name]
+        lines.append(texts.NEW_SUMMARY_LINE.format(field=field, value=value))
+    markup = InlineKeyboardMarkup(
+        [
+            [_button(texts.NEW_SAVE, SAVE)],
+            [_button(texts.NEW_EDIT, EDIT), _button(texts.CANCEL, CANCEL)],
+        ]
+    )
     return "\n".join(lines), markup
 
 
@@ -140,31 +190,39 @@ class Reply:
     saved: dict[str, Any] | None = None
 
 
-def advance(state: dict[str, Any], kind: str, value: str) -> Reply:
+def advance(state: dict[str, Any], kind: str, value: str, saved: int = 0) -> Reply:
     """The framework-free flow: the draft in `state` moves by one answer (the same rules for
-    every peer, so only the framework and the storage differ)."""
+    every peer, so only the framework and the storage differ); `saved` people before this
+    one (the new person's number)."""
     if kind == "text" and value == "/nouveau":
         state.clear()
         state.update(step=-1, values={})
-        return Reply(texts.NEW_PROMPTS["first_name"], None, edit=False)
+        cancel = InlineKeyboardMarkup([[_button(texts.CANCEL, CANCEL)]])
+        return Reply(texts.NEW_PROMPTS["first_name"], cancel, edit=False)
     values = state.setdefault("values", {})
     index = state.get("step", -1)
     if index == -1 and kind == "text":
         values["first_name"] = value.strip()
         state["step"] = 0
-        return Reply(PROMPTS["profile"], keyboard(STEPS[0], []), edit=False)
+        return Reply(STEPS[0].prompts["neutral"], keyboard(STEPS[0], values), edit=False)
     if value == SAVE:
-        code = f"P-{abs(hash(values['first_name'])) % 10_000:04d}"
+        number = saved + 1
         text = texts.NEW_SAVED.format(
-            code=code, first_name=values["first_name"], neighbourhood="—"
+            code=f"P-{number:04d}", first_name=values["first_name"], neighbourhood=NEIGHBOURHOOD
         )
-        return Reply(text, None, edit=True, saved=dict(values))
+        markup = InlineKeyboardMarkup(
+            [
+                [_button(texts.NEW_ORIENT_NOW, f"ps:orient:{number}")],
+                [_button(texts.NEW_ANOTHER, NEW)],
+            ]
+        )
+        return Reply(text, markup, edit=True, saved=dict(values))
     step = STEPS[index]
     if step.multiple and value != DONE:
         chosen = values.setdefault(step.name, [])
         code = value.rsplit(":", 1)[1]
         (chosen.remove if code in chosen else chosen.append)(code)
-        return Reply(PROMPTS[step.name], keyboard(step, chosen), edit=True)
+        return Reply(step.prompts[gender(values)], keyboard(step, values), edit=True)
     if not step.multiple:
         values[step.name] = value.rsplit(":", 1)[1]
     state["step"] = index + 1
@@ -172,7 +230,7 @@ def advance(state: dict[str, Any], kind: str, value: str) -> Reply:
         text, markup = summary(values)
         return Reply(text, markup, edit=True)
     following = STEPS[index + 1]
-    return Reply(PROMPTS[following.name], keyboard(following, []), edit=True)
+    return Reply(following.prompts[gender(values)], keyboard(following, values), edit=True)
 
 
 # --- PTB peers --------------------------------------------------------------------------
@@ -197,15 +255,23 @@ def textbook_application(request: RecordingRequest, folder: Path) -> Application
 
     async def step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         state = context.user_data.setdefault("nouveau", {})  # type: ignore[union-attr]
-        reply = advance(state, *_kind_value(update))
+        people = context.bot_data.setdefault("people", [])
+        reply = advance(state, *_kind_value(update), saved=len(people))
         await _ptb_answer(update, reply)
         if reply.saved is not None:
-            context.bot_data.setdefault("people", []).append(reply.saved)
+            people.append(reply.saved)
             return ConversationHandler.END
         return asking
 
     persistence = PicklePersistence(folder / "textbook.pickle")
-    app = ApplicationBuilder().token("1:peer").request(request).persistence(persistence).build()
+    app = (
+        ApplicationBuilder()
+        .token("1:peer")
+        .request(request)
+        .defaults(PROTECTED)
+        .persistence(persistence)
+        .build()
+    )
     app.add_handler(
         ConversationHandler(
             entry_points=[CommandHandler("nouveau", step)],
@@ -231,6 +297,7 @@ def stdlib_application(request: RecordingRequest, folder: Path) -> Application:
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("CREATE TABLE draft (user_id INTEGER PRIMARY KEY, data TEXT NOT NULL)")
     db.execute("CREATE TABLE person (id INTEGER PRIMARY KEY, data TEXT NOT NULL)")
+    saved: list[int] = []  # one item per person saved (their number in the answer)
 
     async def step(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         user = update.effective_user
@@ -238,10 +305,11 @@ def stdlib_application(request: RecordingRequest, folder: Path) -> Application:
             return
         row = db.execute("SELECT data FROM draft WHERE user_id = ?", (user.id,)).fetchone()
         state = json.loads(row[0]) if row else {}
-        reply = advance(state, *_kind_value(update))
+        reply = advance(state, *_kind_value(update), saved=len(saved))
         await _ptb_answer(update, reply)
         with db:  # one transaction
             if reply.saved is not None:
+                saved.append(1)
                 db.execute("INSERT INTO person (data) VALUES (?)", (json.dumps(reply.saved),))
                 db.execute("DELETE FROM draft WHERE user_id = ?", (user.id,))
             else:
@@ -249,7 +317,14 @@ def stdlib_application(request: RecordingRequest, folder: Path) -> Application:
                     "INSERT OR REPLACE INTO draft VALUES (?, ?)", (user.id, json.dumps(state))
                 )
 
-    app = ApplicationBuilder().token("1:peer").request(request).concurrent_updates(True).build()
+    app = (
+        ApplicationBuilder()
+        .token("1:peer")
+        .request(request)
+        .defaults(PROTECTED)
+        .concurrent_updates(True)
+        .build()
+    )
     app.add_handler(TypeHandler(Update, step))
     return app
 
@@ -259,6 +334,7 @@ def aiogram_bot(api: FakeBotAPI, latency: float) -> tuple[Any, Any]:
     """An aiogram 3 dispatcher on our flow (FSM in memory, one update per chat at a time)
     and a bot whose session answers from the fake Bot API."""
     from aiogram import Bot, Dispatcher, F
+    from aiogram.client.default import DefaultBotProperties
     from aiogram.client.session.base import BaseSession
     from aiogram.fsm.context import FSMContext
     from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
@@ -290,7 +366,7 @@ def aiogram_bot(api: FakeBotAPI, latency: float) -> tuple[Any, Any]:
     async def answer(state: FSMContext, kind: str, value: str) -> Reply:
         data = await state.get_data()
         draft = data.get("nouveau", {})
-        reply = advance(draft, kind, value)
+        reply = advance(draft, kind, value, saved=len(saved))
         if reply.saved is not None:
             saved.append(reply.saved)
             await state.clear()
@@ -313,7 +389,8 @@ def aiogram_bot(api: FakeBotAPI, latency: float) -> tuple[Any, Any]:
         if query.message is not None:
             await query.message.edit_text(reply.text, reply_markup=markup(reply))  # type: ignore[union-attr]
 
-    bot = Bot("1:peer", session=FakeSession())
+    protected = DefaultBotProperties(protect_content=True)
+    bot = Bot("1:peer", session=FakeSession(), default=protected)
     return bot, dispatcher
 
 

@@ -49,3 +49,43 @@ async def test_instruction_count_cuts_out_the_measured_updates(
     await instructions.measure("stdlib", 3)
     assert events == ["flows of 20", "dump", "flows of 3", "dump"]
     assert "3 users × 11 updates measured" in capsys.readouterr().out
+
+
+def _messages(api: Any) -> list[tuple[str, str, Any, bool]]:
+    """What a bot sent on the flow, as its user sees it: each message's method, text,
+    buttons and whether it is protected (message ids aside)."""
+    sent = []
+    for method, params in api.calls:
+        if method in {"sendMessage", "editMessageText"}:
+            markup = params.get("reply_markup")
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            protected = params.get("protect_content") in {True, "true"}
+            sent.append((method, params["text"], markup, protected))
+    return sent
+
+
+async def _flow_of(name: str, folder: Path) -> list[tuple[str, str, Any, bool]]:
+    from bench.flow import LenientBotAPI
+    from bench.peers import one_at_a_time, running
+
+    api = LenientBotAPI()
+    async with running(name, api, 0.0, folder) as peer:
+        await one_at_a_time(peer, api, await peer.users(1, 40_000))
+    return _messages(api)
+
+
+@pytest.mark.parametrize("peer", ["textbook", "stdlib", "aiogram"])
+@pytest.mark.filterwarnings("ignore:If 'per_message=False'")  # PTB's own example, as it is
+async def test_every_peer_sends_what_ours_sends(peer: str, tmp_path: Path) -> None:
+    """The peers are measured on the same work as ours: the same messages, texts, buttons and
+    protection, step by step, from the first name's prompt to the saved person's card."""
+    if peer == "aiogram":
+        pytest.importorskip("aiogram")  # the `bench` extra, in a venv of its own
+    ours = await _flow_of("ours", tmp_path)
+    assert len(ours) == 11
+    assert ours[-1][1].startswith("Enregistré : P-0001 (Amina)")
+    assert all(protected for *_, protected in ours)
+    theirs = await _flow_of(peer, tmp_path)
+    if peer == "aiogram":  # Telegram's editMessageText takes no protect_content: PTB sends it
+        ours = [(m, t, k, p and m == "sendMessage") for m, t, k, p in ours]
+    assert theirs == ours
