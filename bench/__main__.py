@@ -5,6 +5,8 @@ python -m bench --size tiny         the smoke size CI runs (nothing is asserted 
 python -m bench --databases sqlite  one database only
 python -m bench --peers             this bot beside the bots a team would otherwise run
                                     (textbook PTB, PTB + stdlib sqlite3, aiogram 3)
+python -m bench --peers --rounds 3  the same, every bot measured in turn 3 times: medians
+                                    (a shared machine's speed drifts between two runs)
 
 Each section runs on each database in a process of its own, so that one measure's memory,
 heap and caches do not weigh on the next; `--in-process` runs everything in this one.
@@ -56,6 +58,9 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peers", action="store_true", help="this bot beside its peers (SQLite), with ratios"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure every database (or peer) in turn N times"
+    )
     parser.add_argument("--in-process", action="store_true", help="no process per measure")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -68,13 +73,17 @@ async def main(argv: list[str] | None = None) -> int:
             f"{'section':<12} {'database':<10} {'size':<22} {'figure':<34} {'value':>12} "
             "unit   target"
         )
-    for name in args.sections.split(","):
-        for kind in args.databases.split(","):
-            if args.in_process or args.child:
-                run = section(name, reuse=args.reuse_data)
-                await run(report, kind, args.postgres_url, args.size, args.repeat)
-            else:
-                report.rows += await in_child(args, name, kind)
+    for turn in range(args.rounds):
+        for name in args.sections.split(","):
+            for kind in args.databases.split(","):
+                first = len(report.rows)
+                if args.in_process or args.child:
+                    run = section(name, reuse=args.reuse_data)
+                    await run(report, kind, args.postgres_url, args.size, args.repeat)
+                else:
+                    report.rows += await in_child(args, name, kind)
+                for row in report.rows[first:]:
+                    row.round = turn
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     path = Path(args.output) if args.output else RESULTS / f"bench-{args.size}-{stamp}.json"
     report.write(path)

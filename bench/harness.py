@@ -48,6 +48,7 @@ class Row:
     value: float
     unit: str
     target: str = ""
+    round: int = 0  # with --rounds: which turn of the interleaved runs measured it
 
 
 @dataclass

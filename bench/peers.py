@@ -26,6 +26,7 @@ import gc
 import json
 import multiprocessing
 import sqlite3
+import statistics
 import tempfile
 import time
 import tomllib
@@ -595,25 +596,30 @@ async def run(report: Report, kind: str, postgres_url: str, size: str, repeat: i
 
 
 def print_comparison(report: Report) -> None:
-    """Ours beside each peer, with the ratio (ours / peer)."""
-    figures: dict[tuple[str, str], dict[str, float]] = {}
+    """Ours beside each peer: the median of each figure over the rounds, and the median of
+    the ratios (ours / peer) of each round, each bot of a round measured minutes apart."""
+    figures: dict[str, dict[str, dict[int, float]]] = {}
     for row in report.rows:
         if row.section == "peers":
-            figures.setdefault((row.size.split(" ", 1)[-1], row.figure), {})[row.database] = (
-                row.value
-            )
+            by_peer = figures.setdefault(row.figure, {})
+            by_peer.setdefault(row.database, {})[row.round] = row.value
     others = [p for p in PEERS if p != "ours"]
+    rounds = len({row.round for row in report.rows})
     print(f"\n{'figure':<40}{'ours':>10}" + "".join(f"{p:>22}" for p in others))
-    for (_, figure), values in figures.items():
-        ours = values.get("ours")
+    for figure, values in figures.items():
+        ours = values.get("ours", {})
         cells = []
         for peer in others:
             theirs = values.get(peer)
-            if theirs is None:
+            if not theirs:
                 cells.append(f"{'—':>22}")
-            elif ours is None or not theirs:
-                cells.append(f"{theirs:>22.2f}")
-            else:
-                cells.append(f"{theirs:>12.2f} ({ours / theirs:>5.2f}×)")
-        shown = f"{ours:>10.2f}" if ours is not None else f"{'—':>10}"
-        print(f"{figure:<40}{shown}" + "".join(cells))
+                continue
+            ratios = [ours[r] / theirs[r] for r in theirs if r in ours and theirs[r]]
+            shown = f"{statistics.median(theirs.values()):>12.2f}"
+            cells.append(
+                f"{shown} ({statistics.median(ratios):>5.2f}×)" if ratios else f"{shown:>22}"
+            )
+        mine = f"{statistics.median(ours.values()):>10.2f}" if ours else f"{'—':>10}"
+        print(f"{figure:<40}{mine}" + "".join(cells))
+    if rounds > 1:
+        print(f"(medians of {rounds} rounds; each ratio: the median of the rounds' ratios)")
