@@ -203,7 +203,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         encoded = botstate.encode_key(key)
         states: list[tuple[tuple[str, str], str]] = []
         for name, conversations in application._conversation_handler_conversations.items():
-            state = conversations.get(key)
+            state = conversations.data.get(key)  # PTB's TrackingDict: its plain dict, read
             state_json = NOTHING if state is None else json.dumps(state)
             if self._written_conversations.get((name, encoded), NOTHING) != state_json:
                 writes.append(
