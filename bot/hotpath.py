@@ -27,9 +27,9 @@ the p99 of the flow; now 3 turns and 1.3 ms. The domain functions they call
 take a synchronous connection; async callers and PostgreSQL run the same functions through
 `AsyncConnection.run_sync`.
 
-Measured with `python -m bench --peers` on a quiet machine (docs/performance.md), against the
-stdlib-sqlite3 peer: p50 one at a time 1.7–1.8× (2.3× before this round, 4.4× before the hot
-path), p99 2.0–2.8× (13.6×), 200 chats at 50 ms 0.76–0.84× its rate (0.37×).
+Measured with `python -m bench --peers --rounds 3` (docs/performance.md), against the
+stdlib-sqlite3 peer sending the same messages: p50 one at a time 1.54× (4.4× before the hot
+path), p99 2.04× (13.6×), 200 chats at 50 ms 0.74× its rate (0.37×).
 
 On PostgreSQL the access check and the write-ahead run the same statements, compiled once for
 SQLAlchemy's asyncpg dialect (`Prepared`), on asyncpg connections opened with the engine's own
@@ -42,7 +42,8 @@ reads and writes 4.3 -> 3.0 ms); and the connections are kept in a list rather t
 `asyncpg.create_pool`, whose check-out and check-in cost a third of that path's CPU (1.66 ->
 1.12 ms). Dropping the engine's ping alone bought 10 % (3.6 -> 3.3 ms). A whole update, both
 paths alternating in one process: p50 0.47–0.67× main's (3.19 ms quiet), CPU 0.53×
-(docs/performance.md). /nouveau's save and duplicate check (2 updates in 11) stay on the
+(docs/performance.md). The access check is one statement (`team.ACCESS`), one round trip:
+p50 1.16–1.23 ms on a quiet machine, 1.30–1.73 ms with two (`bench --sections updates`). /nouveau's save and duplicate check (2 updates in 11) stay on the
 async engine on PostgreSQL.
 
 Everything else (reports, exports, jobs, the web page, other forms' saves) stays on the async
