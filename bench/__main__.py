@@ -73,9 +73,14 @@ async def main(argv: list[str] | None = None) -> int:
             f"{'section':<12} {'database':<10} {'size':<22} {'figure':<34} {'value':>12} "
             "unit   target"
         )
+    if args.rounds < 1:
+        parser.error("--rounds takes 1 or more")
+    kinds = args.databases.split(",")
     for turn in range(args.rounds):
+        # Each round starts with the next one: none is always measured first.
+        shift = turn % len(kinds)
         for name in args.sections.split(","):
-            for kind in args.databases.split(","):
+            for kind in kinds[shift:] + kinds[:shift]:
                 first = len(report.rows)
                 if args.in_process or args.child:
                     run = section(name, reuse=args.reuse_data)

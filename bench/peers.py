@@ -138,7 +138,7 @@ def keyboard(step: Step, values: dict[str, Any]) -> InlineKeyboardMarkup:
     if step.name == "agreement":
         agree, refuse = texts.AGREEMENT_LABELS[gender(values)]
         options = (("yes", agree), ("no", refuse), ("show", texts.NOTICE_SHOW))
-    chosen = values.get(step.name) or [] if step.multiple else []
+    chosen = (values.get(step.name) or []) if step.multiple else []
     buttons = [
         _button(("✅ " if code in chosen else "") + label, f"pk:nv:{step.name}:{code}")
         for code, label in options
@@ -307,10 +307,11 @@ def stdlib_application(request: RecordingRequest, folder: Path) -> Application:
         row = db.execute("SELECT data FROM draft WHERE user_id = ?", (user.id,)).fetchone()
         state = json.loads(row[0]) if row else {}
         reply = advance(state, *_kind_value(update), saved=len(saved))
+        if reply.saved is not None:
+            saved.append(1)  # its number, taken before the answer's await: no other chat's
         await _ptb_answer(update, reply)
         with db:  # one transaction
             if reply.saved is not None:
-                saved.append(1)
                 db.execute("INSERT INTO person (data) VALUES (?)", (json.dumps(reply.saved),))
                 db.execute("DELETE FROM draft WHERE user_id = ?", (user.id,))
             else:

@@ -43,7 +43,7 @@ reads and writes 4.3 -> 3.0 ms); and the connections are kept in a list rather t
 1.12 ms). Dropping the engine's ping alone bought 10 % (3.6 -> 3.3 ms). A whole update, both
 paths alternating in one process: p50 0.47–0.67× main's (3.19 ms quiet), CPU 0.53×
 (docs/performance.md). The access check is one statement (`team.ACCESS`), one round trip:
-p50 1.16–1.23 ms on a quiet machine, 1.30–1.73 ms with two (`bench --sections updates`).
+p50 1.16–1.23 ms on a quiet machine, 1.30–2.23 ms with two (`bench --sections updates`).
 /nouveau's save and duplicate check (2 updates in 11) stay on the async engine on PostgreSQL.
 
 Everything else (reports, exports, jobs, the web page, other forms' saves) stays on the async
@@ -479,8 +479,8 @@ def _builder(access: Prepared) -> Callable[[Sequence[Any]], Member | None]:
     names = access.columns[: team.SEEN]
 
     def build(row: Sequence[Any]) -> Member | None:
-        converted = access.convert(row)
-        return team.active_member(dict(zip(names, converted, strict=False)))
+        converted = access.convert(row)[: team.SEEN]
+        return team.active_member(dict(zip(names, converted, strict=True)))
 
     return build
 

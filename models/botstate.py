@@ -4,8 +4,9 @@ Drafts hold what a member typed before saving (a first name, a phone, a note, «
 Prénom »): they are stored encrypted with the data key (`models.crypto`), as one token per
 member, so neither the database, its backups nor SQLite's write-ahead log hold them in clear.
 
-Every replica reads a chat's state from here at each update (`load_chat_state`: one small
-query), so two processes behind one webhook continue each other's conversations.
+Every replica reads a chat's state from here at each update (`CHAT_STATE`, within the access
+check's one statement, `models.team.ACCESS`), so two processes behind one webhook continue each
+other's conversations.
 """
 
 from __future__ import annotations

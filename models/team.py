@@ -198,6 +198,7 @@ ACCESS = (
 )
 SEEN_ONLY = core_select(_SEEN.label("seen"))
 SEEN: Final = len(_MEMBER.c)  # where `seen` is in an `ACCESS` row: the member's columns before
+_MEMBER_COLUMNS: Final = tuple(ACCESS.selected_columns.keys()[:SEEN])
 
 
 def access_params(*, user_id: int, chat_id: int, update_id: int) -> dict[str, Any]:
@@ -270,7 +271,7 @@ async def access_check(
         return None, bool((await connection.execute(SEEN_ONLY, params)).scalar()), None
 
     def build(row: Sequence[Any]) -> Member | None:
-        return active_member(dict(zip(ACCESS.selected_columns.keys()[:SEEN], row, strict=False)))
+        return active_member(dict(zip(_MEMBER_COLUMNS, row[:SEEN], strict=True)))
 
     return access_found(known, user_id, rows, build)
 

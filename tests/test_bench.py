@@ -52,11 +52,15 @@ async def test_instruction_count_cuts_out_the_measured_updates(
 
 
 def _messages(api: Any) -> list[tuple[str, str, Any, bool]]:
-    """What a bot sent on the flow, as its user sees it: each message's method, text,
-    buttons and whether it is protected (message ids aside)."""
-    sent = []
+    """What a bot asked of the Bot API on the flow: each call's method and, for a message,
+    its text, buttons and whether it is protected, as its user sees it (ids aside)."""
+    sent: list[tuple[str, str, Any, bool]] = []
     for method, params in api.calls:
-        if method in {"sendMessage", "editMessageText"}:
+        if method == "getMe":  # at start-up, not on the flow
+            continue
+        if method not in {"sendMessage", "editMessageText"}:
+            sent.append((method, "", None, False))
+        else:
             markup = params.get("reply_markup")
             markup = json.loads(markup) if isinstance(markup, str) else markup
             protected = params.get("protect_content") in {True, "true"}
@@ -82,10 +86,28 @@ async def test_every_peer_sends_what_ours_sends(peer: str, tmp_path: Path) -> No
     if peer == "aiogram":
         pytest.importorskip("aiogram")  # the `bench` extra, in a venv of its own
     ours = await _flow_of("ours", tmp_path)
-    assert len(ours) == 11
-    assert ours[-1][1].startswith("Enregistré : P-0001 (Amina)")
-    assert all(protected for *_, protected in ours)
+    messages = [call for call in ours if call[0] != "answerCallbackQuery"]
+    assert len(messages) == 11  # one per update, and a tap's button answered besides
+    assert [call[0] for call in ours].count("answerCallbackQuery") == 9
+    assert messages[-1][1].startswith("Enregistré : P-0001 (Amina)")
+    assert all(protected for *_, protected in messages)
     theirs = await _flow_of(peer, tmp_path)
     if peer == "aiogram":  # Telegram's editMessageText takes no protect_content: PTB sends it
         ours = [(m, t, k, p and m == "sendMessage") for m, t, k, p in ours]
     assert theirs == ours
+
+
+@pytest.mark.parametrize("peer", ["ours", "stdlib"])
+async def test_people_saved_at_once_get_numbers_of_their_own(peer: str, tmp_path: Path) -> None:
+    """Chats answered concurrently (the 200-chat measure) each save a person of their own
+    number, as ours does: a peer's numbering must not hand one number to two chats."""
+    from bench.flow import LenientBotAPI
+    from bench.peers import running, waiting_chats
+
+    api = LenientBotAPI()
+    async with running(peer, api, 0.005, tmp_path) as bot:
+        chats = await bot.users(3, 100_000)
+        _, in_order = await waiting_chats(bot, api, chats)
+    assert in_order
+    saved = sorted(api.last(chat).text.split(" ", 3)[2] for chat in chats)
+    assert saved == ["P-0001", "P-0002", "P-0003"]
