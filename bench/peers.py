@@ -25,6 +25,7 @@ import contextlib
 import gc
 import json
 import multiprocessing
+import os
 import sqlite3
 import statistics
 import tempfile
@@ -52,7 +53,7 @@ from telegram.ext import (
 
 from bench.fakebotapi import JSON_FIELDS, FakeBotAPI, RecordingRequest
 from bench.flow import FLOW, LenientBotAPI, SlowRequest, payload
-from bench.harness import Report, fresh_database, peak_rss_mib, percentile
+from bench.harness import RESULTS, Report, fresh_database, peak_rss_mib, percentile
 from bot import texts  # the sentences only: no other module of this bot loads for a peer
 
 PEERS = ("ours", "textbook", "stdlib", "aiogram")
@@ -511,7 +512,8 @@ async def running(name: str, api: FakeBotAPI, latency: float, folder: Path) -> A
         from bot.db import create_engine, make_sessions
         from bot.settings import Settings
 
-        url = await fresh_database("sqlite", "", "aveq_bench_peers")
+        database = f"aveq_bench_peers_{os.getpid()}"  # two runs at once: one file each
+        url = await fresh_database("sqlite", "", database)
         engine = create_engine(url, background_checkpoints=True)
         sessions = make_sessions(engine)
         settings = Settings(_env_file=None, telegram_bot_token="1:bench", database_url=url)  # type: ignore[call-arg]
@@ -554,6 +556,8 @@ async def running(name: str, api: FakeBotAPI, latency: float, folder: Path) -> A
         await app.stop()
     if name == "ours":
         await engine.dispose()
+        for leftover in (RESULTS / "data").glob(f"{database}.sqlite3*"):
+            leftover.unlink()
 
 
 async def measure(report: Report, name: str, size: str) -> None:
