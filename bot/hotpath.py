@@ -62,7 +62,6 @@ Why blocking the loop with SQLite is safe:
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 import sqlite3
 import time
@@ -219,7 +218,7 @@ class SqliteHotPath:
             if not rows:
                 handled = prepared(team.SEEN_ONLY).rows(connection, params)
                 return None, bool(handled[0][0]), None
-            return team.access_found(self._members, user_id, rows, _builder(access))
+            return team.access_found(self._members, user_id, rows, _member_of(access))
 
         result: tuple[Member | None, bool, ChatState | None] = await self._until_free(read)
         return result
@@ -400,7 +399,7 @@ class PostgresHotPath:
                 handled = prepared(team.SEEN_ONLY, POSTGRESQL)
                 seen = await connection.fetchval(handled.sql, *handled.parameters(params))
                 return None, bool(seen), None
-            return team.access_found(self._members, user_id, rows, _builder(access))
+            return team.access_found(self._members, user_id, rows, _member_of(access))
 
         return await self._run(read)
 
@@ -472,17 +471,10 @@ def _raise_as_sqlalchemy(error: Exception, dbapi: Any) -> NoReturn:
     raise error
 
 
-@functools.cache
-def _builder(access: Prepared) -> Callable[[Sequence[Any]], Member | None]:
-    """How the member of an `ACCESS` row is built: its values converted as SQLAlchemy would
-    (only when the row changed: `team.KnownMembers`)."""
-    names = access.columns[: team.SEEN]
-
-    def build(row: Sequence[Any]) -> Member | None:
-        converted = access.convert(row)[: team.SEEN]
-        return team.active_member(dict(zip(names, converted, strict=True)))
-
-    return build
+def _member_of(access: Prepared) -> Callable[[Sequence[Any]], Member | None]:
+    """How `team.access_found` builds the member of an `ACCESS` row the driver gave: its
+    values converted as SQLAlchemy would."""
+    return lambda row: team.active_member(access.convert(row))
 
 
 def _run(connection: sqlite3.Connection, writes: Sequence[Write]) -> None:

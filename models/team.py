@@ -270,15 +270,13 @@ async def access_check(
     if not rows:
         return None, bool((await connection.execute(SEEN_ONLY, params)).scalar()), None
 
-    def build(row: Sequence[Any]) -> Member | None:
-        return active_member(dict(zip(_MEMBER_COLUMNS, row[:SEEN], strict=True)))
-
-    return access_found(known, user_id, rows, build)
+    return access_found(known, user_id, rows, active_member)
 
 
-def active_member(values: dict[str, Any]) -> Member | None:
-    """The member of an access check's row (its member's columns by name), if active."""
-    member = Member(**values)
+def active_member(row: Sequence[Any]) -> Member | None:
+    """The member of an `ACCESS` row (its first columns, as SQLAlchemy converts them), if
+    active."""
+    member = Member(**dict(zip(_MEMBER_COLUMNS, row[:SEEN], strict=True)))
     make_transient_to_detached(member)
     return member if member.active else None
 
