@@ -78,7 +78,7 @@ class Step:
     multiple: bool = False
 
 
-def _steps() -> tuple[tuple[Step, ...], str]:
+def _steps() -> tuple[tuple[Step, ...], dict[str, str], str]:
     data = tomllib.loads(REFERENCE.read_text(encoding="utf-8"))
 
     def listed(kind: str) -> tuple[tuple[str, str], ...]:
@@ -108,15 +108,11 @@ def _steps() -> tuple[tuple[Step, ...], str]:
         Step("rsa", texts.NEW_RSA_PROMPTS, tuple(texts.ANSWER_LABELS.items()), columns=3),
         Step("agreement", agreement, ()),
     )  # fmt: skip
-    return steps, data["neighbourhoods"][0]["name"]  # where bench.updates' members work
+    ages = dict(listed("age_bracket"))
+    return steps, ages, data["neighbourhoods"][0]["name"]  # where bench.updates' members work
 
 
-STEPS, NEIGHBOURHOOD = _steps()
-AGES = {  # age bracket code -> label, read off the profile's buttons (« F · 26-44 ans »)
-    code.split(".", 1)[1]: label.split(" · ", 1)[1]
-    for code, label in STEPS[0].options
-    if "." in code
-}
+STEPS, AGES, NEIGHBOURHOOD = _steps()
 LABELS = {step.name: dict(step.options) for step in STEPS}
 CANCEL, BACK = "nv:nv:cancel", "nv:nv:back"
 DONE, SAVE, EDIT, NEW = "nv:nv:done", "nv:nv:save", "nv:nv:edit", "nv:nv:new"
