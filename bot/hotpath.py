@@ -167,6 +167,12 @@ class SqliteHotPath:
         self._connection: sqlite3.Connection | None = None
         self._engine: Engine | None = None  # SQLAlchemy over that connection, for `save`
         self._members = team.KnownMembers()
+        # `PRAGMA data_version` when the chats in `_settled` were read or written last: it
+        # changes only when another connection (the async engine, another process) commits.
+        self._version: int | None = None
+        # The chats (chat id, user id) whose drafts and states this process holds exactly as
+        # written, their last update having ended well (`settled`).
+        self._settled: set[tuple[int, int]] = set()
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, writer: asyncio.Lock | None) -> SqliteHotPath | None:
@@ -209,10 +215,26 @@ class SqliteHotPath:
     ) -> tuple[Member | None, bool, ChatState | None]:
         """The active member who sent this update (or None), whether it was handled already,
         and, for a member's new update, the chat's state: one statement (`team.ACCESS`), two for
-        a stranger."""
+        a stranger.
+
+        When nothing but this connection wrote to the database since this member's last update
+        in this chat ended well (`settled`), their membership and the chat's state are as this
+        process holds them: only the update's mark is read, and no state is returned (nothing
+        to replace). The full read took 60 µs of an update's 0.70 ms of CPU in
+        `bench --peers` (the statement 30 µs, reading its rows 24 µs), this one 4 µs."""
 
         def read(connection: sqlite3.Connection) -> tuple[Member | None, bool, ChatState | None]:
             params = team.access_params(user_id=user_id, chat_id=chat_id, update_id=update_id)
+            version = connection.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                self._version = version
+                self._settled.clear()
+            elif (chat_id, user_id) in self._settled:
+                self._settled.discard((chat_id, user_id))
+                member = self._members.last(user_id)
+                if member is not None:
+                    seen = prepared(team.SEEN_ONLY).raw(connection, params)[0][0]
+                    return member, bool(seen), None
             access = prepared(team.ACCESS)
             rows = access.raw(connection, params)
             if not rows:
@@ -222,6 +244,13 @@ class SqliteHotPath:
 
         result: tuple[Member | None, bool, ChatState | None] = await self._until_free(read)
         return result
+
+    def settled(self, *, user_id: int, chat_id: int) -> None:
+        """This member's update in this chat ended with everything it changed written, by
+        this connection: what this process holds of the chat is what the database holds."""
+        if len(self._settled) >= team.REMEMBERED_MEMBERS:
+            self._settled.clear()
+        self._settled.add((chat_id, user_id))
 
     async def write(self, writes: Sequence[Write]) -> None:
         """Commit these statements together, once no other writer of this process is on."""
@@ -402,6 +431,10 @@ class PostgresHotPath:
             return team.access_found(self._members, user_id, rows, _member_of(access))
 
         return await self._run(read)
+
+    def settled(self, *, user_id: int, chat_id: int) -> None:
+        """Nothing to remember: on PostgreSQL every update reads its chat's state (no
+        version tells that another replica did not move it on)."""
 
     async def write(self, writes: Sequence[Write]) -> None:
         """Commit these statements together: as one statement, atomic by itself, in one

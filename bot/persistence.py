@@ -212,11 +212,12 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                 states.append(((name, encoded), state_json))
         if not marked:
             writes.append(botstate.processed_write(dialect, update_id=update_id, now=now))
-        if not writes:
-            return
-        await self._commit(writes)
-        self._written_users[user_id] = user_json
-        self._written_conversations.update(states)
+        if writes:
+            await self._commit(writes)
+            self._written_users[user_id] = user_json
+            self._written_conversations.update(states)
+        if self._hot is not None:
+            self._hot.settled(user_id=user_id, chat_id=chat_id)
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         """Nothing at start: each member's drafts are read with their update (`check`)."""

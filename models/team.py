@@ -234,6 +234,11 @@ class KnownMembers:
         self._known[user_id] = (values, member)
         return member
 
+    def last(self, user_id: int) -> Member | None:
+        """The member built from this user's last row (None: not known, or not active)."""
+        known = self._known.get(user_id)
+        return None if known is None else known[1]
+
 
 def access_found(
     known: KnownMembers,

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from bot.db import Sessions
 from bot.texts import REFUSAL
 from tests.conftest import User
+from tests.fakes import FakeBotAPI
 
 USER_TABLES = ("member", "person", "user_state", "conversation_state", "outreach_action")
 
@@ -76,3 +77,19 @@ async def test_deactivated_member_is_refused(mediator: User, coordinator: User) 
     await coordinator.tap("Désactiver Samia Benali")
     assert "désactivé" in await coordinator.tap("Oui, désactiver")
     assert await mediator.send("/nouveau") == REFUSAL
+
+
+async def test_a_member_deactivated_mid_form_is_refused_at_the_next_tap(
+    mediator: User, coordinator: User, api: FakeBotAPI
+) -> None:
+    # Her chat's state is held by the process since her last answer: the coordinator's
+    # change, written by another connection, is still read before her next tap.
+    await mediator.send("/nouveau")
+    assert "Sexe" in await mediator.send("Amina")
+    await coordinator.send("/equipe")
+    await coordinator.tap("Désactiver Samia Benali")
+    assert "désactivé" in await coordinator.tap("Oui, désactiver")
+    asked = mediator.last.text
+    await mediator.tap("F · Moins de 26 ans")
+    assert api.alerts[-1][1] == REFUSAL
+    assert mediator.last.text == asked  # nothing more asked
