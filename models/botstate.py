@@ -58,7 +58,8 @@ class ConversationState(SQLModel, table=True):
     __tablename__ = "conversation_state"
 
     name: str = Field(max_length=40, primary_key=True)
-    key: str = Field(max_length=80, primary_key=True)
+    # Read by key alone, every update (`CHAT_STATE`): an index of its own.
+    key: str = Field(max_length=80, primary_key=True, index=True)
     state: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
 
