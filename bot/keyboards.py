@@ -2,13 +2,16 @@
 
 A form step's keyboard (`choices`) is built once for the same buttons and kept (PTB's
 keyboards cannot be changed once built, so one may be sent any number of times): building
-one took 60–100 µs, a tenth of a tap's CPU on /nouveau (issue 18, docs/performance.md).
+one took 60–100 µs, a tenth of a tap's CPU on /nouveau (issue 18, docs/performance.md). A
+kept keyboard's JSON, which PTB computes again for every request, is computed once too
+(`KeptKeyboard`): 57 µs for /nouveau's sex-and-age keyboard, eleven buttons.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -58,6 +61,26 @@ def choices(
     return _choices(form, step, tuple(options), columns, chosen, back, validate, skip, more)
 
 
+class KeptKeyboard(InlineKeyboardMarkup):
+    """A keyboard kept to be sent again: its JSON (`to_dict`) is computed once, when first
+    sent (PTB's objects cannot be changed once built, so it stays right)."""
+
+    __slots__ = ("_json",)
+    _json: dict[str, Any]
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        """The keyboard as the Bot API takes it (the same dict each time: do not change it)."""
+        if not recursive:
+            return super().to_dict(recursive=False)
+        try:
+            return self._json
+        except AttributeError:
+            # PTB freezes its objects once built; this attribute is outside what it compares,
+            # copies into requests or pickles (private attributes are left out).
+            object.__setattr__(self, "_json", super().to_dict())
+            return self._json
+
+
 KEPT_KEYBOARDS = 4096  # a few hundred distinct ones in use: steps × options × choices made
 
 
@@ -91,12 +114,38 @@ def _choices(
             ]
         )
     keyboard.append(nav_row(form, back=back, skip=skip))
-    return InlineKeyboardMarkup(keyboard)
+    return KeptKeyboard(keyboard)
 
 
-def nav_only(form: str, *, back: bool = True, skip: bool = False) -> InlineKeyboardMarkup:
-    """A text step's keyboard: only navigation."""
-    return InlineKeyboardMarkup([nav_row(form, back=back, skip=skip)])
+@functools.lru_cache(maxsize=KEPT_KEYBOARDS)
+def nav_only(
+    form: str, *, back: bool = True, skip: bool | str | None = False
+) -> InlineKeyboardMarkup:
+    """A text step's keyboard: only navigation (kept, like `choices`)."""
+    return KeptKeyboard([nav_row(form, back=back, skip=skip)])
+
+
+def summary(form: str, step: str, offered: Iterable[Option], save: str) -> InlineKeyboardMarkup:
+    """A form's summary (kept, like `choices`): one button for each step offered (`Pick` of
+    `step`, the list of steps to ask again), then `save`, then Modifier and Annuler."""
+    return _summary(form, step, tuple(offered), save)
+
+
+@functools.lru_cache(maxsize=KEPT_KEYBOARDS)
+def _summary(form: str, step: str, offered: tuple[Option, ...], save: str) -> InlineKeyboardMarkup:
+    return KeptKeyboard(
+        [
+            *(
+                [InlineKeyboardButton(label, callback_data=Pick(form, step, code).pack())]
+                for code, label in offered
+            ),
+            [InlineKeyboardButton(save, callback_data=Nav(form, "save").pack())],
+            [
+                InlineKeyboardButton(texts.NEW_EDIT, callback_data=Nav(form, "edit").pack()),
+                InlineKeyboardButton(texts.CANCEL, callback_data=Nav(form, "cancel").pack()),
+            ],
+        ]
+    )
 
 
 def pager(

@@ -46,7 +46,7 @@ from typing import Any, ClassVar, Final, cast
 
 from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram import Chat, InlineKeyboardMarkup, Update, User
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -506,8 +506,7 @@ class FormEngine:
         """The buttons of a step: its options, then Retour / Passer / Annuler."""
         key = self.form.key
         if not isinstance(step, Choice):
-            skip = step.skip if step.optional else None
-            return InlineKeyboardMarkup([keyboards.nav_row(key, back=back, skip=skip)])
+            return keyboards.nav_only(key, back=back, skip=step.skip if step.optional else None)
         multiple = isinstance(step, MultiChoice)
         return keyboards.choices(
             key,
@@ -523,21 +522,8 @@ class FormEngine:
 
     def summary_keyboard(self, step: Summary, answers: Answers) -> InlineKeyboardMarkup:
         """The steps it offers (one button each), then Enregistrer / Modifier / Annuler."""
-        key = self.form.key
-        offered = [
-            [InlineKeyboardButton(s.title, callback_data=Pick(key, EDIT_LIST, s.name).pack())]
-            for s in self.form.offered(answers)
-        ]
-        return InlineKeyboardMarkup(
-            [
-                *offered,
-                [InlineKeyboardButton(step.save, callback_data=Nav(key, "save").pack())],
-                [
-                    InlineKeyboardButton(texts.NEW_EDIT, callback_data=Nav(key, "edit").pack()),
-                    InlineKeyboardButton(texts.CANCEL, callback_data=Nav(key, "cancel").pack()),
-                ],
-            ]
-        )
+        offered = [(s.name, s.title) for s in self.form.offered(answers)]
+        return keyboards.summary(self.form.key, EDIT_LIST, offered, step.save)
 
     async def edit_list(
         self, update: Update, context: BotContext, draft: dict[str, Any]
