@@ -17,15 +17,17 @@ machinery around a cached statement cost more than SQLite's work (22 % of an upd
 a cProfile of 780 updates, against 3 % for `sqlite3` itself). The active member is built
 again only when their row changed (`models.team.KnownMembers`).
 
-Two more things an update of /nouveau does run here, through SQLAlchemy's synchronous engine
-over the same connection (`save`, `read`): the save of the person with its write-ahead, and
-the duplicate check at the first name. Through the async engine, each of their statements
-took about 4 hand-offs to aiosqlite's thread and 0.2–0.45 ms of CPU (a bare SELECT in a
-session: 0.45 ms, 17 µs synchronously): the save was 65 turns of the loop and 4.9 ms of CPU,
-the p99 of the flow; now 3 turns and 1.3 ms. The domain functions they call
-(`models.people.add_person`, `models.consent.add_decision`, `models.people.similar_people`)
-take a synchronous connection; async callers and PostgreSQL run the same functions through
-`AsyncConnection.run_sync`.
+Two more things an update of /nouveau does run here, on the same connection (`save`,
+`read`): the save of the person with its write-ahead, and the duplicate check at the first
+name. Through the async engine, each of their statements took about 4 hand-offs to
+aiosqlite's thread and 0.2–0.45 ms of CPU (a bare SELECT in a session: 0.45 ms, 17 µs
+synchronously): the save was 65 turns of the loop and 4.9 ms of CPU, the p99 of the flow.
+Through SQLAlchemy's synchronous `Connection` over this connection, 3 turns and 1.3 ms, each
+statement still 40–80 µs of SQLAlchemy's execution; now each runs compiled once
+(`PreparedConnection`): the save's step p50 0.96 -> 0.69 ms, the first name's 0.59 -> 0.44 ms.
+The domain functions they call (`models.people.add_person`, `models.consent.add_decision`,
+`models.people.similar_people`) take any `models.base.Executes`: async callers and
+PostgreSQL run the same functions on SQLAlchemy's `Connection` (`AsyncConnection.run_sync`).
 
 Measured with `python -m bench --peers --rounds 3` (docs/performance.md), against the
 stdlib-sqlite3 peer sending the same messages: p50 one at a time 1.41–1.61× (4.4× before the
@@ -65,23 +67,22 @@ import asyncio
 import re
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Final, NoReturn, TypeVar, cast
 
 import asyncpg
-from sqlalchemy import create_engine
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.sqlite import pysqlite
-from sqlalchemy.engine import Connection, Dialect, Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import SelectBase
 
 from bot import db
 from models import team
+from models.base import Executes
 from models.botstate import ChatState, Write
 from models.team import Member
 
@@ -155,6 +156,50 @@ def prepared(statement: ClauseElement, dialect: Dialect = SQLITE) -> Prepared:
     return found
 
 
+class PreparedConnection:
+    """`models.base.Executes` on SQLite's own connection, for the domain functions an update
+    runs here (`SqliteHotPath.save`, `read`): each statement compiled once (`prepared`), its
+    values and rows converted as SQLAlchemy would; a list of values runs it for each. Through
+    SQLAlchemy's synchronous `Connection` over the same connection, /nouveau's save (its
+    checks, the person, their barriers and consent) took 0.33 ms of CPU, each statement 40–80
+    µs of SQLAlchemy's execution around SQLite's few microseconds (issue 18). Column defaults
+    computed in Python are not applied: the domain functions give every value."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, statement: ClauseElement, parameters: Any = None, /) -> PreparedRows:
+        """Run `statement` (built once) with these values (a list: once for each)."""
+        step = prepared(statement)
+        if isinstance(parameters, list):
+            self._connection.executemany(step.sql, [step.parameters(p) for p in parameters])
+            return PreparedRows([])
+        rows = step.raw(self._connection, parameters or {})
+        return PreparedRows([step.convert(row) for row in rows] if step.columns else rows)
+
+
+class PreparedRows:
+    """A statement's rows, read as SQLAlchemy's result is (`models.base.Rows`)."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def first(self) -> Any:
+        """The first row, or None."""
+        return self._rows[0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        """The one row's first value (as SQLAlchemy's, an error for none or several)."""
+        if not self._rows:
+            raise NoResultFound("No row was found when one was required")
+        if len(self._rows) > 1:
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
+        return self._rows[0][0]
+
+
 _KEEP: list[ClauseElement] = []
 
 
@@ -165,7 +210,6 @@ class SqliteHotPath:
         self._path = path
         self._writer = writer
         self._connection: sqlite3.Connection | None = None
-        self._engine: Engine | None = None  # SQLAlchemy over that connection, for `save`
         self._members = team.KnownMembers()
         # `PRAGMA data_version` when the chats in `_settled` were read or written last: it
         # changes only when another connection (the async engine, another process) commits.
@@ -201,9 +245,6 @@ class SqliteHotPath:
         while True:
             try:
                 return work(self._open())
-            except DBAPIError as error:  # from `save`, through SQLAlchemy
-                if not _busy(error.orig) or time.monotonic() > deadline:
-                    raise
             except sqlite3.Error as error:
                 if not _busy(error) or time.monotonic() > deadline:
                     # SQLAlchemy's exception, as from the async engine (`bot.app.on_error`).
@@ -254,59 +295,34 @@ class SqliteHotPath:
 
     async def write(self, writes: Sequence[Write]) -> None:
         """Commit these statements together, once no other writer of this process is on."""
+        await self._one_writer(lambda connection: _transaction(connection, _run, writes))
 
-        def commit(connection: sqlite3.Connection) -> None:
-            connection.execute(db.BEGIN)
-            try:
-                _run(connection, writes)
-                connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
-
-        await self._one_writer(commit)
-
-    async def save(self, work: Callable[[Connection], T], writes: Sequence[Write]) -> T:
-        """Run `work` (SQLAlchemy on a synchronous connection: a record's checks and writes)
-        and then `writes` in one transaction, committed before this returns; `work`'s result.
-        `work` raising (a `DomainError`) rolls everything back.
+    async def save(self, work: Callable[[Executes], T], writes: Sequence[Write]) -> T:
+        """Run `work` (a record's checks and writes, `models.base.Executes`) and then `writes`
+        in one transaction, committed before this returns; `work`'s result. `work` raising (a
+        `DomainError`) rolls everything back.
 
         Through aiosqlite, saving a person from /nouveau (its checks, the person, their
         barriers and consent, the write-ahead: 7 statements) took 65 turns of the event loop
         and 4.9 ms of CPU, the p99 of the flow (issue 18; docs/performance.md)."""
 
-        def transaction(raw: sqlite3.Connection) -> T:
-            with self._sqlalchemy().connect() as connection:  # over `raw` itself
-                connection.exec_driver_sql(db.BEGIN)
-                result = work(connection)
-                _run(raw, writes)
-                connection.commit()
-                return result
+        def both(connection: sqlite3.Connection, writes: Sequence[Write]) -> T:
+            result = work(PreparedConnection(connection))
+            _run(connection, writes)
+            return result
 
-        result: T = await self._one_writer(transaction)
+        result: T = await self._one_writer(
+            lambda connection: _transaction(connection, both, writes)
+        )
         return result
 
-    async def read(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` (SQLAlchemy reads on a synchronous connection), outside any transaction:
-        WAL lets it read beside a writer. Through aiosqlite, /nouveau's duplicate check (one
-        SELECT) took 24 turns of the event loop and 1.1 ms of CPU more than a step without
-        a read (issue 18)."""
-
-        def run(_: sqlite3.Connection) -> T:
-            with self._sqlalchemy().connect() as connection:
-                return work(connection)
-
-        result: T = await self._until_free(run)
+    async def read(self, work: Callable[[Executes], T]) -> T:
+        """Run `work` (reads, `models.base.Executes`), outside any transaction: WAL lets it
+        read beside a writer. Through aiosqlite, /nouveau's duplicate check (one SELECT) took
+        24 turns of the event loop and 1.1 ms of CPU more than a step without a read (issue
+        18)."""
+        result: T = await self._until_free(lambda connection: work(PreparedConnection(connection)))
         return result
-
-    def _sqlalchemy(self) -> Engine:
-        """SQLAlchemy's synchronous engine over this path's one `sqlite3` connection."""
-        if self._engine is None:
-            self._engine = create_engine(
-                "sqlite://", creator=self._open, poolclass=StaticPool, hide_parameters=True
-            )
-        return self._engine
 
     async def _one_writer(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run a writing `work` once no other writer of this process is on."""
@@ -322,9 +338,6 @@ class SqliteHotPath:
 
     async def close(self) -> None:
         """Close the connection (opened again if used again)."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -508,6 +521,23 @@ def _member_of(access: Prepared) -> Callable[[Sequence[Any]], Member | None]:
     """How `team.access_found` builds the member of an `ACCESS` row the driver gave: its
     values converted as SQLAlchemy would."""
     return lambda row: team.active_member(access.convert(row))
+
+
+def _transaction(
+    connection: sqlite3.Connection,
+    body: Callable[[sqlite3.Connection, Sequence[Write]], T],
+    writes: Sequence[Write],
+) -> T:
+    """`body` in one write transaction: committed, or rolled back when it raises."""
+    connection.execute(db.BEGIN)
+    try:
+        result = body(connection, writes)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return result
 
 
 def _run(connection: sqlite3.Connection, writes: Sequence[Write]) -> None:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
@@ -34,6 +33,7 @@ from bot.context import Clock
 from bot.db import Sessions, make_read_sessions, read_only, writer_lock
 from bot.hotpath import PostgresHotPath, SqliteHotPath
 from models import botstate, team
+from models.base import Executes
 from models.botstate import ChatState, Write
 from models.team import Member
 
@@ -147,7 +147,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         await self._commit(writes)
         remember()
 
-    async def save_ahead(self, work: Callable[[Connection], T], ahead: Ahead) -> T:
+    async def save_ahead(self, work: Callable[[Executes], T], ahead: Ahead) -> T:
         """`work` (a record's checks and writes, on a synchronous connection) and the
         write-ahead, committed together before answering; what `work` returned. On a SQLite
         file, in the loop's thread (`bot.hotpath`); otherwise through the async engine (on
@@ -163,7 +163,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         remember()
         return result
 
-    async def read(self, work: Callable[[Connection], T]) -> T:
+    async def read(self, work: Callable[[Executes], T]) -> T:
         """A short read (`work`, on a synchronous connection) for an update: on a SQLite file
         in the loop's thread (`bot.hotpath`), otherwise on the async engine's read-only
         connection."""

@@ -44,7 +44,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, cast
 
-from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Chat, InlineKeyboardMarkup, Update, User
 from telegram.ext import (
@@ -70,6 +69,7 @@ from handlers.common import (
     show,
     warn,
 )
+from models.base import Executes
 from models.errors import DomainError
 
 END: Final = ConversationHandler.END
@@ -238,7 +238,7 @@ Begin = Callable[[Update, BotContext], Awaitable[Answers]]
 Finish = Callable[[BotContext, Answers, AsyncSession], Awaitable[Finished]]
 # A save that only writes, as one synchronous function on a database connection: `finish`'s
 # alternative for the form's most frequent end (bot.persistence.save_ahead). None: `finish`.
-Save = Callable[[BotContext, Answers], Awaitable[Callable[[Connection], Finished] | None]]
+Save = Callable[[BotContext, Answers], Awaitable[Callable[[Executes], Finished] | None]]
 
 
 async def no_precondition(update: Update, context: BotContext) -> Answers:
@@ -357,7 +357,7 @@ def _without(data: dict[str, Any], form: str) -> dict[str, Any]:
 async def save_ahead(
     update: Update,
     context: BotContext,
-    write: Callable[[Connection], Finished],
+    write: Callable[[Executes], Finished],
     *,
     conversation: str,
     without: str,
@@ -805,11 +805,11 @@ class FormEngine:
             await done.then(update)
         return END if done.again is None else ASKING
 
-    def _ending(self, write: Callable[[Connection], Finished]) -> Callable[[Connection], Finished]:
+    def _ending(self, write: Callable[[Executes], Finished]) -> Callable[[Executes], Finished]:
         """`write`, refused inside its transaction (rolled back) when it would leave the form
         open: a `save` ends the conversation in the same commit."""
 
-        def checked(connection: Connection) -> Finished:
+        def checked(connection: Executes) -> Finished:
             done = write(connection)
             if done.again is not None:
                 raise ValueError(f"form {self.form.key}: `again` is for `finish` only")

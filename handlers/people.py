@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, cast
 
-from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
@@ -44,7 +43,7 @@ from handlers.forms import (
     plain,
 )
 from models import audit, consent, people, reference
-from models.base import pk
+from models.base import Executes, pk
 from models.errors import DomainError
 from models.people import Answer, Profile, Sex
 from models.reference import Kind
@@ -440,7 +439,7 @@ async def finish(context: BotContext, values: Answers, session: AsyncSession) ->
     return Finished(await directory.card_text(context, person), markup)
 
 
-async def save(context: BotContext, values: Answers) -> Callable[[Connection], Finished] | None:
+async def save(context: BotContext, values: Answers) -> Callable[[Executes], Finished] | None:
     """A new person: the person and their consent record, written on the database connection
     of the write-ahead (`handlers.forms.save_ahead`); None for someone already followed."""
     if not continuing(values):
@@ -450,7 +449,7 @@ async def save(context: BotContext, values: Answers) -> Callable[[Connection], F
     shown_id = values.get("notice_id") if values.get("agreement") == SHOW else None
     shown_at = dt.datetime.fromisoformat(values["notice_at"]) if shown_id else None
 
-    def write(connection: Connection) -> Finished:
+    def write(connection: Executes) -> Finished:
         person = people.add_person(connection, mediator=member, profile=profile, now=now)
         consent.add_decision(
             connection, person_id=person.id, given=profile.contact_consent, notice_id=shown_id,

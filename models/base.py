@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from sqlalchemy import DateTime
@@ -17,6 +18,24 @@ class HasId(Protocol):
     """A table row with an integer primary key."""
 
     id: int | None
+
+
+class Rows(Protocol):
+    """What a statement gave back, as the synchronous domain functions read it."""
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def first(self) -> Any: ...
+
+    def scalar_one(self) -> Any: ...
+
+
+class Executes(Protocol):
+    """The connection a synchronous domain function writes or reads with: SQLAlchemy's
+    `Connection`, or, for an update's own records on a SQLite file, `bot.hotpath`'s (the same
+    statements, each compiled once). Statements passed are built once, at import."""
+
+    def execute(self, statement: Any, parameters: Any = None, /) -> Rows: ...
 
 
 def pk(row: HasId) -> int:

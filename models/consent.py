@@ -21,17 +21,16 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from babel.units import format_unit
 from sqlalchemy import Text, UniqueConstraint, bindparam, func, insert, update
 from sqlalchemy import select as core_select
-from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
-from models.base import UTCDateTime, pk
+from models.base import Executes, UTCDateTime, pk
 from models.errors import DomainError
 from models.orientations import Interaction, Orientation
 from models.people import Person, get_person
@@ -241,7 +240,7 @@ async def notice_version(
 
 
 def add_decision(
-    connection: Connection,
+    connection: Executes,
     *,
     person_id: int,
     given: bool,
@@ -269,7 +268,8 @@ def add_decision(
 
 _DECISION = ConsentRecord.__table__  # type: ignore[attr-defined]
 _NOTICE = NoticeVersion.__table__  # type: ignore[attr-defined]
-_INSERT_DECISION = insert(_DECISION)
+_DECIDED: Final = ("person_id", "notice_id", "notice_shown_at", "given", "decided_at")
+_INSERT_DECISION = insert(_DECISION).values({name: bindparam(name) for name in _DECIDED})
 _NOTICE_FOUND = core_select(_NOTICE.c.id).where(_NOTICE.c.id == bindparam("id"))
 
 

@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, Final, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -24,12 +24,11 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import select as core_select
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import make_transient_to_detached, undefer
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import UTCDateTime, pk
+from models.base import Executes, UTCDateTime, pk
 from models.crypto import loaded_only_when_asked, private_column
 from models.errors import DomainError, NotAllowed, NotFound
 from models.phones import normalize_phone
@@ -282,15 +281,17 @@ _ITEM = ReferenceItem.__table__  # type: ignore[attr-defined]
 _NEIGHBOURHOOD = Neighbourhood.__table__  # type: ignore[attr-defined]
 _PARTNER = Partner.__table__  # type: ignore[attr-defined]
 _NEIGHBOURHOOD_FOUND, _PARTNER_FOUND = "neighbourhood", "partner"
-# What saving a person checks, in one statement: which of the answers are active list entries,
-# whether the neighbourhood exists, whether the referring partner exists. SQLAlchemy Core,
-# built once: with the person, their barriers and consent, the save is 4 statements instead of
-# 5 through the ORM's flush (docs/performance.md).
+_ENGAGE_KINDS: Final = (Kind.AGE_BRACKET, Kind.RESIDENCE, Kind.CHANNEL, Kind.BARRIER)
+# What saving a person checks, in one statement: the active entries of the lists a person's
+# answers come from (a few dozen rows), whether the neighbourhood exists, whether the referring
+# partner exists. SQLAlchemy Core, built once: with the person, their barriers and consent, the
+# save is 4 statements instead of 5 through the ORM's flush (docs/performance.md). The kinds are
+# written into it, not bound: a list of values bound at each run costs SQLAlchemy a new
+# rendering of the statement, and `bot.hotpath` runs it compiled once.
 ENGAGE_CHECKS = union_all(
     core_select(_ITEM.c.kind, _ITEM.c.code).where(
         _ITEM.c.active,
-        _ITEM.c.kind.in_(bindparam("kinds", expanding=True)),
-        _ITEM.c.code.in_(bindparam("codes", expanding=True)),
+        _ITEM.c.kind.in_([literal_column(f"'{kind.value}'") for kind in _ENGAGE_KINDS]),
     ),
     core_select(
         literal_column(f"'{_NEIGHBOURHOOD_FOUND}'"), cast(_NEIGHBOURHOOD.c.id, String)
@@ -299,7 +300,15 @@ ENGAGE_CHECKS = union_all(
         _PARTNER.c.id == bindparam("partner_id")
     ),
 )
-_INSERT_PERSON = insert(_PERSON).returning(_PERSON.c.id)
+_WRITTEN: Final = (
+    "first_name", "first_name_key", "sex", "age_bracket", "residence", "channel",
+    "referred_by_partner_id", "neighbourhood_id", "mediator_id", "registered_ft",
+    "referent_contact_5m", "rsa", "contact_consent", "contact_consent_at", "phone", "note",
+    "status", "engaged_at", "last_contact_at",
+)  # fmt: skip
+_INSERT_PERSON = (
+    insert(_PERSON).values({name: bindparam(name) for name in _WRITTEN}).returning(_PERSON.c.id)
+)
 _INSERT_BARRIER = insert(_BARRIER)
 
 
@@ -329,7 +338,7 @@ class Added:
 
 
 def add_person(
-    connection: Connection, *, mediator: Member, profile: Profile, now: dt.datetime
+    connection: Executes, *, mediator: Member, profile: Profile, now: dt.datetime
 ) -> Added:
     """Record a newly engaged person, followed by `mediator`, in their neighbourhood by default:
     the checks and the writes, SQLAlchemy Core on a synchronous connection (`engage` from
@@ -338,12 +347,7 @@ def add_person(
     neighbourhood_id = profile.neighbourhood_id or mediator.neighbourhood_id
     if neighbourhood_id is None:
         raise DomainError("neighbourhood_required")
-    checks = {
-        "kinds": [k.value for k in (Kind.AGE_BRACKET, Kind.RESIDENCE, Kind.CHANNEL, Kind.BARRIER)],
-        "codes": [profile.age_bracket, profile.residence, profile.channel, *profile.barriers],
-        "neighbourhood_id": neighbourhood_id,
-        "partner_id": profile.referred_by_partner_id,
-    }
+    checks = {"neighbourhood_id": neighbourhood_id, "partner_id": profile.referred_by_partner_id}
     found = {(kind, code) for kind, code in connection.execute(ENGAGE_CHECKS, checks)}
     if (_NEIGHBOURHOOD_FOUND, str(neighbourhood_id)) not in found:
         raise DomainError("neighbourhood_required")
@@ -483,7 +487,7 @@ _MEDIATORS_PEOPLE = core_select(*(_PERSON.c[name] for name in Alike._fields)).wh
 
 
 def similar_people(
-    connection: Connection, *, mediator_id: int, first_name: str, limit: int = 3
+    connection: Executes, *, mediator_id: int, first_name: str, limit: int = 3
 ) -> list[Alike]:
     """The people this mediator follows whose first name is this one, despite accents and
     small typos (the people search, names only and whole): perhaps the same person again.

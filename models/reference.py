@@ -16,12 +16,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import UniqueConstraint, func
-from sqlalchemy.engine import Connection
+from sqlalchemy import UniqueConstraint, bindparam, func
+from sqlalchemy import select as core_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import plain_text
+from models.base import Executes, plain_text
 from models.errors import DomainError
 from models.phones import normalize_phone
 
@@ -188,12 +188,15 @@ async def active_codes(*, session: AsyncSession, kind: Kind) -> set[str]:
     return {c.code for c in await choices(session=session, kind=kind)}
 
 
-def neighbourhood_name(connection: Connection, neighbourhood_id: int) -> str:
+def neighbourhood_name(connection: Executes, neighbourhood_id: int) -> str:
     """A neighbourhood's name, active or not (synchronous, on a connection)."""
-    table = Neighbourhood.__table__  # type: ignore[attr-defined]
-    return str(
-        connection.execute(select(table.c.name).where(table.c.id == neighbourhood_id)).scalar_one()
-    )
+    return str(connection.execute(_NEIGHBOURHOOD_NAME, {"id": neighbourhood_id}).scalar_one())
+
+
+_NEIGHBOURHOOD_TABLE = Neighbourhood.__table__  # type: ignore[attr-defined]
+_NEIGHBOURHOOD_NAME = core_select(_NEIGHBOURHOOD_TABLE.c.name).where(
+    _NEIGHBOURHOOD_TABLE.c.id == bindparam("id")
+)
 
 
 async def neighbourhoods(*, session: AsyncSession) -> Sequence[Neighbourhood]:

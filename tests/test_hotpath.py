@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import db
 from bot.app import BotApplication
 from bot.hotpath import SqliteHotPath
+from models.base import Executes
 from models.errors import DomainError
 
 METADATA = MetaData()
@@ -28,6 +28,7 @@ ITEM = Table(
     Column("name", String(20), unique=True, nullable=False),
     Column("size", Integer, nullable=False),
 )
+ADD_ITEM = insert(ITEM)  # the hot path takes statements built once, as the models' are
 
 
 async def fill(engine: AsyncEngine) -> None:
@@ -92,10 +93,10 @@ async def test_a_hot_write_commits_all_its_statements_or_none(
     hot: tuple[AsyncEngine, db.Sessions, SqliteHotPath],
 ) -> None:
     engine, _, path = hot
-    await path.write([(insert(ITEM), {"name": "a", "size": 1})])
+    await path.write([(ADD_ITEM, {"name": "a", "size": 1})])
     with pytest.raises(IntegrityError):
         await path.write(
-            [(insert(ITEM), {"name": "b", "size": 2}), (insert(ITEM), {"name": "a", "size": 3})]
+            [(ADD_ITEM, {"name": "b", "size": 2}), (ADD_ITEM, {"name": "a", "size": 3})]
         )
     grow = update(ITEM).where(ITEM.c.name == "a").values(size=bindparam("size"))
     await path.write([(grow, {"size": 4})])
@@ -113,7 +114,7 @@ async def test_a_hot_write_waits_for_the_async_writer_of_this_process(
     async with sessions.begin() as session:
         connection = await session.connection()
         await connection.execute(insert(ITEM).values(name="async", size=1))
-        waiting = asyncio.create_task(path.write([(insert(ITEM), {"name": "hot", "size": 2})]))
+        waiting = asyncio.create_task(path.write([(ADD_ITEM, {"name": "hot", "size": 2})]))
         await asyncio.sleep(0)  # the hot write starts, finds the writer busy, and waits
         assert not waiting.done()
     await waiting
@@ -158,11 +159,11 @@ async def test_a_write_waits_with_the_loop_free_while_another_process_writes(
     assert await names(engine) == ["other", "ours"]
 
 
-def record(name: str, *, refuse: bool = False) -> Callable[[Connection], str]:
+def record(name: str, *, refuse: bool = False) -> Callable[[Executes], str]:
     """A record's synchronous save (as /nouveau's): one row, or a refusal after writing it."""
 
-    def write(connection: Connection) -> str:
-        connection.execute(insert(ITEM), {"name": name, "size": 1})
+    def write(connection: Executes) -> str:
+        connection.execute(ADD_ITEM, {"name": name, "size": 1})
         if refuse:
             raise DomainError("choice_invalid")
         return name
@@ -174,12 +175,10 @@ async def test_a_save_commits_its_record_with_the_write_ahead_or_nothing(
     hot: tuple[AsyncEngine, db.Sessions, SqliteHotPath],
 ) -> None:
     engine, _, path = hot
-    ahead = [(insert(ITEM), {"name": "ahead", "size": 2})]
+    ahead = [(ADD_ITEM, {"name": "ahead", "size": 2})]
     assert await path.save(record("record"), ahead) == "record"
     with pytest.raises(DomainError):
-        await path.save(
-            record("refused", refuse=True), [(insert(ITEM), {"name": "no", "size": 3})]
-        )
+        await path.save(record("refused", refuse=True), [(ADD_ITEM, {"name": "no", "size": 3})])
     with pytest.raises(IntegrityError):  # the write-ahead fails: the record goes too
         await path.save(record("lost"), ahead)
     assert await names(engine) == ["record", "ahead"]
