@@ -27,3 +27,29 @@ async def test_migrations_match_the_models(empty_database_url: str) -> None:
     await engine.dispose()
     assert diff == []
     assert version is not None
+
+
+async def test_a_draft_and_a_handled_update_survive_the_change_of_their_keys(
+    empty_database_url: str,
+) -> None:
+    # 0014 copies both tables into new ones on SQLite: a member's draft in progress and the
+    # updates already handled are still there afterwards (a redelivery stays ignored).
+    url = empty_database_url
+    await asyncio.to_thread(upgrade_database, url, "0013")
+    engine = create_engine(url)
+    big = 7_000_000_000  # Telegram ids exceed 32 bits
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO user_state VALUES (:id, 'token', '2026-12-01 08:00:00')"),
+            {"id": big},
+        )
+        await conn.execute(
+            text("INSERT INTO processed_update VALUES (:id, '2026-12-01 08:00:00')"), {"id": big}
+        )
+    await asyncio.to_thread(upgrade_database, url)
+    async with engine.connect() as conn:
+        drafts = (await conn.execute(text("SELECT user_id, data FROM user_state"))).all()
+        handled = (await conn.execute(text("SELECT update_id FROM processed_update"))).all()
+    await engine.dispose()
+    assert [tuple(row) for row in drafts] == [(big, "token")]
+    assert [tuple(row) for row in handled] == [(big,)]
