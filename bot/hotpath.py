@@ -30,8 +30,9 @@ The domain functions they call (`models.people.add_person`, `models.consent.add_
 PostgreSQL run the same functions on SQLAlchemy's `Connection` (`AsyncConnection.run_sync`).
 
 Measured with `python -m bench --peers --rounds 3` (docs/performance.md), against the
-stdlib-sqlite3 peer sending the same messages: p50 one at a time 1.41–1.61× (4.4× before the
-hot path), p99 1.86–2.76× (13.6×), 200 chats at 50 ms 0.72–0.82× its rate (0.37×).
+stdlib-sqlite3 peer sending the same messages: p50 one at a time 1.39× (4.4× before the hot
+path), p99 1.45× (13.6×), 200 chats at 50 ms 1.17× its rate (0.37×; the taps' answer and edit
+sent together count there, `handlers.common.show`).
 
 On PostgreSQL the access check and the write-ahead run the same statements, compiled once for
 SQLAlchemy's asyncpg dialect (`Prepared`), on asyncpg connections opened with the engine's own

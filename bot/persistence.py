@@ -10,8 +10,11 @@ what a handler changed without writing it ahead (usually nothing), instead of PT
 Nothing is loaded at start: each update's access check (`check`) reads, in one short read,
 the sender's membership, whether the update was handled already and, for a member, the chat's
 drafts and states, so with several replicas any of them continues a conversation another one
-began. These reads and writes take `bot.hotpath`: on a SQLite file synchronous, in the loop's
-thread; on PostgreSQL asyncpg connections of their own, without SQLAlchemy's async engine.
+began. On a SQLite file, when no other connection wrote since this member's last update in
+the chat ended (`after_update` → `settled`), only the update's mark is read
+(`SqliteHotPath.access`). These reads and writes take `bot.hotpath`: on a SQLite file
+synchronous, in the loop's thread; on PostgreSQL asyncpg connections of their own, without
+SQLAlchemy's async engine.
 """
 
 from __future__ import annotations
