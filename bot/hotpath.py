@@ -3,8 +3,9 @@ file synchronous, in the event loop's thread (`SqliteHotPath`); on PostgreSQL th
 connections of their own (`PostgresHotPath`).
 
 Every member's update reads the same things (is the sender a member, was this update handled
-already, the chat's drafts and conversation states) and writes the same things before its
-answer (the drafts, the conversation's next state, the update as handled). On a SQLite file
+already, the chat's drafts and conversation states; on SQLite, only the mark when nothing else
+wrote since: `SqliteHotPath.access`) and writes the same things before its answer (the drafts,
+the conversation's next state, the update as handled). On a SQLite file
 these run on one plain `sqlite3` connection, called from the loop itself: a bare commit in
 WAL mode with `synchronous=NORMAL` costs about 6 µs (issue 18). Through aiosqlite, each
 statement was a hand-off to its thread and back to the loop, and under CPU contention each
@@ -212,12 +213,13 @@ class SqliteHotPath:
         self._writer = writer
         self._connection: sqlite3.Connection | None = None
         self._members = team.KnownMembers()
-        # `PRAGMA data_version` when the chats in `_settled` were read or written last: it
-        # changes only when another connection (the async engine, another process) commits.
-        self._version: int | None = None
-        # The chats (chat id, user id) whose drafts and states this process holds exactly as
-        # written, their last update having ended well (`settled`).
-        self._settled: set[tuple[int, int]] = set()
+        # `PRAGMA data_version`, which changes only when another connection (the async
+        # engine, another process) commits, as each chat's (chat id, user id) update in
+        # progress read it before checking its membership and state...
+        self._checked: dict[tuple[int, int], int] = {}
+        # ...and, once that update ended with everything it changed written (`settled`), as
+        # of when what this process holds of the chat is what the database holds.
+        self._settled: dict[tuple[int, int], int] = {}
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, writer: asyncio.Lock | None) -> SqliteHotPath | None:
@@ -260,19 +262,20 @@ class SqliteHotPath:
         a stranger.
 
         When nothing but this connection wrote to the database since this member's last update
-        in this chat ended well (`settled`), their membership and the chat's state are as this
-        process holds them: only the update's mark is read, and no state is returned (nothing
-        to replace). The full read took 60 µs of an update's 0.70 ms of CPU in
-        `bench --peers` (the statement 30 µs, reading its rows 24 µs), this one 4 µs."""
+        in this chat checked them, and that update ended well (`settled`), their membership and
+        the chat's state are as this process holds them: only the update's mark is read, and
+        no state is returned (nothing to replace). The full read took 60 µs of an update's 0.70
+        ms of CPU in `bench --peers` (the statement 30 µs, reading its rows 24 µs), this one 4
+        µs."""
 
         def read(connection: sqlite3.Connection) -> tuple[Member | None, bool, ChatState | None]:
             params = team.access_params(user_id=user_id, chat_id=chat_id, update_id=update_id)
+            key = (chat_id, user_id)
             version = connection.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._version:
-                self._version = version
-                self._settled.clear()
-            elif (chat_id, user_id) in self._settled:
-                self._settled.discard((chat_id, user_id))
+            if len(self._checked) >= team.REMEMBERED_MEMBERS:
+                self._checked.clear()
+            self._checked[key] = version
+            if self._settled.pop(key, None) == version:
                 member = self._members.last(user_id)
                 if member is not None:
                     seen = prepared(team.SEEN_ONLY).raw(connection, params)[0][0]
@@ -290,9 +293,12 @@ class SqliteHotPath:
     def settled(self, *, user_id: int, chat_id: int) -> None:
         """This member's update in this chat ended with everything it changed written, by
         this connection: what this process holds of the chat is what the database holds."""
+        version = self._checked.pop((chat_id, user_id), None)
+        if version is None:
+            return
         if len(self._settled) >= team.REMEMBERED_MEMBERS:
             self._settled.clear()
-        self._settled.add((chat_id, user_id))
+        self._settled[chat_id, user_id] = version
 
     async def write(self, writes: Sequence[Write]) -> None:
         """Commit these statements together, once no other writer of this process is on."""
@@ -338,7 +344,10 @@ class SqliteHotPath:
             return cast(T, await self._until_free(work))
 
     async def close(self) -> None:
-        """Close the connection (opened again if used again)."""
+        """Close the connection (opened again if used again: another connection, whose
+        `data_version` counts afresh, so nothing held is trusted after it)."""
+        self._checked.clear()
+        self._settled.clear()
         if self._connection is not None:
             self._connection.close()
             self._connection = None

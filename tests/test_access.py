@@ -9,7 +9,9 @@ from sqlalchemy import text
 
 from bot.db import Sessions
 from bot.texts import REFUSAL
-from tests.conftest import User
+from models import team
+from models.team import Role
+from tests.conftest import Clock, User, add_member
 from tests.fakes import FakeBotAPI
 
 USER_TABLES = ("member", "person", "user_state", "conversation_state", "outreach_action")
@@ -93,3 +95,27 @@ async def test_a_member_deactivated_mid_form_is_refused_at_the_next_tap(
     await mediator.tap("F · Moins de 26 ans")
     assert api.alerts[-1][1] == REFUSAL
     assert mediator.last.text == asked  # nothing more asked
+
+
+async def test_a_deactivation_while_her_update_runs_is_seen_at_her_next_one(
+    app, sessions: Sessions, clock: Clock
+) -> None:
+    # Her update has checked her membership and waits on Telegram; a coordinator deactivates
+    # her (another connection); another mediator's update reads the database meanwhile; then
+    # hers ends well. Her next update must still read what the coordinator wrote.
+    persistence = app.persistence
+    coordinator, _ = await add_member(sessions, clock, role=Role.COORDINATOR, name="Nadia")
+    samia, samia_id = await add_member(sessions, clock)
+    _, karim_id = await add_member(sessions, clock, name="Karim")
+    member, _, _ = await persistence.check(app, user_id=samia_id, chat_id=samia_id, update_id=1)
+    assert member is not None
+    async with sessions.begin() as session:
+        await team.deactivate_member(
+            session=session, actor=coordinator, member_id=samia.id, now=clock()
+        )
+    await persistence.check(app, user_id=karim_id, chat_id=karim_id, update_id=2)
+    await persistence.after_update(
+        app, user_id=samia_id, chat_id=samia_id, update_id=1, marked=False
+    )
+    member, _, _ = await persistence.check(app, user_id=samia_id, chat_id=samia_id, update_id=3)
+    assert member is None
