@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections import Counter
 from typing import Any
 
@@ -14,6 +15,7 @@ from aiolimiter import AsyncLimiter
 from telegram.ext import _aioratelimiter as aioratelimiter
 from telegram.ext._utils import networkloop
 
+from bot import texts
 from bot.app import build_application
 from bot.db import Sessions
 from bot.ratelimit import TelegramRateLimiter
@@ -195,3 +197,32 @@ async def test_a_tap_is_answered_and_the_next_step_shown_in_one_round_trip(
         assert "Sexe" in await mediator.send("Amina")
         assert "Où habite-t-elle" in await mediator.tap("F · Moins de 26 ans")
     assert api.method_calls("answerCallbackQuery")  # the spinner stopped too
+
+
+class TooOldToAnswer(RecordingRequest):
+    """Telegram refusing to answer taps, as it does for a tap replayed after a restart (more
+    than 15 s old)."""
+
+    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        if url.endswith("/answerCallbackQuery"):
+            self.api.calls.append(("answerCallbackQuery", {}))
+            refusal = "Bad Request: query is too old and response timeout expired"
+            body = {"ok": False, "error_code": 400, "description": refusal}
+            return 400, json.dumps(body).encode()
+        return await super().do_request(url, method, *args, **kwargs)
+
+
+async def test_a_tap_too_old_to_answer_still_shows_the_next_step(
+    settings: Settings, sessions: Sessions, clock: Clock, api: FakeBotAPI
+) -> None:
+    _, user_id = await add_member(sessions, clock)
+    app = build_application(settings, sessions, request=TooOldToAnswer(api), clock=clock)
+    async with app:
+        mediator = User(app, api, user_id)
+        await mediator.send("/nouveau")
+        await mediator.send("Amina")
+        assert "Où habite-t-elle" in await mediator.tap("F · Moins de 26 ans")
+        assert "repérée" in await mediator.tap("QPV")  # the conversation goes on
+    assert len(api.method_calls("answerCallbackQuery")) == 2  # each tap's answer was tried
+    apology = texts.ERROR.split("{", 1)[0]
+    assert not [m for m in api.chat(user_id) if m.text.startswith(apology)]
