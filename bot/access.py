@@ -150,8 +150,9 @@ def allowed(role: str, command: str) -> bool:
 
 
 async def guard(update: object, context: BotContext) -> None:
-    """Let active members through, with their chat's state read afresh; answer anyone else
-    once an hour and stop the update."""
+    """Let active members through, with their chat's state as the database holds it (read
+    afresh, unless nothing else wrote since: `bot.hotpath.SqliteHotPath.access`); answer anyone
+    else once an hour and stop the update."""
     if not isinstance(update, Update):
         return
     if PartnerReply.pressed(update):

@@ -112,11 +112,11 @@ class Prepared:
     def __init__(self, statement: ClauseElement, dialect: Dialect = SQLITE) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = str(compiled)
-        self._binds: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
+        self._binds: list[tuple[str, Any, Callable[[Any], Any] | None, bool]] = []
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
             convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            self._binds.append((bind.key, bind.value, convert))
+            self._binds.append((bind.key, bind.value, convert, bind.required))
         self.columns: list[str] = []
         self._results: list[Callable[[Any], Any] | None] = []
         if isinstance(statement, SelectBase):
@@ -128,8 +128,13 @@ class Prepared:
     def parameters(self, params: dict[str, Any]) -> tuple[Any, ...]:
         """The values in SQL order, converted as SQLAlchemy would."""
         values = []
-        for key, default, process in self._binds:
-            value = params.get(key, default)
+        for key, default, process, required in self._binds:
+            if key in params:
+                value = params[key]
+            elif required:  # as SQLAlchemy: a value left out is a mistake, not a NULL
+                raise KeyError(f"a value is required for {key!r}")
+            else:
+                value = default
             values.append(process(value) if process is not None else value)
         return tuple(values)
 

@@ -92,7 +92,9 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     ) -> tuple[Member | None, bool, ChatState | None]:
         """The access check's read: the active member who sent the update (or None), whether
         the update was handled already, and for a member's new update the chat's state, which
-        then replaces what this process held (another replica may have moved it on)."""
+        then replaces what this process held (another replica may have moved it on); None
+        instead when what it holds is the database's (on SQLite, nothing else wrote since:
+        `SqliteHotPath.access`)."""
         if self._hot is not None:
             member, seen, found = await self._hot.access(
                 user_id=user_id, chat_id=chat_id, update_id=update_id

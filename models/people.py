@@ -341,9 +341,9 @@ def add_person(
     connection: Executes, *, mediator: Member, profile: Profile, now: dt.datetime
 ) -> Added:
     """Record a newly engaged person, followed by `mediator`, in their neighbourhood by default:
-    the checks and the writes, SQLAlchemy Core on a synchronous connection (`engage` from
-    async code; the bot's save of /nouveau on SQLite runs it in the loop's thread,
-    `bot.hotpath`)."""
+    the checks and the writes, SQLAlchemy Core statements built once, on a synchronous
+    connection (`engage` from async code; the bot's save of /nouveau on SQLite runs them in the
+    loop's thread, each compiled once: `bot.hotpath.PreparedConnection`)."""
     neighbourhood_id = profile.neighbourhood_id or mediator.neighbourhood_id
     if neighbourhood_id is None:
         raise DomainError("neighbourhood_required")
