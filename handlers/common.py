@@ -44,14 +44,17 @@ async def show(
         # answer only stops the button's spinner: when it fails (a tap too old to answer,
         # replayed after a restart; a timeout), the step is shown all the same. Neither
         # request outlives this call (the chat's next update waits for both).
-        answer = asyncio.create_task(_answered(query))
-        try:
-            await query.edit_message_text(text, reply_markup=markup)
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                raise
-        finally:
-            await answer
+
+        async def edited() -> None:
+            try:
+                await query.edit_message_text(text, reply_markup=markup)
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    raise
+
+        _, failed = await asyncio.gather(_answered(query), edited(), return_exceptions=True)
+        if failed is not None:
+            raise failed
         return
     if query is not None:
         await query.answer()
