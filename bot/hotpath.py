@@ -146,9 +146,10 @@ class Prepared:
         """A row's values, converted as SQLAlchemy would."""
         return [p(v) if p is not None else v for p, v in zip(self._results, row, strict=True)]
 
-    def rows(self, connection: sqlite3.Connection, params: dict[str, Any]) -> list[list[Any]]:
-        """Run it; its rows, converted as SQLAlchemy would."""
-        return [self.convert(row) for row in self.raw(connection, params)]
+    def rows(self, connection: sqlite3.Connection, params: dict[str, Any]) -> list[Any]:
+        """Run it; its rows, converted as SQLAlchemy would (a write's RETURNING as given)."""
+        rows = self.raw(connection, params)
+        return [self.convert(row) for row in rows] if self.columns else rows
 
 
 _PREPARED: dict[tuple[int, str], Prepared] = {}
@@ -181,8 +182,7 @@ class PreparedConnection:
         if isinstance(parameters, list):
             self._connection.executemany(step.sql, [step.parameters(p) for p in parameters])
             return PreparedRows([])
-        rows = step.raw(self._connection, parameters or {})
-        return PreparedRows([step.convert(row) for row in rows] if step.columns else rows)
+        return PreparedRows(step.rows(self._connection, parameters or {}))
 
 
 class PreparedRows:
@@ -288,8 +288,8 @@ class SqliteHotPath:
             access = prepared(team.ACCESS)
             rows = access.raw(connection, params)
             if not rows:
-                handled = prepared(team.SEEN_ONLY).rows(connection, params)
-                return None, bool(handled[0][0]), None
+                handled = prepared(team.SEEN_ONLY).raw(connection, params)[0][0]
+                return None, bool(handled), None
             return team.access_found(self._members, user_id, rows, _member_of(access))
 
         result: tuple[Member | None, bool, ChatState | None] = await self._until_free(read)
@@ -307,7 +307,9 @@ class SqliteHotPath:
 
     async def write(self, writes: Sequence[Write]) -> None:
         """Commit these statements together, once no other writer of this process is on."""
-        await self._one_writer(lambda connection: _transaction(connection, _run, writes))
+        await self._one_writer(
+            lambda connection: _transaction(connection, lambda c: _run(c, writes))
+        )
 
     async def save(self, work: Callable[[Executes], T], writes: Sequence[Write]) -> T:
         """Run `work` (a record's checks and writes, `models.base.Executes`) and then `writes`
@@ -318,14 +320,12 @@ class SqliteHotPath:
         barriers and consent, the write-ahead: 7 statements) took 65 turns of the event loop
         and 4.9 ms of CPU, the p99 of the flow (issue 18; docs/performance.md)."""
 
-        def both(connection: sqlite3.Connection, writes: Sequence[Write]) -> T:
+        def both(connection: sqlite3.Connection) -> T:
             result = work(PreparedConnection(connection))
             _run(connection, writes)
             return result
 
-        result: T = await self._one_writer(
-            lambda connection: _transaction(connection, both, writes)
-        )
+        result: T = await self._one_writer(lambda connection: _transaction(connection, both))
         return result
 
     async def read(self, work: Callable[[Executes], T]) -> T:
@@ -538,15 +538,11 @@ def _member_of(access: Prepared) -> Callable[[Sequence[Any]], Member | None]:
     return lambda row: team.active_member(access.convert(row))
 
 
-def _transaction(
-    connection: sqlite3.Connection,
-    body: Callable[[sqlite3.Connection, Sequence[Write]], T],
-    writes: Sequence[Write],
-) -> T:
+def _transaction(connection: sqlite3.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
     """`body` in one write transaction: committed, or rolled back when it raises."""
     connection.execute(db.BEGIN)
     try:
-        result = body(connection, writes)
+        result = body(connection)
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:

@@ -75,8 +75,8 @@ class KeptKeyboard(InlineKeyboardMarkup):
         try:
             return self._json
         except AttributeError:
-            # PTB freezes its objects once built; this attribute is outside what it compares,
-            # copies into requests or pickles (private attributes are left out).
+            # PTB freezes its objects once built; a private attribute is left out of what it
+            # compares and serialises (a pickled copy carries it along, equal to its own).
             object.__setattr__(self, "_json", super().to_dict())
             return self._json
 
